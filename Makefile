@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else they need, they install.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# 2.13.0 has CPU and CUDA wheels; pinning it keeps a CPU-only machine from pulling GBs of CUDA wheels.
+TORCH  ?= torch==2.13.0
+
+.PHONY: install demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH)"
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/tunecheck demo
+
+test: install
+	$(PY) -m pytest -n 2 -q
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) benchmarks/perplexity.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

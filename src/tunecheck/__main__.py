@@ -1,0 +1,3 @@
+from tunecheck.cli import main
+
+main()

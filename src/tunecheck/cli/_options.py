@@ -1,0 +1,45 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tunecheck.data import FieldMap
+
+Models = Annotated[
+    list[str],
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model: local dir, hub id, PEFT adapter dir; options after commas "
+        "(e.g. ./adapter,base=./base,name=tuned). Repeat to compare; the first is the baseline.",
+    ),
+]
+Format = Annotated[str, typer.Option("--format", "-f", help="Output: table or json.")]
+TextField = Annotated[str | None, typer.Option(help="Field holding plain text (default: text).")]
+PromptField = Annotated[str | None, typer.Option(help="Field holding the prompt (default: prompt or instruction).")]
+ResponseField = Annotated[str | None, typer.Option(help="Field holding the response (default: completion or output).")]
+MessagesField = Annotated[str | None, typer.Option(help="Field holding chat messages (default: messages).")]
+InputField = Annotated[str | None, typer.Option(help="Alpaca-style input field (default: input).")]
+IdField = Annotated[str | None, typer.Option(help="Field holding a unique sample id (default: id, else row number).")]
+CompletionOnly = Annotated[
+    bool, typer.Option("--completion-only", help="Score only the response tokens of prompt/response data (SFT loss).")
+]
+Template = Annotated[
+    str,
+    typer.Option(help="How prompt and response were joined in training: auto, chat, alpaca, concat, or a format string with {prompt}."),
+]
+MaxLength = Annotated[int | None, typer.Option(help="Tokens per window (default: the model's context length).")]
+Stride = Annotated[int | None, typer.Option(help="New tokens scored per window after the first (default: --max-length).")]
+BatchSize = Annotated[int | None, typer.Option(help="Windows per forward pass (default: automatic). Never changes the numbers.")]
+Dtype = Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16 or float16.")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
+Resamples = Annotated[int, typer.Option(help="Bootstrap resamples for confidence intervals.")]
+Seed = Annotated[int, typer.Option(help="Seed for the bootstrap.")]
+Out = Annotated[str | None, typer.Option(help="Also write the full results (with per-document values) to this JSON file.")]
+
+
+def field_map(text: str | None, prompt: str | None, response: str | None, messages: str | None, input_: str | None, id_: str | None) -> FieldMap:
+    return FieldMap(text=text, prompt=prompt, response=response, messages=messages, input=input_, id=id_)

@@ -1,0 +1,126 @@
+"""Rendering results: Rich tables for people, JSON for machines. No computation here."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tunecheck.errors import ConfigError
+
+_VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusive": "yellow"}
+_LEVEL_STYLE = {"none": "green", "some": "yellow", "high": "bold red"}
+
+console = Console()
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format {fmt!r}: use table or json")
+    return fmt
+
+
+def num(x: Any, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    if isinstance(x, float):
+        return f"{x:,.{digits}f}" if abs(x) < 1e6 else f"{x:.3e}"
+    return f"{x:,}"
+
+
+def ci(pair: Any, digits: int = 4) -> str:
+    return f"[{num(pair[0], digits)}, {num(pair[1], digits)}]" if pair else ""
+
+
+def verdict(word: str) -> str:
+    return f"[{_VERDICT_STYLE.get(word, '')}]{word}[/]"
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, indent=2, allow_nan=False, default=_jsonable))
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def clean(obj: Any) -> Any:
+    """NaN/inf are not JSON: write them as null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    return obj
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    """Atomic write: a crash mid-write never leaves a truncated results file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(clean(payload), f, indent=2, allow_nan=False, default=_jsonable)
+            f.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def perplexity_tables(payload: dict[str, Any]) -> None:
+    data = payload["data"]
+    table = Table(title=f"Perplexity on {data['source']}  (n={data['n']}, {data['sha256'][:19]})")
+    for col in ("model", "perplexity", "95% CI", "bits/byte", "byte ppl", "word ppl", "tokens"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for m in payload["models"]:
+        table.add_row(
+            m["model"], num(m["perplexity"]), ci(m["ci95"]["perplexity"]), num(m["bits_per_byte"]),
+            num(m["byte_perplexity"]), num(m["word_perplexity"]), num(m["tokens"]),
+        )
+    console.print(table)
+    comparison_table(payload["comparison"])
+
+
+def comparison_table(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    table = Table(title="Compared with the baseline (paired bootstrap over documents)")
+    for col in ("model", "metric", "baseline", "value", "improvement", "95% CI", "p", "verdict"):
+        table.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
+    for c in rows:
+        lo_hi = c.get("improvement_pct_ci95")
+        table.add_row(
+            c["model"], c["metric"], num(c["baseline_value"]), num(c["value"]),
+            f"{num(c['improvement_pct'], 1)}%", f"[{num(lo_hi[0], 1)}%, {num(lo_hi[1], 1)}%]" if lo_hi else "",
+            num(c["p_value"], 4), verdict(c["verdict"]),
+        )
+    console.print(table)
+    for c in rows:
+        if c.get("note"):
+            console.print(f"[yellow]note[/]: {c['model']}: {c['note']}")
+
+
+def overfit_tables(payload: dict[str, Any]) -> None:
+    table = Table(title=f"Train vs validation loss ({payload['data']['train']['source']} / {payload['data']['eval']['source']})")
+    for col in ("model", "train loss", "eval loss", "gap", "gap 95% CI", "verdict"):
+        table.add_column(col, justify="left" if col in ("model", "verdict") else "right")
+    for m in payload["models"]:
+        style = _LEVEL_STYLE[m["level"]]
+        table.add_row(m["model"], num(m["train_loss"]), num(m["eval_loss"]), num(m["gap"]), ci(m["ci95"]["gap"]), f"[{style}]{m['message']}[/]")
+    console.print(table)
+    for m in payload["models"]:
+        if m["suggestions"]:
+            console.print(f"[bold]Suggestions for {m['model']}:[/]")
+            for s in m["suggestions"]:
+                console.print(f"  - {s}")

@@ -1,0 +1,183 @@
+"""Load eval/train sets from JSONL, JSON, CSV, Parquet or the Hugging Face hub.
+
+Every problem is reported as a DataError naming the file, the line or row, and the field,
+because a user with 10,000 rows needs to know which one to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from tunecheck.data._fields import FieldMap, Resolved, RowError, resolve, to_sample
+from tunecheck.data._sample import Dataset, Sample
+from tunecheck.errors import DataError
+
+_SPLITS = {"train", "test", "validation", "valid", "dev", "eval"}
+
+Located = tuple[str, Any]
+"""(where, row): "line 17" or "row 3", and the row as parsed."""
+
+
+def load_data(source: str | Path, fields: FieldMap | None = None, *, limit: int | None = None) -> Dataset:
+    """Load a dataset and normalise its rows into samples.
+
+    `source` is a path (.jsonl, .json, .csv, .parquet) or `hf:NAME[:CONFIG][:SPLIT]`.
+    `limit` keeps the first N rows (the hash covers only those).
+    """
+    fields = fields or FieldMap()
+    src = str(source)
+    rows: Iterable[Located]
+    if src.startswith("hf:"):
+        rows = _hf_rows(src)
+    else:
+        path = Path(src).expanduser()
+        if not path.exists():
+            raise DataError(f"{src}: no such file (check the path)")
+        if path.is_dir():
+            raise DataError(f"{src}: is a directory; pass a .jsonl, .json, .csv or .parquet file")
+        rows = _file_rows(path)
+
+    samples: list[Sample] = []
+    seen: dict[str, str] = {}
+    digest = hashlib.sha256()
+    spec: Resolved | None = None
+    for index, (where, row) in enumerate(itertools.islice(rows, limit)):
+        try:
+            if spec is None:
+                if not isinstance(row, Mapping):
+                    raise RowError(f"expected a JSON object, got {type(row).__name__}")
+                spec = resolve(fields, row)
+            sample = to_sample(row, index, spec)
+        except RowError as err:
+            raise DataError(f"{src} {where}: {err}") from None
+        if sample.id in seen:
+            raise DataError(
+                f'{src} {where}: duplicate id "{sample.id}" (first at {seen[sample.id]}); ids must be unique'
+            )
+        seen[sample.id] = where
+        digest.update(_canonical(row).encode())
+        digest.update(b"\n")
+        samples.append(sample)
+    if not samples or spec is None:
+        raise DataError(f"{src}: no rows (the data set is empty)")
+    return Dataset(tuple(samples), src, spec.shape, "sha256:" + digest.hexdigest())
+
+
+def _canonical(row: Mapping[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _file_rows(path: Path) -> Iterator[Located]:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        yield from _jsonl_rows(path)
+    elif suffix == ".json":
+        yield from _json_rows(path)
+    elif suffix in (".csv", ".tsv"):
+        yield from _csv_rows(path, "\t" if suffix == ".tsv" else ",")
+    elif suffix in (".parquet", ".pq"):
+        yield from _parquet_rows(path)
+    else:
+        raise DataError(f"{path}: unknown format {suffix or '(no extension)'}; use .jsonl, .json, .csv or .parquet")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text (byte {err.start}); re-save the file as UTF-8") from None
+
+
+def _jsonl_rows(path: Path) -> Iterator[Located]:
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"line {number}", json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"{path} line {number}: invalid JSON ({err.msg} at column {err.colno}); "
+                "each line must be one JSON object"
+            ) from None
+
+
+def _json_rows(path: Path) -> Iterator[Located]:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path} line {err.lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
+    if isinstance(data, Mapping):
+        lists = [k for k, v in data.items() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise DataError(f"{path}: expected a JSON list of objects (or an object holding one list)")
+        data = data[lists[0]]
+    if not isinstance(data, list):
+        raise DataError(f"{path}: expected a JSON list of objects, got {type(data).__name__}")
+    for i, row in enumerate(data):
+        yield f"item {i}", row
+
+
+def _csv_rows(path: Path, delimiter: str) -> Iterator[Located]:
+    text = _read_text(path)
+    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
+    if reader.fieldnames is None:
+        return
+    for row in reader:
+        if None in row:
+            raise DataError(f"{path} line {reader.line_num}: more cells than header columns (quote cells that contain '{delimiter}')")
+        yield f"line {reader.line_num}", dict(row)
+
+
+def _parquet_rows(path: Path) -> Iterator[Located]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises several types for a corrupt file
+        raise DataError(f"{path}: not a readable Parquet file ({err})") from None
+    for i, row in enumerate(table.to_pylist()):
+        yield f"row {i}", row
+
+
+def parse_hf_source(src: str) -> tuple[str, str | None, str]:
+    """hf:NAME[:CONFIG][:SPLIT] -> (name, config, split); a lone second part that looks like a
+    split name (train/test/validation/...) is the split."""
+    body, bracket = src[3:], ""
+    if body.endswith("]") and "[" in body:  # a slice such as train[:100] may contain ':'
+        cut = body.rindex("[")
+        body, bracket = body[:cut], body[cut:]
+    parts = body.split(":")
+    if bracket and parts:
+        parts[-1] += bracket
+    if not parts[0] or len(parts) > 3 or not all(parts):
+        raise DataError(f"{src}: expected hf:NAME[:CONFIG][:SPLIT], e.g. hf:openai/gsm8k:main:test")
+    if len(parts) == 1:
+        return parts[0], None, "train"
+    if len(parts) == 2:
+        base = parts[1].split("[")[0]
+        return (parts[0], None, parts[1]) if base in _SPLITS else (parts[0], parts[1], "train")
+    return parts[0], parts[1], parts[2]
+
+
+def _hf_rows(src: str) -> Iterator[Located]:
+    name, config, split = parse_hf_source(src)
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover - datasets is a dependency
+        raise DataError(f"{src}: loading hub datasets needs `pip install datasets`") from None
+    try:
+        ds = datasets.load_dataset(name, config, split=split)
+    except Exception as err:  # the hub client raises many types; all mean "cannot load"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(
+            f"{src}: could not load from the Hugging Face hub ({first}); check the name, config and split, "
+            "and that you are online (or download it first and pass a local file)"
+        ) from None
+    for i, row in enumerate(ds):
+        yield f"row {i}", row

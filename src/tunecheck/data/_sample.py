@@ -1,0 +1,62 @@
+"""Samples and datasets: what every layer reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Shape = Literal["text", "prompt_completion", "alpaca", "chat"]
+"""How a row is laid out: plain text, prompt/completion pair, Alpaca instruction/input/output,
+or chat `messages`. Instruction-shaped data (everything but "text") has a prompt and a response."""
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One evaluation item, normalised from whatever row shape the file used."""
+
+    id: str
+    """Stable id: the row's id field, else its 0-based position. Layers join on it."""
+    shape: Shape
+    text: str | None = None
+    """Plain text (shape "text")."""
+    prompt: str | None = None
+    """The user's turn: the prompt, or the Alpaca instruction plus its input."""
+    response: str | None = None
+    """The target answer (completion / output / the last assistant message)."""
+    messages: tuple[Message, ...] | None = None
+    """The conversation before the response (shape "chat"), system turns included."""
+    instruction: str | None = None
+    """Alpaca only: the instruction alone, for the Alpaca template."""
+    input: str | None = None
+    """Alpaca only: the optional input alone ("" when absent)."""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    """The raw row, for later layers (reference answers, labels, categories)."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded eval or train set; `sha256` identifies its content for result comparability."""
+
+    samples: tuple[Sample, ...]
+    source: str
+    """Where it came from: a file path or hf:NAME[:CONFIG][:SPLIT]."""
+    shape: Shape
+    sha256: str
+    """Hash of the rows' canonical JSON: equal hashes mean the same data, whatever the file format."""
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __iter__(self) -> Iterator[Sample]:
+        return iter(self.samples)
+
+    def identity(self) -> dict[str, Any]:
+        """What results record about the data they measured."""
+        return {"source": self.source, "sha256": self.sha256, "n": len(self.samples), "shape": self.shape}

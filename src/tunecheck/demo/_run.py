@@ -1,0 +1,116 @@
+"""`tunecheck demo`: build a base model, fine-tune it, and run every layer on base vs tuned.
+
+Offline and CPU-sized. Trained models are cached in the work directory (keyed by a hash of the
+recipe), so a second run only evaluates. Later layers add their step here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tunecheck.demo import _corpus as world_mod
+from tunecheck.demo._train import finetune, pretrain, write_jsonl
+
+# Bump when the recipe changes so cached models are rebuilt.
+RECIPE = {"version": 1, "seed": world_mod.SEED, "countries": world_mod.N_COUNTRIES, "pretrain_steps": 300, "epochs": 6}
+
+
+def _recipe_hash() -> str:
+    return hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[str, Path]:
+    """Data files and trained models, reusing the cache when the recipe is unchanged."""
+    paths = {
+        "base": workdir / "base",
+        "tuned": workdir / "tuned",
+        "train": workdir / "data" / "train.jsonl",
+        "eval": workdir / "data" / "eval.jsonl",
+        "prose": workdir / "data" / "heldout_prose.jsonl",
+    }
+    stamp = workdir / "recipe.json"
+    cached = not retrain and stamp.is_file() and json.loads(stamp.read_text()).get("hash") == _recipe_hash()
+    cached = cached and (paths["base"] / "config.json").is_file() and (paths["tuned"] / "adapter_config.json").is_file()
+    train_rows, eval_rows = world_mod.split_instructions()
+    write_jsonl(paths["train"], train_rows)
+    write_jsonl(paths["eval"], eval_rows)
+    write_jsonl(paths["prose"], [{"id": f"prose-{i}", "text": t} for i, t in enumerate(world_mod.heldout_prose())])
+    if cached:
+        log("[dim]cached models found: skipping training (use --retrain to train again)[/]")
+        return paths
+    t0 = time.perf_counter()
+    log("pre-training a small base model on the synthetic world ...")
+    pretrain(world_mod.corpus(world_mod.world()), paths["base"], steps=RECIPE["pretrain_steps"])
+    log(f"  done in {time.perf_counter() - t0:.0f}s -> {paths['base']}")
+    t1 = time.perf_counter()
+    log("LoRA fine-tuning it on the instruction set (transformers Trainer + peft) ...")
+    finetune(paths["base"], train_rows, eval_rows, paths["tuned"], epochs=RECIPE["epochs"])
+    log(f"  done in {time.perf_counter() - t1:.0f}s -> {paths['tuned']}")
+    stamp.write_text(json.dumps({"hash": _recipe_hash(), "recipe": RECIPE}))
+    return paths
+
+
+def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_output: bool = False) -> dict[str, Any]:
+    """Train (or reuse) the demo models, evaluate every layer, print a verdict, write results.json."""
+    from rich.console import Console
+
+    from tunecheck._progress import RichProgress
+    from tunecheck.cli import _render as render
+    from tunecheck.overfitting import evaluate_overfit
+    from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
+
+    out = Path(workdir)
+    console = Console(stderr=json_output)
+    paths = prepare(out, retrain=retrain, log=console.print)
+    base = f"{paths['base']},name=base"
+    tuned = f"{paths['tuned']},name=tuned"
+    progress = RichProgress()
+    results: dict[str, Any] = {"demo": {"workdir": str(out), "recipe": RECIPE}}
+    with progress.running():
+        sft = evaluate_perplexity([base, tuned], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
+        prose = evaluate_perplexity([base, tuned], paths["prose"], PerplexityConfig(), progress=progress)
+        gap = evaluate_overfit([tuned], paths["train"], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
+    results["perplexity_responses"] = render.clean(sft.to_dict())
+    results["perplexity_heldout_text"] = render.clean(prose.to_dict())
+    results["overfit"] = render.clean(gap.to_dict())
+    results["verdict"] = verdict_rows(results)
+    render.write_json(out / "results.json", results)
+    if json_output:
+        render.print_json(results)
+    else:
+        console.rule("Response perplexity on held-out questions (completion-only)")
+        render.perplexity_tables(results["perplexity_responses"])
+        console.rule("General text perplexity (sanity check: did fine-tuning break the LM?)")
+        render.perplexity_tables(results["perplexity_heldout_text"])
+        console.rule("Overfitting")
+        render.overfit_tables(results["overfit"])
+        verdict_table(results["verdict"], console)
+        console.print(f"results written to [bold]{out / 'results.json'}[/]")
+    return results
+
+
+def verdict_rows(results: dict[str, Any]) -> list[dict[str, str]]:
+    rows = []
+    for key, check in (("perplexity_responses", "response perplexity (task data)"), ("perplexity_heldout_text", "general text perplexity")):
+        for c in results[key]["comparison"]:
+            rows.append({"check": check, "model": c["model"], "verdict": c["verdict"], "evidence": f"{c['metric']} {c['baseline_value']:.3f} -> {c['value']:.3f} ({c['improvement_pct']:+.1f}% better), p={c['p_value']:.4f}"})
+    for m in results["overfit"]["models"]:
+        word = {"none": "ok", "some": "warning", "high": "overfit"}[m["level"]]
+        rows.append({"check": "train/eval loss gap", "model": m["model"], "verdict": word, "evidence": f"gap {m['gap']:.3f} nats/token: {m['message']}"})
+    return rows
+
+
+def verdict_table(rows: list[dict[str, str]], console: Any) -> None:
+    from rich.table import Table
+
+    style = {"improved": "bold green", "ok": "green", "regressed": "bold red", "overfit": "bold red", "inconclusive": "yellow", "warning": "yellow"}
+    table = Table(title="Verdict: did the fine-tune work?")
+    for col in ("check", "model", "verdict", "evidence"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["check"], r["model"], f"[{style.get(r['verdict'], '')}]{r['verdict']}[/]", r["evidence"])
+    console.print(table)

@@ -1,0 +1,298 @@
+"""Hugging Face causal LMs (local dir, hub id, PEFT adapter) behind the backend protocol."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tunecheck import _progress
+from tunecheck._progress import Progress
+from tunecheck.data import Message
+from tunecheck.errors import ConfigError, ModelError
+from tunecheck.models._prompt import ChatRenderer
+from tunecheck.models._protocol import LoglikelihoodRequest, TokenScores
+from tunecheck.models._spec import ModelSpec, resolve
+from tunecheck.models._windows import Window, plan_windows
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32"}
+
+# Logits of one batch are (tokens x vocab); keep them under this many elements on the CPU so a
+# 128k-vocabulary model does not allocate gigabytes per batch.
+_CPU_LOGIT_ELEMENTS = 2**28
+_MIN_BUDGET, _MAX_BUDGET = 512, 65536
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: CUDA is not available on this machine (use --device cpu)")
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(dtype: str, device: str) -> Any:
+    """`auto` is bf16 on GPUs that support it (fp16 otherwise) and fp32 on the CPU, where
+    half precision is slow and perplexity should be exact."""
+    import torch
+
+    name = _ALIASES.get(dtype, dtype)
+    if name not in DTYPES:
+        raise ConfigError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    if name == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float16 if device == "mps" else torch.float32
+    return getattr(torch, name)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+@dataclass
+class HFModel:
+    """A loaded causal LM and its tokenizer. Implements LogLikelihoodModel."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+    device: str
+    spec: ModelSpec | None = None
+
+    @property
+    def context_length(self) -> int:
+        config = self.model.config
+        for key in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+            value = getattr(config, key, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        return limit if isinstance(limit, int) and 0 < limit < 10**7 else 2048
+
+    def identity(self) -> dict[str, Any]:
+        """What results record about the model."""
+        spec = self.spec
+        return {
+            "name": self.name,
+            "location": spec.location if spec else None,
+            "base": spec.base if spec else None,
+            "dtype": str(getattr(self.model, "dtype", "")).removeprefix("torch."),
+            "device": self.device,
+            "parameters": int(sum(p.numel() for p in self.model.parameters())),
+        }
+
+    # -- prompts -------------------------------------------------------------------------
+    def chat_renderer(self) -> ChatRenderer | None:
+        if not getattr(self.tokenizer, "chat_template", None):
+            return None
+
+        def render(messages: Sequence[Message], add_generation_prompt: bool) -> str:
+            conv = [{"role": m.role, "content": m.content} for m in messages]
+            out = self.tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=add_generation_prompt)
+            return str(out)
+
+        return render
+
+    # -- tokenisation ----------------------------------------------------------------------
+    def _encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
+
+    def _sequence(self, req: LoglikelihoodRequest) -> tuple[list[int], int]:
+        """Token ids with the conditioning token first, and the first scored position."""
+        tok = self.tokenizer
+        prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        context = req.context
+        continuation = req.continuation
+        # As lm-evaluation-harness: trailing spaces of the context belong to the continuation,
+        # so "Answer: " + "Paris" tokenises like the training text did.
+        stripped = context.rstrip(" ")
+        if stripped != context:
+            continuation = context[len(stripped) :] + continuation
+            context = stripped
+        whole = self._encode(context + continuation)
+        n_ctx = 0
+        if context:
+            ctx = self._encode(context)
+            n_ctx = len(ctx)
+            if whole[:n_ctx] != ctx:  # a token merged across the boundary: score from the split
+                n_ctx = next(i for i, (a, b) in enumerate(zip(whole, ctx)) if a != b)
+        if req.add_eos and tok.eos_token_id is not None:
+            whole.append(tok.eos_token_id)
+        if whole and prefix is not None and whole[0] == prefix:
+            ids = whole  # the text (e.g. a chat template) already starts with BOS
+            first = max(1, n_ctx)
+        elif prefix is not None:
+            ids = [prefix, *whole]
+            first = n_ctx + 1
+        else:  # no BOS and no EOS: the first token has nothing to condition on and is not scored
+            ids = whole
+            first = max(1, n_ctx)
+        return ids, first
+
+    # -- scoring -----------------------------------------------------------------------------
+    def loglikelihood(
+        self,
+        requests: Sequence[LoglikelihoodRequest],
+        *,
+        max_length: int | None = None,
+        stride: int | None = None,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> list[TokenScores]:
+        import torch
+
+        max_length = max_length or self.context_length
+        stride = stride or max_length
+        seqs = [self._sequence(r) for r in requests]
+        jobs: list[tuple[int, int, Window]] = []  # (request, order within request, window)
+        for i, (ids, first) in enumerate(seqs):
+            for k, w in enumerate(plan_windows(len(ids), first, max_length, stride)):
+                jobs.append((i, k, w))
+        # Longest first: similar lengths share a batch (little padding), and an out-of-memory
+        # error shows up on the first batch rather than after an hour.
+        jobs.sort(key=lambda j: j[2].end - j[2].start, reverse=True)
+        parts: list[dict[int, np.ndarray]] = [{} for _ in requests]
+        total = sum(w.end - w.score_from + 1 for _, _, w in jobs)
+        task = _progress.start(progress, f"scoring {self.name}", total)
+        budget = None if batch_size else self._token_budget()
+        pos = 0
+        with torch.inference_mode():
+            while pos < len(jobs):
+                width = jobs[pos][2].end - jobs[pos][2].start
+                n = batch_size or max(1, (budget or 0) // max(1, width))
+                batch = jobs[pos : pos + n]
+                try:
+                    scores = self._score_batch([seqs[i][0] for i, _, _ in batch], [w for _, _, w in batch])
+                except torch.OutOfMemoryError:
+                    if n == 1:
+                        raise ModelError(
+                            f"{self.name}: out of memory on one window of {width} tokens; "
+                            "lower --max-length or use a smaller --dtype"
+                        ) from None
+                    torch.cuda.empty_cache() if self.device.startswith("cuda") else None
+                    if batch_size:
+                        batch_size = max(1, batch_size // 2)
+                    else:
+                        budget = max(1, (budget or width) // 2)
+                    continue
+                for (i, k, w), s in zip(batch, scores):
+                    parts[i][k] = s
+                    task.advance(w.end - w.score_from + 1)
+                pos += len(batch)
+        out: list[TokenScores] = []
+        for (ids, first), got in zip(seqs, parts):
+            logprobs = np.concatenate([got[k] for k in sorted(got)]) if got else np.zeros(0)
+            out.append(TokenScores(logprobs.astype(np.float64), np.asarray(ids[first:], dtype=np.int64)))
+        return out
+
+    def _token_budget(self) -> int:
+        """Tokens per batch when --batch-size is not given: bounded by the logits' size."""
+        vocab = int(getattr(self.model.config, "vocab_size", 32000) or 32000)
+        if self.device.startswith("cuda"):
+            import torch
+
+            free, _ = torch.cuda.mem_get_info()
+            limit = int(free * 0.25) // (vocab * 4)
+        else:
+            limit = _CPU_LOGIT_ELEMENTS // vocab
+        return int(min(_MAX_BUDGET, max(_MIN_BUDGET, limit)))
+
+    def _score_batch(self, seqs: Sequence[list[int]], windows: Sequence[Window]) -> list[np.ndarray]:
+        import torch
+
+        width = max(w.end - w.start for w in windows)
+        input_ids = torch.zeros((len(windows), width), dtype=torch.long)
+        mask = torch.zeros((len(windows), width), dtype=torch.long)
+        rows, cols, targets = [], [], []
+        for r, (ids, w) in enumerate(zip(seqs, windows)):
+            n = w.end - w.start
+            input_ids[r, :n] = torch.tensor(ids[w.start : w.end])
+            mask[r, :n] = 1
+            # input position p predicts token p+1: scored targets s..b come from inputs s-1..b-1
+            for p in range(w.score_from - 1, w.end):
+                rows.append(r)
+                cols.append(p - w.start)
+                targets.append(ids[p + 1])
+        device = self.model.device
+        logits = self.model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
+        picked = logits[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
+        target = torch.tensor(targets, device=device)
+        # log-softmax in float32, in chunks, so low-precision logits do not lose the tail mass
+        chunks = []
+        for start in range(0, picked.shape[0], 8192):
+            part = picked[start : start + 8192].float()
+            chunks.append(-torch.nn.functional.cross_entropy(part, target[start : start + 8192], reduction="none"))
+        flat = torch.cat(chunks).double().cpu().numpy()
+        out, at = [], 0
+        for w in windows:
+            k = w.end - w.score_from + 1
+            out.append(flat[at : at + k])
+            at += k
+        return out
+
+
+def load_model(spec: str | ModelSpec, *, dtype: str = "auto", device: str = "auto") -> HFModel:
+    """Load a causal LM from a local dir, hub id or PEFT adapter dir (merged onto its base)."""
+    spec = ModelSpec.parse(spec)
+    if spec.kind == "openai":
+        raise ModelError(
+            f"{spec.display_name}: OpenAI-compatible endpoints cannot score text yet; "
+            "use a local directory or hub id for perplexity"
+        )
+    where = resolve(spec)
+    dev = pick_device(device)
+    torch_dtype = pick_dtype(spec.dtype or dtype, dev)
+    _quiet_transformers()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where.tokenizer, revision=spec.revision)
+    except Exception as err:  # transformers raises OSError, ValueError, ... for the same cause
+        raise ModelError(f"{spec.display_name}: could not load the tokenizer from {where.tokenizer} ({_first_line(err)})") from None
+    try:
+        model = AutoModelForCausalLM.from_pretrained(where.model, dtype=torch_dtype, revision=spec.revision)
+    except Exception as err:
+        what = f"base model {where.model} of adapter {where.adapter}" if where.adapter else where.model
+        hint = "; if it is a hub id, check it and that you are online" if not os.path.isdir(where.model) else ""
+        raise ModelError(f"{spec.display_name}: could not load {what} ({_first_line(err)}){hint}") from None
+    if where.adapter:
+        model = _apply_adapter(model, tokenizer, where.adapter, spec.display_name)
+    model.to(dev)
+    model.eval()
+    return HFModel(model, tokenizer, spec.display_name, dev, spec)
+
+
+def _apply_adapter(model: Any, tokenizer: Any, adapter: str, name: str) -> Any:
+    try:
+        from peft import PeftModel
+    except ImportError:  # pragma: no cover - peft is a dependency
+        raise ModelError(f"{name}: loading a PEFT adapter needs `pip install peft`") from None
+    # Fine-tunes that added tokens save a larger tokenizer; the base embeddings must match it.
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer))
+    try:
+        peft_model = PeftModel.from_pretrained(model, adapter)
+    except Exception as err:
+        raise ModelError(f"{name}: could not apply adapter {adapter} ({_first_line(err)})") from None
+    # Merging makes scoring as fast as a full model; the numbers are the adapter's either way.
+    return peft_model.merge_and_unload()
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    logging.getLogger("peft").setLevel(logging.ERROR)

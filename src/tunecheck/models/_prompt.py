@@ -1,0 +1,89 @@
+"""Turn a sample into the text a model saw in training: the prompt part and the response part.
+
+Completion-only scoring needs the boundary between the two, so every template returns
+(prompt_text, response_text) whose concatenation is exactly the training text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from tunecheck.data import Message, Sample
+from tunecheck.errors import ConfigError, ModelError
+
+# The Stanford Alpaca training prompt, used by most Alpaca-style SFT recipes.
+ALPACA_WITH_INPUT = (
+    "Below is an instruction that describes a task, paired with an input that provides further context. "
+    "Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
+)
+ALPACA_NO_INPUT = (
+    "Below is an instruction that describes a task. "
+    "Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\n{instruction}\n\n### Response:\n"
+)
+
+TEMPLATES = ("auto", "chat", "alpaca", "concat")
+"""auto: chat data -> chat, Alpaca data -> alpaca, prompt/completion -> concat (as TRL does).
+Anything else containing "{prompt}" is a custom template for the prompt part."""
+
+ChatRenderer = Callable[[Sequence[Message], bool], str]
+"""(messages, add_generation_prompt) -> text; the tokenizer's chat template."""
+
+
+def check_template(template: str) -> str:
+    if template in TEMPLATES or "{prompt}" in template:
+        return template
+    raise ConfigError(
+        f"--template {template!r}: use one of {', '.join(TEMPLATES)}, "
+        "or a format string containing {prompt}, e.g. '### Question: {prompt}\\n### Answer: '"
+    )
+
+
+def format_pair(sample: Sample, template: str, chat: ChatRenderer | None) -> tuple[str, str]:
+    """(prompt_text, response_text) for an instruction-shaped sample."""
+    if sample.response is None or sample.prompt is None:
+        raise ConfigError(
+            f"sample {sample.id}: completion-only scoring needs prompt/response data, not plain text"
+        )
+    kind = template
+    if template == "auto":
+        kind = {"chat": "chat", "alpaca": "alpaca"}.get(sample.shape, "concat")
+    if kind == "chat":
+        if chat is None:
+            raise ModelError(
+                "the tokenizer has no chat template; pass --template alpaca, concat or a format string"
+            )
+        history = sample.messages or (Message("user", sample.prompt),)
+        prompt = chat(history, True)
+        full = chat((*history, Message("assistant", sample.response)), False)
+        if not full.startswith(prompt):
+            # Some templates render the last turn differently; fall back to the shared prefix.
+            cut = _common_prefix(prompt, full)
+            return full[:cut], full[cut:]
+        return prompt, full[len(prompt) :]
+    if kind == "alpaca":
+        instruction = sample.instruction if sample.instruction is not None else sample.prompt
+        if sample.input:
+            return ALPACA_WITH_INPUT.format(instruction=instruction, input=sample.input), sample.response
+        return ALPACA_NO_INPUT.format(instruction=instruction), sample.response
+    if kind == "concat":
+        return sample.prompt, sample.response
+    return template.replace("{prompt}", sample.prompt), sample.response
+
+
+def format_text(sample: Sample, template: str, chat: ChatRenderer | None) -> str:
+    """The whole training text of a sample (for full-sequence perplexity)."""
+    if sample.text is not None:
+        return sample.text
+    prompt, response = format_pair(sample, template, chat)
+    return prompt + response
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -1,0 +1,45 @@
+"""Window planning for texts longer than the model's context (pure, token positions only).
+
+A token sequence x_0..x_{T-1} starts with the conditioning token (BOS); targets are
+x_f..x_{T-1}. A window feeds inputs x_a..x_{b-1} and yields predictions for x_{a+1}..x_b, of
+which x_s..x_b are scored. The first window scores up to `max_length` targets (for a plain
+text: x_1..x_max_length from BOS). Every later window scores the next `stride` targets and
+keeps the `max_length - stride` tokens before them as context (more in the last window, which
+is filled up to `max_length` when the text allows). Every target is scored exactly once; with
+stride == max_length each window's first target is conditioned on one token, as in
+lm-evaluation-harness's rolling log-likelihood.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tunecheck.errors import ConfigError
+
+
+class Window(NamedTuple):
+    start: int
+    """a: first input position."""
+    end: int
+    """b: last target position; inputs are a..b-1, targets a+1..b."""
+    score_from: int
+    """s: first scored target position (s > a)."""
+
+
+def plan_windows(length: int, first_target: int, max_length: int, stride: int) -> list[Window]:
+    """Windows covering targets first_target..length-1 exactly once."""
+    if max_length < 1:
+        raise ConfigError(f"--max-length must be at least 1, got {max_length}")
+    if not 1 <= stride <= max_length:
+        raise ConfigError(f"--stride must be between 1 and --max-length ({max_length}), got {stride}")
+    if first_target < 1:
+        raise ValueError("the first target needs at least one token before it")
+    last = length - 1
+    windows: list[Window] = []
+    start = first_target
+    end = min(last, max(first_target + stride - 1, max_length))
+    while start <= last:
+        windows.append(Window(max(0, end - max_length), end, start))
+        start = end + 1
+        end = min(last, end + stride)
+    return windows

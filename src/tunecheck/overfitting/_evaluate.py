@@ -1,0 +1,119 @@
+"""`tunecheck overfit`: train and validation loss with the perplexity machinery, and their gap."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunecheck._progress import Progress
+from tunecheck.core import Estimate
+from tunecheck.data import Dataset, FieldMap, load_data
+from tunecheck.errors import ConfigError
+from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model
+from tunecheck.overfitting._gap import GapThresholds, GapVerdict, classify_gap
+from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, score_model
+from tunecheck.perplexity._evaluate import _release_memory
+from tunecheck.stats import bootstrap_sums, percentile_ci
+
+
+@dataclass
+class ModelGap:
+    model: str
+    train: ModelPerplexity
+    eval: ModelPerplexity
+    gap: Estimate
+    """eval loss - train loss; CI from independent bootstraps of the two sets (they share no samples)."""
+    verdict: GapVerdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "train_loss": self.train.metrics["nll_per_token"].value,
+            "eval_loss": self.eval.metrics["nll_per_token"].value,
+            "gap": self.gap.value,
+            "ci95": {
+                "train_loss": _ci(self.train.metrics["nll_per_token"]),
+                "eval_loss": _ci(self.eval.metrics["nll_per_token"]),
+                "gap": _ci(self.gap),
+            },
+            "train_perplexity": self.train.metrics["perplexity"].value,
+            "eval_perplexity": self.eval.metrics["perplexity"].value,
+            "train_tokens": int(self.train.totals["tokens"]),
+            "eval_tokens": int(self.eval.totals["tokens"]),
+            "level": self.verdict.level,
+            "message": self.verdict.message,
+            "suggestions": list(self.verdict.suggestions),
+            "identity": self.train.identity,
+        }
+
+
+def _ci(est: Estimate) -> list[float] | None:
+    return list(est.ci95) if est.ci95 else None
+
+
+@dataclass
+class OverfitReport:
+    models: list[ModelGap]
+    data: dict[str, Any]
+    thresholds: GapThresholds
+    config: PerplexityConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "layer": "overfit",
+            "data": self.data,
+            "thresholds": asdict(self.thresholds),
+            "config": asdict(self.config),
+            "models": [m.to_dict() for m in self.models],
+            "comparison": [],
+        }
+
+
+def loss_gap(train: ModelPerplexity, eval_: ModelPerplexity, config: PerplexityConfig, thresholds: GapThresholds) -> ModelGap:
+    """Gap with a CI: resample each set independently, shared seeds kept apart."""
+    def losses(result: ModelPerplexity, seed: int) -> np.ndarray:
+        cols = result.columns()[:, :2]  # nll, tokens
+        sums = bootstrap_sums(cols, n_resamples=config.n_resamples, seed=seed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(sums[:, 0] / sums[:, 1])
+
+    t_loss = train.metrics["nll_per_token"].value
+    e_loss = eval_.metrics["nll_per_token"].value
+    reps = losses(eval_, config.seed + 1) - losses(train, config.seed)
+    gap = Estimate(e_loss - t_loss, percentile_ci(reps))
+    return ModelGap(train.model, train, eval_, gap, classify_gap(t_loss, e_loss, thresholds))
+
+
+def evaluate_overfit(
+    models: Sequence[str | ModelSpec | LogLikelihoodModel],
+    train: str | Path | Dataset,
+    eval_: str | Path | Dataset,
+    config: PerplexityConfig | None = None,
+    thresholds: GapThresholds | None = None,
+    *,
+    fields: FieldMap | None = None,
+    progress: Progress | None = None,
+) -> OverfitReport:
+    """Train and validation loss of each model, computed alike, and the overfitting verdict."""
+    config = config or PerplexityConfig()
+    thresholds = thresholds or GapThresholds()
+    if not models:
+        raise ConfigError("name at least one model (--model)")
+    train_set = train if isinstance(train, Dataset) else load_data(train, fields)
+    eval_set = eval_ if isinstance(eval_, Dataset) else load_data(eval_, fields)
+    if train_set.sha256 == eval_set.sha256:
+        raise ConfigError(f"--train and --eval hold the same data ({train_set.source}); pass a held-out validation set")
+    gaps = []
+    for item in models:
+        loaded = load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
+        t = score_model(loaded, train_set, config, progress=progress)
+        e = score_model(loaded, eval_set, config, progress=progress)
+        gaps.append(loss_gap(t, e, config, thresholds))
+        if loaded is not item:
+            del loaded
+            _release_memory()
+    return OverfitReport(gaps, {"train": train_set.identity(), "eval": eval_set.identity()}, thresholds, config)

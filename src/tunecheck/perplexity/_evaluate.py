@@ -1,0 +1,290 @@
+"""Score a dataset with one or more models and compare them: the perplexity layer."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunecheck._progress import Progress
+from tunecheck.core import Comparison, Estimate, Record
+from tunecheck.data import Dataset, FieldMap, load_data
+from tunecheck.errors import ConfigError
+from tunecheck.models import (
+    LogLikelihoodModel,
+    LoglikelihoodRequest,
+    ModelSpec,
+    TokenScores,
+    check_template,
+    format_pair,
+    format_text,
+    load_model,
+)
+from tunecheck.perplexity._metrics import (
+    METRICS,
+    SUMS,
+    count_bytes,
+    count_words,
+    perplexity_metrics,
+)
+from tunecheck.stats import N_RESAMPLES, bootstrap_p_value, bootstrap_sums, percentile_ci, verdict
+
+
+@dataclass(frozen=True)
+class PerplexityConfig:
+    """How to score; validated on construction so a bad flag fails before a model loads."""
+
+    completion_only: bool = False
+    """Score only the response of prompt/response data (SFT loss), not the prompt."""
+    template: str = "auto"
+    """How prompt and response were joined in training: auto, chat, alpaca, concat or a
+    format string with {prompt}."""
+    add_eos: bool | None = None
+    """Score the EOS token after the response; default: yes in completion-only mode."""
+    max_length: int | None = None
+    """Tokens per window; default: the model's context length."""
+    stride: int | None = None
+    """Tokens scored per window after the first; default: max_length (no overlap)."""
+    batch_size: int | None = None
+    """Windows per forward pass; default: sized automatically. Never changes the numbers."""
+    dtype: str = "auto"
+    device: str = "auto"
+    n_resamples: int = N_RESAMPLES
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_template(self.template)
+        if self.max_length is not None and self.max_length < 2:
+            raise ConfigError(f"--max-length must be at least 2, got {self.max_length}")
+        if self.stride is not None and self.stride < 1:
+            raise ConfigError(f"--stride must be at least 1, got {self.stride}")
+        if self.stride is not None and self.max_length is not None and self.stride > self.max_length:
+            raise ConfigError(f"--stride ({self.stride}) cannot exceed --max-length ({self.max_length})")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.n_resamples < 100:
+            raise ConfigError(f"--n-resamples must be at least 100, got {self.n_resamples}")
+
+    @property
+    def eos(self) -> bool:
+        return self.completion_only if self.add_eos is None else self.add_eos
+
+
+@dataclass
+class ModelPerplexity:
+    """One model's perplexity on one dataset, with per-document records."""
+
+    model: str
+    records: list[Record]
+    metrics: dict[str, Estimate]
+    totals: dict[str, float]
+    tokenization: str
+    """Hash of every scored token id: equal hashes mean the token counts are comparable."""
+    identity: dict[str, Any] = field(default_factory=dict)
+
+    def columns(self) -> np.ndarray:
+        """(documents x SUMS) matrix of the raw sums, in dataset order."""
+        return np.array([[r.values[k] for k in SUMS] for r in self.records], dtype=np.float64)
+
+    def to_dict(self, *, per_document: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"model": self.model}
+        for name in METRICS:
+            out[name] = self.metrics[name].value
+        out["tokens"] = int(self.totals["tokens"])
+        out["bytes"] = int(self.totals["bytes"])
+        out["words"] = int(self.totals["words"])
+        out["documents"] = len(self.records)
+        out["ci95"] = {name: list(est.ci95) if est.ci95 else None for name, est in self.metrics.items()}
+        out["tokenization_sha256"] = self.tokenization
+        out["identity"] = self.identity
+        if per_document:
+            out["per_document"] = [
+                {"id": r.sample_id, **{k: r.values[k] for k in SUMS}} for r in self.records
+            ]
+        return out
+
+
+@dataclass
+class PerplexityReport:
+    """Every model's perplexity and each tuned model compared to the first (the baseline)."""
+
+    models: list[ModelPerplexity]
+    comparison: list[Comparison]
+    data: dict[str, Any]
+    config: PerplexityConfig
+
+    def to_dict(self, *, per_document: bool = False) -> dict[str, Any]:
+        return {
+            "layer": "perplexity",
+            "data": self.data,
+            "config": asdict(self.config),
+            "models": [m.to_dict(per_document=per_document) for m in self.models],
+            "comparison": [c.to_dict() for c in self.comparison],
+        }
+
+
+def build_requests(
+    dataset: Dataset, model: LogLikelihoodModel, config: PerplexityConfig
+) -> tuple[list[LoglikelihoodRequest], list[str]]:
+    """Requests for the model and, per sample, the scored text (for bytes and words)."""
+    chat = model.chat_renderer()
+    requests, scored = [], []
+    for sample in dataset:
+        if config.completion_only:
+            if sample.shape == "text":
+                raise ConfigError(
+                    f"{dataset.source}: --completion-only needs prompt/response data, but the rows have only "
+                    "text (map fields with --prompt-field/--response-field)"
+                )
+            prompt, response = format_pair(sample, config.template, chat)
+            requests.append(LoglikelihoodRequest(prompt, response, add_eos=config.eos))
+            scored.append(response)
+        else:
+            text = format_text(sample, config.template, chat)
+            requests.append(LoglikelihoodRequest("", text, add_eos=config.eos))
+            scored.append(text)
+    return requests, scored
+
+
+def score_model(
+    model: LogLikelihoodModel,
+    dataset: Dataset,
+    config: PerplexityConfig | None = None,
+    *,
+    progress: Progress | None = None,
+) -> ModelPerplexity:
+    """Perplexity of one loaded model on a dataset, with a bootstrap CI over documents."""
+    config = config or PerplexityConfig()
+    requests, texts = build_requests(dataset, model, config)
+    scores = model.loglikelihood(
+        requests,
+        max_length=config.max_length,
+        stride=config.stride,
+        batch_size=config.batch_size,
+        progress=progress,
+    )
+    return summarise(model.name, dataset, scores, texts, config, identity=_identity(model))
+
+
+def summarise(
+    name: str,
+    dataset: Dataset,
+    scores: Sequence[TokenScores],
+    texts: Sequence[str],
+    config: PerplexityConfig,
+    *,
+    identity: dict[str, Any] | None = None,
+) -> ModelPerplexity:
+    """Records, totals and bootstrap CIs from per-document token scores."""
+    digest = hashlib.sha256()
+    records = []
+    for sample, score, text in zip(dataset, scores, texts):
+        digest.update(score.token_ids.astype(np.int64).tobytes())
+        digest.update(b"|")
+        values = {"nll": score.nll, "tokens": float(score.n_tokens), "bytes": float(count_bytes(text)), "words": float(count_words(text))}
+        records.append(Record(sample.id, name, values))
+    columns = np.array([[r.values[k] for k in SUMS] for r in records], dtype=np.float64)
+    totals = dict(zip(SUMS, columns.sum(axis=0).tolist()))
+    point = perplexity_metrics(*(totals[k] for k in SUMS))
+    reps = bootstrap_sums(columns, n_resamples=config.n_resamples, seed=config.seed)
+    rep_metrics = perplexity_metrics(*(reps[:, i] for i in range(len(SUMS))))
+    metrics = {k: Estimate(point[k], percentile_ci(rep_metrics[k])) for k in METRICS}
+    return ModelPerplexity(name, records, metrics, totals, "sha256:" + digest.hexdigest(), identity or {})
+
+
+def compare(baseline: ModelPerplexity, other: ModelPerplexity, config: PerplexityConfig) -> Comparison:
+    """Paired bootstrap over documents of `other` against `baseline` (both on the same data).
+
+    Token perplexities are only comparable when both models tokenised every document alike;
+    otherwise the comparison is on bits per byte, which does not depend on the tokenizer.
+    """
+    if [r.sample_id for r in baseline.records] != [r.sample_id for r in other.records]:
+        raise ConfigError("models were scored on different documents; compare them on the same data")
+    same_tokens = baseline.tokenization == other.tokenization
+    metric = "perplexity" if same_tokens else "bits_per_byte"
+    both = np.hstack([baseline.columns(), other.columns()])
+    reps = bootstrap_sums(both, n_resamples=config.n_resamples, seed=config.seed)
+    k = len(SUMS)
+    a = perplexity_metrics(*(reps[:, i] for i in range(k)))[metric]
+    b = perplexity_metrics(*(reps[:, k + i] for i in range(k)))[metric]
+    va, vb = baseline.metrics[metric].value, other.metrics[metric].value
+    diff = b - a
+    ci = percentile_ci(diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        improvement = (1.0 - b / a) * 100.0
+    extra: dict[str, Any] = {
+        "improvement_pct": (1.0 - vb / va) * 100.0,
+        "improvement_pct_ci95": list(percentile_ci(improvement)),
+        "tokenizers_match": same_tokens,
+    }
+    if not same_tokens:
+        extra["note"] = (
+            "the models tokenise the data differently, so token perplexities are not comparable; "
+            "compared on bits per byte"
+        )
+    return Comparison(
+        metric=metric,
+        baseline=baseline.model,
+        model=other.model,
+        baseline_value=va,
+        value=vb,
+        difference=vb - va,
+        ci95=ci,
+        p_value=bootstrap_p_value(diff),
+        verdict=verdict(ci, higher_is_better=False),
+        extra=extra,
+    )
+
+
+def _identity(model: LogLikelihoodModel) -> dict[str, Any]:
+    getter = getattr(model, "identity", None)
+    return dict(getter()) if callable(getter) else {"name": model.name}
+
+
+def evaluate_perplexity(
+    models: Sequence[str | ModelSpec | LogLikelihoodModel],
+    data: str | Path | Dataset,
+    config: PerplexityConfig | None = None,
+    *,
+    fields: FieldMap | None = None,
+    progress: Progress | None = None,
+) -> PerplexityReport:
+    """Perplexity of each model on `data`; every model after the first is compared to the first.
+
+    Models are loaded one at a time and released after scoring, so a base and a tuned 8B model
+    need the memory of one.
+    """
+    config = config or PerplexityConfig()
+    if not models:
+        raise ConfigError("name at least one model (--model)")
+    dataset = data if isinstance(data, Dataset) else load_data(data, fields)
+    results = []
+    for item in models:
+        if isinstance(item, (str, ModelSpec)):
+            loaded = load_model(item, dtype=config.dtype, device=config.device)
+            results.append(score_model(loaded, dataset, config, progress=progress))
+            del loaded
+            _release_memory()
+        else:
+            results.append(score_model(item, dataset, config, progress=progress))
+    names = [r.model for r in results]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"two models share the name {names}; give one another with --model 'PATH,name=NAME'")
+    comparison = [compare(results[0], r, config) for r in results[1:]]
+    return PerplexityReport(results, comparison, dataset.identity(), config)
+
+
+def _release_memory() -> None:
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover
+        pass

@@ -1,0 +1,97 @@
+"""Session fixtures: tiny models and tokenizers built offline in seconds, never downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from tunecheck.demo import tiny_llama, train_tokenizer
+
+CORPUS = [
+    f"the {a} {b} walks to the {c} near {d} number {i}"
+    for i, (a, b, c, d) in enumerate(
+        [(a, b, c, d) for a in ("red", "blue", "old") for b in ("fox", "cat", "owl") for c in ("river", "hill") for d in ("town", "farm", "sea")]
+    )
+]
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Any:
+    return train_tokenizer(CORPUS, vocab_size=300)
+
+
+@pytest.fixture(scope="session")
+def other_tokenizer() -> Any:
+    """A tokenizer that splits the same text differently (smaller vocabulary)."""
+    return train_tokenizer(CORPUS, vocab_size=270)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tokenizer: Any) -> Any:
+    return tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128, seed=0)
+
+
+@pytest.fixture(scope="session")
+def model_dirs(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any, other_tokenizer: Any) -> dict[str, Path]:
+    """Saved models as users have them: a base dir, a LoRA adapter dir, a model with another tokenizer."""
+    from peft import LoraConfig, get_peft_model
+
+    root = tmp_path_factory.mktemp("models")
+    base = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128, seed=0)
+    base.save_pretrained(root / "base")
+    tokenizer.save_pretrained(root / "base")
+    other = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128, seed=1)
+    other.save_pretrained(root / "other")
+    tokenizer.save_pretrained(root / "other")
+    from transformers import AutoModelForCausalLM
+
+    loaded = AutoModelForCausalLM.from_pretrained(str(root / "base"))
+    # init_lora_weights=False: B is random, so the adapter really changes the outputs
+    peft_model = get_peft_model(loaded, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model.save_pretrained(root / "adapter")
+    diff = tiny_llama(other_tokenizer, hidden=32, layers=2, heads=2, context=128, seed=2)
+    diff.save_pretrained(root / "difftok")
+    other_tokenizer.save_pretrained(root / "difftok")
+    return {"base": root / "base", "other": root / "other", "adapter": root / "adapter", "difftok": root / "difftok"}
+
+
+class TableLM(torch.nn.Module):
+    """A model whose next-token distribution we set by hand.
+
+    bigram[i] gives the probabilities of the next token after token i; if `position_boost` is
+    set, the logit of token `position_boost` also grows by the input position (0-based within
+    the window), so the numbers depend on how texts are cut into windows.
+    """
+
+    def __init__(self, bigram: np.ndarray, *, position_boost: int | None = None, context: int = 64) -> None:
+        super().__init__()
+        self.table = torch.nn.Parameter(torch.log(torch.tensor(bigram, dtype=torch.float64)).float(), requires_grad=False)
+        self.position_boost = position_boost
+        self.config = SimpleNamespace(vocab_size=bigram.shape[0], max_position_embeddings=context)
+
+    @property
+    def device(self) -> torch.device:
+        return self.table.device
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: Any) -> Any:
+        logits = self.table[input_ids].clone()
+        if self.position_boost is not None:
+            logits[:, :, self.position_boost] += torch.arange(input_ids.shape[1], dtype=logits.dtype)
+        return SimpleNamespace(logits=logits)
+
+
+@pytest.fixture(scope="session")
+def word_tokenizer() -> Any:
+    """Whitespace tokenizer over <s> </s> a b c: token ids we can reason about by hand."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<s>": 0, "</s>": 1, "a": 2, "b": 3, "c": 4}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="</s>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>")

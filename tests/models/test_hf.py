@@ -1,0 +1,114 @@
+"""The Hugging Face backend on real (tiny) Llama models saved the way users have them."""
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import CORPUS
+from tunecheck.errors import ConfigError, ModelError
+from tunecheck.models import HFModel, LoglikelihoodRequest, load_model, pick_dtype
+
+
+def _mixed_requests():
+    # lengths from 1 word to several windows of 32 tokens: padding bugs hide in mixed batches
+    texts = [CORPUS[0].split()[0], *CORPUS[:5], " ".join(CORPUS[:8]), " ".join(CORPUS[3:6]), "the"]
+    return [LoglikelihoodRequest("", t) for t in texts] + [LoglikelihoodRequest("the red fox ", "walks to the hill", add_eos=True)]
+
+
+@pytest.mark.parametrize(("max_length", "stride"), [(32, None), (32, 8), (128, None)])
+def test_batch_size_never_changes_the_numbers(tiny_model, tokenizer, max_length, stride):
+    model = HFModel(tiny_model, tokenizer, "tiny", "cpu")
+    reqs = _mixed_requests()
+    one = model.loglikelihood(reqs, max_length=max_length, stride=stride, batch_size=1)
+    for bs in (3, 64, None):
+        many = model.loglikelihood(reqs, max_length=max_length, stride=stride, batch_size=bs)
+        for a, b in zip(one, many):
+            assert a.n_tokens == b.n_tokens
+            np.testing.assert_allclose(b.logprobs, a.logprobs, rtol=1e-5, atol=1e-5)
+
+
+def test_window_covering_the_text_equals_one_forward(tiny_model, tokenizer):
+    # reference: one forward over BOS + tokens with the model called directly
+    text = " ".join(CORPUS[:3])
+    ids = [tokenizer.bos_token_id, *tokenizer(text, add_special_tokens=False)["input_ids"]]
+    with torch.inference_mode():
+        logits = tiny_model(input_ids=torch.tensor([ids])).logits[0].double()
+    ref = torch.log_softmax(logits, -1)[torch.arange(len(ids) - 1), torch.tensor(ids[1:])].numpy()
+    [got] = HFModel(tiny_model, tokenizer, "tiny", "cpu").loglikelihood([LoglikelihoodRequest("", text)], max_length=128)
+    np.testing.assert_allclose(got.logprobs, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_stride_reference_loop(tiny_model, tokenizer):
+    # independent reference for max_length 16, stride 4: token t (1-based after BOS) is predicted
+    # from the inputs of its window; rebuild each window by hand and compare every token
+    text = " ".join(CORPUS[:4])
+    ids = [tokenizer.bos_token_id, *tokenizer(text, add_special_tokens=False)["input_ids"]]
+    L, S = 16, 4
+    expected = {}
+    b = min(len(ids) - 1, L)
+    first, windows = 1, []
+    while first <= len(ids) - 1:
+        windows.append((max(0, b - L), b, first))
+        first, b = b + 1, min(len(ids) - 1, b + S)
+    with torch.inference_mode():
+        for a, end, s in windows:
+            lp = torch.log_softmax(tiny_model(input_ids=torch.tensor([ids[a:end]])).logits[0].double(), -1)
+            for t in range(s, end + 1):
+                expected[t] = lp[t - 1 - a, ids[t]].item()
+    [got] = HFModel(tiny_model, tokenizer, "tiny", "cpu").loglikelihood([LoglikelihoodRequest("", text)], max_length=L, stride=S)
+    np.testing.assert_allclose(got.logprobs, [expected[t] for t in range(1, len(ids))], rtol=1e-5, atol=1e-5)
+
+
+def test_load_full_model_dir(model_dirs):
+    model = load_model(str(model_dirs["base"]), device="cpu")
+    assert model.context_length == 128
+    assert model.model.dtype == torch.float32
+    assert model.identity()["parameters"] > 0
+    assert model.chat_renderer() is not None
+
+
+def test_adapter_is_loaded_on_its_base(model_dirs, tokenizer):
+    # the adapter must change the scores (random LoRA B), and match peft's own unmerged model
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    req = [LoglikelihoodRequest("", CORPUS[7])]
+    base = load_model(str(model_dirs["base"]), device="cpu").loglikelihood(req)[0]
+    tuned = load_model(str(model_dirs["adapter"]), device="cpu")
+    got = tuned.loglikelihood(req)[0]
+    assert abs(got.nll - base.nll) > 1e-3
+    ref_model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(model_dirs["base"])), str(model_dirs["adapter"]))
+    ref = HFModel(ref_model.eval(), tokenizer, "ref", "cpu").loglikelihood(req)[0]
+    np.testing.assert_allclose(got.logprobs, ref.logprobs, rtol=1e-4, atol=1e-4)
+
+
+def test_adapter_with_missing_base(model_dirs, tmp_path):
+    import json
+    import shutil
+
+    moved = tmp_path / "adapter"
+    shutil.copytree(model_dirs["adapter"], moved)
+    cfg = json.loads((moved / "adapter_config.json").read_text())
+    cfg["base_model_name_or_path"] = "/home/someone/models/base"
+    (moved / "adapter_config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match=r"base=PATH_OR_HUB_ID"):
+        load_model(str(moved), device="cpu")
+    # the fix the message suggests works
+    fixed = load_model(f"{moved},base={model_dirs['base']}", device="cpu")
+    assert fixed.name == str(moved)
+
+
+def test_unloadable_hub_id_is_a_model_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ModelError, match="could not load"):
+        load_model("nobody-xyz/not-a-model", device="cpu")
+
+
+def test_dtype_choice():
+    assert pick_dtype("auto", "cpu") == torch.float32
+    assert pick_dtype("bf16", "cpu") == torch.bfloat16
+    with pytest.raises(ConfigError, match="--dtype"):
+        pick_dtype("int3", "cpu")

@@ -1,0 +1,300 @@
+"""ModelSpec.parse and resolve(): the one model-reference syntax, checked against the disk.
+
+resolve() only looks at which files exist, never at their content (except an adapter's
+adapter_config.json), so the fixtures are minimal JSON files. No network, no weights.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunecheck.errors import ModelError, TunecheckError
+from tunecheck.models import ModelSpec, resolve
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def full_model(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text("{}", encoding="utf-8")
+    return path
+
+
+def adapter(path: Path, base: str | None, *, tokenizer: bool = False) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    config = {"peft_type": "LORA"}
+    if base is not None:
+        config["base_model_name_or_path"] = base
+    (path / "adapter_config.json").write_text(json.dumps(config), encoding="utf-8")
+    if tokenizer:
+        (path / "tokenizer_config.json").write_text("{}", encoding="utf-8")
+    return path
+
+
+def model_error(spec: str | ModelSpec) -> str:
+    with pytest.raises(ModelError) as info:
+        resolve(ModelSpec.parse(spec))
+    return str(info.value)
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Relative specs like ./nope must not see the repository's files.
+    monkeypatch.chdir(tmp_path)
+
+
+# ---------------------------------------------------------------------------- parse
+
+
+def test_parse_plain_path() -> None:
+    spec = ModelSpec.parse("./out/checkpoint-500")
+    assert spec == ModelSpec("./out/checkpoint-500", "hf", None, None, None, None)
+    assert spec.display_name == "./out/checkpoint-500"
+
+
+def test_parse_hub_id() -> None:
+    spec = ModelSpec.parse("meta-llama/Llama-3.2-1B")
+    assert (spec.location, spec.kind, spec.name) == ("meta-llama/Llama-3.2-1B", "hf", None)
+
+
+def test_parse_all_options() -> None:
+    spec = ModelSpec.parse("./adapter,base=./base,name=ft,revision=v2,dtype=bfloat16")
+    assert spec == ModelSpec(
+        location="./adapter", kind="hf", name="ft", base="./base", revision="v2", dtype="bfloat16"
+    )
+    assert spec.display_name == "ft"
+
+
+@pytest.mark.parametrize(
+    ("text", "attr", "value"),
+    [
+        ("m,name=tuned", "name", "tuned"),
+        ("m,base=org/base", "base", "org/base"),
+        ("m,revision=abc123", "revision", "abc123"),
+        ("m,dtype=float16", "dtype", "float16"),
+    ],
+)
+def test_parse_one_option(text: str, attr: str, value: str) -> None:
+    spec = ModelSpec.parse(text)
+    assert spec.location == "m"
+    assert getattr(spec, attr) == value
+
+
+def test_parse_strips_whitespace() -> None:
+    spec = ModelSpec.parse("  ./m , name = tuned ,dtype= float32  ")
+    assert (spec.location, spec.name, spec.dtype) == ("./m", "tuned", "float32")
+
+
+def test_parse_value_may_contain_equals() -> None:
+    # Only the first "=" separates key and value.
+    assert ModelSpec.parse("m,name=a=b").name == "a=b"
+
+
+@pytest.mark.parametrize("bad", ["m,foo=1", "m,name", "m,name=", "m,name=  ", "m,", "m,=x"])
+def test_parse_bad_option(bad: str) -> None:
+    with pytest.raises(ModelError) as info:
+        ModelSpec.parse(bad)
+    msg = str(info.value)
+    assert f"model spec {bad.strip()!r}: bad option" in msg
+    # The message lists the valid options.
+    assert "base=..., dtype=..., name=..., revision=..." in msg
+
+
+def test_parse_openai() -> None:
+    spec = ModelSpec.parse("openai:foo")
+    assert (spec.kind, spec.location) == ("openai", "foo")
+    assert spec.display_name == "openai:foo"
+    assert ModelSpec.parse("openai:foo,name=bar").display_name == "bar"
+
+
+def test_parse_openai_without_model() -> None:
+    with pytest.raises(ModelError, match="name the served model after openai:"):
+        ModelSpec.parse("openai:")
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_parse_empty(empty: str) -> None:
+    with pytest.raises(ModelError, match="empty model spec"):
+        ModelSpec.parse(empty)
+
+
+def test_parse_passes_a_spec_through() -> None:
+    spec = ModelSpec("x")
+    assert ModelSpec.parse(spec) is spec
+
+
+def test_display_name_drops_trailing_slash() -> None:
+    assert ModelSpec.parse("./out/model/").display_name == "./out/model"
+
+
+def test_model_error_is_a_tunecheck_error() -> None:
+    with pytest.raises(TunecheckError):
+        ModelSpec.parse("")
+
+
+# ---------------------------------------------------------------------------- resolve
+
+
+def test_resolve_full_model(tmp_path: Path) -> None:
+    path = full_model(tmp_path / "model")
+    r = resolve(ModelSpec.parse(str(path)))
+    assert (r.model, r.adapter, r.tokenizer) == (str(path), None, str(path))
+
+
+def test_resolve_full_model_relative_path() -> None:
+    full_model(Path("out/model"))
+    r = resolve(ModelSpec.parse("./out/model"))
+    # The location goes through Path(), which drops the leading "./".
+    assert (r.model, r.adapter, r.tokenizer) == ("out/model", None, "out/model")
+
+
+def test_resolve_hub_id_without_network() -> None:
+    r = resolve(ModelSpec.parse("meta-llama/Llama-3.2-1B"))
+    assert (r.model, r.adapter, r.tokenizer) == ("meta-llama/Llama-3.2-1B", None, "meta-llama/Llama-3.2-1B")
+    assert resolve(ModelSpec.parse("gpt2")).model == "gpt2"
+
+
+def test_resolve_adapter_on_local_base_tokenizer_from_base(tmp_path: Path) -> None:
+    base = full_model(tmp_path / "base")
+    ad = adapter(tmp_path / "adapter", str(base))
+    r = resolve(ModelSpec.parse(str(ad)))
+    # No tokenizer files in the adapter dir: the tokenizer comes from the base.
+    assert (r.model, r.adapter, r.tokenizer) == (str(base), str(ad), str(base))
+
+
+def test_resolve_adapter_with_tokenizer_config(tmp_path: Path) -> None:
+    base = full_model(tmp_path / "base")
+    ad = adapter(tmp_path / "adapter", str(base), tokenizer=True)
+    r = resolve(ModelSpec.parse(str(ad)))
+    assert (r.model, r.adapter, r.tokenizer) == (str(base), str(ad), str(ad))
+
+
+def test_resolve_adapter_with_tokenizer_json_only(tmp_path: Path) -> None:
+    base = full_model(tmp_path / "base")
+    ad = adapter(tmp_path / "adapter", str(base))
+    (ad / "tokenizer.json").write_text("{}", encoding="utf-8")
+    assert resolve(ModelSpec.parse(str(ad))).tokenizer == str(ad)
+
+
+def test_resolve_adapter_wins_over_config_json(tmp_path: Path) -> None:
+    # Some trainers save config.json next to the adapter; adapter_config.json decides.
+    base = full_model(tmp_path / "base")
+    ad = full_model(adapter(tmp_path / "adapter", str(base)))
+    r = resolve(ModelSpec.parse(str(ad)))
+    assert (r.model, r.adapter) == (str(base), str(ad))
+
+
+def test_resolve_adapter_on_hub_base() -> None:
+    ad = adapter(Path("adapter"), "meta-llama/Llama-3.2-1B")
+    r = resolve(ModelSpec.parse("./adapter"))
+    assert (r.model, r.adapter, r.tokenizer) == ("meta-llama/Llama-3.2-1B", "adapter", "meta-llama/Llama-3.2-1B")
+    assert ad.is_dir()
+
+
+def test_resolve_adapter_base_missing_local_path(tmp_path: Path) -> None:
+    ad = adapter(tmp_path / "adapter", "/nonexistent/trainer/machine/base")
+    msg = model_error(str(ad))
+    assert msg.startswith(f"adapter {ad}: base model /nonexistent/trainer/machine/base")
+    assert "named in adapter_config.json (base_model_name_or_path) was not found" in msg
+    # The fix: name the base explicitly.
+    assert f"--model '{ad},base=PATH_OR_HUB_ID'" in msg
+
+
+def test_resolve_adapter_base_relative_missing() -> None:
+    adapter(Path("adapter"), "./gone/base")
+    msg = model_error("./adapter")
+    assert "./gone/base" in msg and "was not found" in msg and "base=" in msg
+
+
+def test_resolve_adapter_base_override(tmp_path: Path) -> None:
+    # adapter_config.json names a path from the training machine; base= overrides it.
+    real_base = full_model(tmp_path / "real-base")
+    ad = adapter(tmp_path / "adapter", "/home/trainer/base")
+    r = resolve(ModelSpec.parse(f"{ad},base={real_base}"))
+    assert (r.model, r.adapter, r.tokenizer) == (str(real_base), str(ad), str(real_base))
+
+
+def test_resolve_adapter_base_override_missing(tmp_path: Path) -> None:
+    ad = adapter(tmp_path / "adapter", "org/base")
+    msg = model_error(f"{ad},base=./nope")
+    assert "base model ./nope given with base= was not found" in msg
+
+
+def test_resolve_adapter_base_dir_without_config(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    ad = adapter(tmp_path / "adapter", str(base))
+    msg = model_error(str(ad))
+    assert f"base model {base} has no config.json" in msg
+    assert "base=PATH" in msg
+
+
+def test_resolve_adapter_config_without_base(tmp_path: Path) -> None:
+    ad = adapter(tmp_path / "adapter", None)
+    msg = model_error(str(ad))
+    assert "no base_model_name_or_path" in msg
+    assert f"--model '{ad},base=BASE'" in msg
+    # With base= it resolves.
+    base = full_model(tmp_path / "base")
+    assert resolve(ModelSpec.parse(f"{ad},base={base}")).model == str(base)
+
+
+def test_resolve_adapter_config_unreadable(tmp_path: Path) -> None:
+    ad = tmp_path / "adapter"
+    ad.mkdir()
+    (ad / "adapter_config.json").write_text("{not json", encoding="utf-8")
+    assert "adapter_config.json: unreadable" in model_error(str(ad))
+
+
+def test_resolve_directory_that_is_not_a_model(tmp_path: Path) -> None:
+    path = tmp_path / "empty"
+    path.mkdir()
+    msg = model_error(str(path))
+    assert msg.startswith(f"{path}: directory is not a model")
+    assert "no config.json or adapter_config.json" in msg
+    assert "point --model at the folder that holds config.json" in msg
+
+
+def test_resolve_training_output_dir_lists_checkpoints(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for step in (500, 100):
+        full_model(out / f"checkpoint-{step}")
+    (out / "checkpoint-notes.txt").write_text("a file, not a checkpoint", encoding="utf-8")
+    msg = model_error(str(out))
+    assert "not a model" in msg
+    assert "(it holds checkpoint-100, checkpoint-500: pass one of those)" in msg
+    assert "checkpoint-notes" not in msg
+
+
+def test_resolve_many_checkpoints_are_cut_to_three(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for step in (1, 2, 3, 4, 5):
+        (out / f"checkpoint-{step}").mkdir(parents=True)
+    msg = model_error(str(out))
+    assert "checkpoint-1, checkpoint-2, checkpoint-3..." in msg
+    assert "checkpoint-4" not in msg
+
+
+def test_resolve_missing_local_path() -> None:
+    msg = model_error("./nope")
+    assert msg == "./nope: no such directory (check the path)"
+
+
+@pytest.mark.parametrize("spec", ["/definitely/not/here", "~/tunecheck-no-such-dir-9f2", "out/", "not a hub id!"])
+def test_resolve_missing_path_like(spec: str) -> None:
+    # Anything that looks local, or cannot be a hub id, is reported as a missing directory.
+    assert "no such directory" in model_error(spec)
+
+
+def test_resolve_file() -> None:
+    Path("model.safetensors").write_bytes(b"\0")
+    msg = model_error("./model.safetensors")
+    assert msg.startswith("./model.safetensors: is a file")
+    assert "pass the model's directory or a hub id" in msg
+
+
+def test_resolve_openai_spec() -> None:
+    assert "not a local/hub model" in model_error("openai:gpt-x")

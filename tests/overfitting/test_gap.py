@@ -1,0 +1,66 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import CORPUS
+from tunecheck.cli import app
+from tunecheck.errors import ConfigError
+from tunecheck.overfitting import SUGGESTIONS, GapThresholds, classify_gap, evaluate_overfit
+from tunecheck.perplexity import PerplexityConfig
+
+
+@pytest.mark.parametrize(
+    ("train", "eval_", "level"),
+    [
+        (1.0, 1.6, "high"),  # gap 0.6 > 0.5
+        (1.0, 1.5, "some"),  # gap exactly 0.5 is not > 0.5
+        (1.0, 1.3, "some"),  # 0.3
+        (1.0, 1.2, "none"),  # exactly 0.2 is not > 0.2
+        (1.0, 0.8, "none"),  # eval below train
+    ],
+)
+def test_seed_thresholds(train, eval_, level):
+    v = classify_gap(train, eval_)
+    assert v.level == level
+    assert v.gap == pytest.approx(eval_ - train)
+    assert (v.suggestions == SUGGESTIONS) is (level == "high")
+
+
+def test_custom_thresholds():
+    assert classify_gap(1.0, 1.15, GapThresholds(high=0.3, some=0.1)).level == "some"
+    with pytest.raises(ConfigError):
+        GapThresholds(high=0.1, some=0.2)
+
+
+def _write(path, texts):
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    return path
+
+
+def test_overfit_uses_the_perplexity_machinery(model_dirs, tmp_path):
+    train = _write(tmp_path / "train.jsonl", CORPUS[:30])
+    eval_ = _write(tmp_path / "eval.jsonl", CORPUS[30:])
+    report = evaluate_overfit([str(model_dirs["base"])], train, eval_, PerplexityConfig(n_resamples=300))
+    [m] = report.models
+    assert m.gap.value == pytest.approx(m.eval.metrics["nll_per_token"].value - m.train.metrics["nll_per_token"].value)
+    lo, hi = m.gap.ci95
+    assert lo <= m.gap.value <= hi
+    d = m.to_dict()
+    assert d["level"] in ("none", "some", "high") and d["train_tokens"] > 0
+
+
+def test_same_file_for_train_and_eval_is_rejected(model_dirs, tmp_path):
+    data = _write(tmp_path / "a.jsonl", CORPUS[:5])
+    with pytest.raises(ConfigError, match="same data"):
+        evaluate_overfit([str(model_dirs["base"])], data, data)
+
+
+def test_cli_overfit_json(model_dirs, tmp_path):
+    train = _write(tmp_path / "train.jsonl", CORPUS[:30])
+    eval_ = _write(tmp_path / "eval.jsonl", CORPUS[30:])
+    result = CliRunner().invoke(app, ["overfit", "--model", str(model_dirs["base"]), "--train", str(train), "--eval", str(eval_), "--format", "json", "--n-resamples", "200", "--high-gap", "0.4"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["thresholds"] == {"high": 0.4, "some": 0.2}
+    assert set(payload["models"][0]) >= {"model", "train_loss", "eval_loss", "gap", "level", "suggestions"}
