@@ -9,7 +9,9 @@ generalisation, not memorisation. Everything is generated from a seed: no downlo
 from __future__ import annotations
 
 import random
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 _ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "kl", "st", "tr", "sh"]
 _VOWELS = ["a", "e", "i", "o", "u", "ai", "ei", "ou"]
@@ -109,3 +111,14 @@ def split_instructions(seed: int = SEED) -> tuple[list[dict[str, str]], list[dic
 def heldout_prose(seed: int = SEED) -> list[str]:
     """General text for the 'did fine-tuning break the language model' perplexity check."""
     return corpus(world(seed), seed=seed + 99, repeats=1)[:40]
+
+
+ASSET = Path(__file__).parent / "assets" / "instructions.jsonl"
+"""The instruction set shipped with the package (written by `split_instructions`, checked by a test)."""
+
+
+def shipped_instructions() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(train, eval) rows from the shipped file; the `split` field says which."""
+    rows = [json.loads(line) for line in ASSET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    strip = [{k: v for k, v in r.items() if k != "split"} for r in rows]
+    return [r for r, raw in zip(strip, rows) if raw["split"] == "train"], [r for r, raw in zip(strip, rows) if raw["split"] == "eval"]

@@ -16,7 +16,7 @@ from tunecheck.demo import _corpus as world_mod
 from tunecheck.demo._train import finetune, pretrain, write_jsonl
 
 # Bump when the recipe changes so cached models are rebuilt.
-RECIPE = {"version": 1, "seed": world_mod.SEED, "countries": world_mod.N_COUNTRIES, "pretrain_steps": 300, "epochs": 6}
+RECIPE = {"version": 1, "seed": world_mod.SEED, "countries": world_mod.N_COUNTRIES, "pretrain_steps": 300, "epochs": 5, "lr": 1e-3}
 
 
 def _recipe_hash() -> str:
@@ -35,7 +35,7 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
     stamp = workdir / "recipe.json"
     cached = not retrain and stamp.is_file() and json.loads(stamp.read_text()).get("hash") == _recipe_hash()
     cached = cached and (paths["base"] / "config.json").is_file() and (paths["tuned"] / "adapter_config.json").is_file()
-    train_rows, eval_rows = world_mod.split_instructions()
+    train_rows, eval_rows = world_mod.shipped_instructions()
     write_jsonl(paths["train"], train_rows)
     write_jsonl(paths["eval"], eval_rows)
     write_jsonl(paths["prose"], [{"id": f"prose-{i}", "text": t} for i, t in enumerate(world_mod.heldout_prose())])
@@ -48,7 +48,7 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
     log(f"  done in {time.perf_counter() - t0:.0f}s -> {paths['base']}")
     t1 = time.perf_counter()
     log("LoRA fine-tuning it on the instruction set (transformers Trainer + peft) ...")
-    finetune(paths["base"], train_rows, eval_rows, paths["tuned"], epochs=RECIPE["epochs"])
+    finetune(paths["base"], train_rows, eval_rows, paths["tuned"], epochs=int(RECIPE["epochs"]), lr=float(RECIPE["lr"]))
     log(f"  done in {time.perf_counter() - t1:.0f}s -> {paths['tuned']}")
     stamp.write_text(json.dumps({"hash": _recipe_hash(), "recipe": RECIPE}))
     return paths
@@ -97,11 +97,15 @@ def verdict_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     rows = []
     for key, check in (("perplexity_responses", "response perplexity (task data)"), ("perplexity_heldout_text", "general text perplexity")):
         for c in results[key]["comparison"]:
-            rows.append({"check": check, "model": c["model"], "verdict": c["verdict"], "evidence": f"{c['metric']} {c['baseline_value']:.3f} -> {c['value']:.3f} ({c['improvement_pct']:+.1f}% better), p={c['p_value']:.4f}"})
+            rows.append({"check": check, "model": c["model"], "verdict": c["verdict"], "evidence": f"{c['metric']} {c['baseline_value']:.3f} -> {c['value']:.3f} ({_change(c['improvement_pct'])}), p={c['p_value']:.4f}"})
     for m in results["overfit"]["models"]:
         word = {"none": "ok", "some": "warning", "high": "overfit"}[m["level"]]
         rows.append({"check": "train/eval loss gap", "model": m["model"], "verdict": word, "evidence": f"gap {m['gap']:.3f} nats/token: {m['message']}"})
     return rows
+
+
+def _change(improvement_pct: float) -> str:
+    return f"{improvement_pct:.1f}% lower" if improvement_pct >= 0 else f"{-improvement_pct:.1f}% higher"
 
 
 def verdict_table(rows: list[dict[str, str]], console: Any) -> None:

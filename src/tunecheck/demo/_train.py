@@ -22,7 +22,7 @@ def pretrain(docs: list[str], out: Path, *, steps: int = 400, block: int = 128, 
     import torch
 
     tok = train_tokenizer(docs, vocab_size=768)
-    model = tiny_llama(tok, hidden=128, layers=4, heads=4, context=256, seed=seed)
+    model = tiny_llama(tok, hidden=96, layers=3, heads=4, context=256, seed=seed)
     ids: list[int] = []
     for d in docs:
         ids += [tok.bos_token_id, *tok(d, add_special_tokens=False)["input_ids"], tok.eos_token_id]
@@ -58,11 +58,11 @@ def _encode(tok: Any, row: dict[str, str]) -> dict[str, list[int]]:
     return {"input_ids": ids, "labels": labels}
 
 
-def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[str, str]], out: Path, *, epochs: int = 6, seed: int = 0) -> None:
+def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[str, str]], out: Path, *, epochs: int = 5, lr: float = 1e-3, seed: int = 0) -> None:
     """LoRA fine-tune of `base` with transformers' Trainer; the adapter is saved to `out`."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, Trainer, TrainingArguments
 
     tok = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(str(base.resolve()), dtype=torch.float32)
@@ -88,7 +88,7 @@ def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[
         num_train_epochs=epochs,
         per_device_train_batch_size=16,
         per_device_eval_batch_size=40,
-        learning_rate=3e-3,
+        learning_rate=lr,
         lr_scheduler_type="cosine",
         warmup_steps=5,
         logging_steps=5,
@@ -102,6 +102,7 @@ def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[
         remove_unused_columns=False,
     )
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=evals, data_collator=collate)
+    trainer.remove_callback(PrinterCallback)  # the demo prints its own summary
     trainer.train()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)

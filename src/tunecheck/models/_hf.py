@@ -295,4 +295,5 @@ def _quiet_transformers() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # tunecheck draws its own progress
     logging.getLogger("peft").setLevel(logging.ERROR)
