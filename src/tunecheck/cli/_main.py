@@ -10,6 +10,7 @@ import typer
 
 from tunecheck.cli import _options as o
 from tunecheck.cli import _render as r
+from tunecheck._progress import RichProgress
 from tunecheck.errors import TunecheckError
 
 app = typer.Typer(
@@ -27,11 +28,10 @@ _state = {"debug": False}
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
 ) -> None:
-    _state["debug"] = debug
+    _state["debug"] = _state["debug"] or debug
 
 
-def _progress():  # type: ignore[no-untyped-def]
-    from tunecheck._progress import RichProgress
+def _progress() -> RichProgress:
 
     return RichProgress()
 
@@ -138,8 +138,13 @@ def demo(
 
 def main() -> None:
     """Entry point: run the app, turning tunecheck errors into one line and exit code 2."""
+    # --debug is accepted anywhere on the line, not only before the command
+    args = sys.argv[1:]
+    if "--debug" in args:
+        _state["debug"] = True
+        args = [a for a in args if a != "--debug"]
     try:
-        app(standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except TunecheckError as err:
         if _state["debug"]:
             raise

@@ -41,7 +41,7 @@ def _word(rng: random.Random, syllables: int) -> str:
 def world(seed: int = SEED, n: int = N_COUNTRIES) -> list[Country]:
     rng = random.Random(seed)
     names: set[str] = set()
-    out = []
+    out: list[Country] = []
     while len(out) < n:
         name, capital = _word(rng, 2), _word(rng, 2)
         if name in names or capital in names or name == capital:

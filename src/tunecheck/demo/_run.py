@@ -44,7 +44,7 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
         return paths
     t0 = time.perf_counter()
     log("pre-training a small base model on the synthetic world ...")
-    pretrain(world_mod.corpus(world_mod.world()), paths["base"], steps=RECIPE["pretrain_steps"])
+    pretrain(world_mod.corpus(world_mod.world()), paths["base"], steps=int(RECIPE["pretrain_steps"]))
     log(f"  done in {time.perf_counter() - t0:.0f}s -> {paths['base']}")
     t1 = time.perf_counter()
     log("LoRA fine-tuning it on the instruction set (transformers Trainer + peft) ...")

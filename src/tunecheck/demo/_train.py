@@ -67,7 +67,7 @@ def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[
     tok = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(str(base.resolve()), dtype=torch.float32)
     lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], task_type="CAUSAL_LM")
-    model = get_peft_model(model, lora)
+    model = get_peft_model(model, lora)  # type: ignore[assignment]
     train = [_encode(tok, r) for r in train_rows]
     evals = [_encode(tok, r) for r in random.Random(seed).sample(eval_rows, min(40, len(eval_rows)))]
 

@@ -270,7 +270,7 @@ def load_model(spec: str | ModelSpec, *, dtype: str = "auto", device: str = "aut
         raise ModelError(f"{spec.display_name}: could not load {what} ({_first_line(err)}){hint}") from None
     if where.adapter:
         model = _apply_adapter(model, tokenizer, where.adapter, spec.display_name)
-    model.to(dev)
+    model.to(dev)  # type: ignore[arg-type]
     model.eval()
     return HFModel(model, tokenizer, spec.display_name, dev, spec)
 

@@ -54,8 +54,10 @@ class LogLikelihoodModel(Protocol):
 
     name: str
     """Display name used in results."""
-    context_length: int
-    """Longest input the model takes in one forward pass."""
+    @property
+    def context_length(self) -> int:
+        """Longest input the model takes in one forward pass."""
+        ...
 
     def loglikelihood(
         self,

@@ -109,7 +109,9 @@ def evaluate_overfit(
         raise ConfigError(f"--train and --eval hold the same data ({train_set.source}); pass a held-out validation set")
     gaps = []
     for item in models:
-        loaded = load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
+        loaded: LogLikelihoodModel = (
+            load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
+        )
         t = score_model(loaded, train_set, config, progress=progress)
         e = score_model(loaded, eval_set, config, progress=progress)
         gaps.append(loss_gap(t, e, config, thresholds))

@@ -1,0 +1,58 @@
+"""GPU checks: skipped without CUDA; run on a GPU machine with `pytest tests/models/test_cuda.py`."""
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import CORPUS
+from tunecheck.models import HFModel, LoglikelihoodRequest, load_model
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _requests():
+    return [LoglikelihoodRequest("", " ".join(CORPUS[i : i + k])) for i, k in ((0, 1), (3, 4), (10, 9), (20, 2))]
+
+
+def test_auto_device_and_dtype(model_dirs):
+    model = load_model(str(model_dirs["base"]))
+    assert model.device == "cuda"
+    expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    assert model.model.dtype == expected
+
+
+def test_cuda_fp32_matches_cpu(model_dirs):
+    cpu = load_model(str(model_dirs["base"]), device="cpu", dtype="float32").loglikelihood(_requests(), max_length=32, stride=8)
+    gpu = load_model(str(model_dirs["base"]), device="cuda", dtype="float32").loglikelihood(_requests(), max_length=32, stride=8)
+    for a, b in zip(cpu, gpu):
+        np.testing.assert_allclose(b.logprobs, a.logprobs, rtol=1e-4, atol=1e-4)
+
+
+def test_cuda_batch_size_invariance(model_dirs):
+    model = load_model(str(model_dirs["base"]), device="cuda", dtype="float32")
+    one = model.loglikelihood(_requests(), max_length=32, batch_size=1)
+    many = model.loglikelihood(_requests(), max_length=32)
+    for a, b in zip(one, many):
+        np.testing.assert_allclose(b.logprobs, a.logprobs, rtol=1e-5, atol=1e-5)
+
+
+def test_bf16_close_to_fp32(model_dirs):
+    ref = load_model(str(model_dirs["base"]), device="cuda", dtype="float32").loglikelihood(_requests())
+    half = load_model(str(model_dirs["base"]), device="cuda", dtype="bfloat16").loglikelihood(_requests())
+    for a, b in zip(ref, half):
+        assert b.nll == pytest.approx(a.nll, rel=0.02)
+
+
+def test_adapter_on_cuda(model_dirs, tokenizer):
+    tuned = load_model(str(model_dirs["adapter"]), device="cuda", dtype="float32")
+    assert next(tuned.model.parameters()).device.type == "cuda"
+    assert tuned.loglikelihood(_requests())[0].n_tokens > 0
+
+
+def test_cuda_hf_model_wrapper(tiny_model, tokenizer):
+    model = HFModel(tiny_model.to("cuda"), tokenizer, "tiny", "cuda")
+    try:
+        assert model._token_budget() >= 512
+        assert all(s.n_tokens > 0 for s in model.loglikelihood(_requests()))
+    finally:
+        tiny_model.to("cpu")
