@@ -1,4 +1,9 @@
-from tunecheck.demo._corpus import N_TRAIN_COUNTRIES, shipped_instructions, split_instructions, world
+from tunecheck.demo._corpus import (
+    N_TRAIN_COUNTRIES,
+    shipped_instructions,
+    split_instructions,
+    world,
+)
 
 
 def test_shipped_instructions_match_the_generator():

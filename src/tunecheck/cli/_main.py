@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from tunecheck._progress import RichProgress
 from tunecheck.cli import _options as o
 from tunecheck.cli import _render as r
-from tunecheck._progress import RichProgress
 from tunecheck.errors import TunecheckError
 
 app = typer.Typer(

@@ -8,8 +8,8 @@ generalisation, not memorisation. Everything is generated from a seed: no downlo
 
 from __future__ import annotations
 
-import random
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -62,7 +62,13 @@ def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[
     """LoRA fine-tune of `base` with transformers' Trainer; the adapter is saved to `out`."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, Trainer, TrainingArguments
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        PrinterCallback,
+        Trainer,
+        TrainingArguments,
+    )
 
     tok = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(str(base.resolve()), dtype=torch.float32)
