@@ -45,11 +45,13 @@ def test_stride_reference_loop(tiny_model, tokenizer):
     ids = [tokenizer.bos_token_id, *tokenizer(text, add_special_tokens=False)["input_ids"]]
     L, S = 16, 4
     expected = {}
+    # first window: inputs 0..15 score 1..16; then each scores the next 4 with the 12 inputs
+    # before its own as context
     b = min(len(ids) - 1, L)
-    first, windows = 1, []
-    while first <= len(ids) - 1:
-        windows.append((max(0, b - L), b, first))
-        first, b = b + 1, min(len(ids) - 1, b + S)
+    windows = [(0, b, 1)]
+    while b < len(ids) - 1:
+        s, b = b + 1, min(len(ids) - 1, b + S)
+        windows.append((max(0, s - 1 - (L - S)), b, s))
     with torch.inference_mode():
         for a, end, s in windows:
             lp = torch.log_softmax(tiny_model(input_ids=torch.tensor([ids[a:end]])).logits[0].double(), -1)

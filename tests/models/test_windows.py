@@ -13,9 +13,9 @@ def test_short_text_is_one_window():
 
 def test_disjoint_windows_with_default_stride():
     # 10 tokens (positions 0..10), max_length 4, stride 4:
-    # targets 1-4 from inputs 0-3; 5-8 from inputs 4-7; the last window scores 9-10 and is
-    # filled up to 4 inputs (6-9) so those two tokens get as much context as possible.
-    assert plan_windows(11, 1, 4, 4) == [Window(0, 4, 1), Window(4, 8, 5), Window(6, 10, 9)]
+    # targets 1-4 from inputs 0-3; 5-8 from inputs 4-7; 9-10 from inputs 8-9: no overlap, so
+    # the forward passes cost exactly one position per scored token
+    assert plan_windows(11, 1, 4, 4) == [Window(0, 4, 1), Window(4, 8, 5), Window(8, 10, 9)]
 
 
 def test_stride_keeps_context():
@@ -26,8 +26,9 @@ def test_stride_keeps_context():
 
 def test_completion_window_keeps_prompt_context():
     # a 6-token prompt (positions 0..6 with BOS), response targets 7..9, max_length 4, stride 2:
-    # the first window scores 7-8 with inputs 4-7, the second scores 9 with inputs 5-8
-    assert plan_windows(10, 7, 4, 2) == [Window(4, 8, 7), Window(5, 9, 9)]
+    # the first window scores 7-8 with as much prompt as fits (inputs 4-7); the second scores 9
+    # with 4 - 2 = 2 tokens of context before its own input (inputs 6-8)
+    assert plan_windows(10, 7, 4, 2) == [Window(4, 8, 7), Window(6, 9, 9)]
 
 
 def test_every_target_scored_exactly_once_and_windows_fit():
@@ -43,9 +44,9 @@ def test_every_target_scored_exactly_once_and_windows_fit():
         for w in windows:
             assert 0 <= w.start < w.score_from <= w.end
             assert w.end - w.start <= max_length
-        # after the first window, at least max_length - stride tokens of context (when available)
+        # after the first window, exactly max_length - stride tokens of context (when available)
         for w in windows[1:]:
-            assert w.score_from - 1 - w.start >= min(max_length - stride, w.score_from - 1)
+            assert w.score_from - 1 - w.start == min(max_length - stride, w.score_from - 1)
 
 
 def test_bad_stride():

@@ -95,8 +95,8 @@ def test_windows_change_context_as_defined(word_tokenizer):
         return math.exp(pos) / (math.exp(pos) + 4)
 
     # max_length 4, stride 4: windows score targets 1-4 (input positions 0,1,2,3),
-    # 5-8 (0,1,2,3) and 9-10 (inputs 6-9 -> positions 2,3)
-    expected_stride4 = -sum(math.log(p(q)) for q in [0, 1, 2, 3, 0, 1, 2, 3, 2, 3])
+    # 5-8 (0,1,2,3) and 9-10 (inputs 8-9 -> positions 0,1)
+    expected_stride4 = -sum(math.log(p(q)) for q in [0, 1, 2, 3, 0, 1, 2, 3, 0, 1])
     # stride 2: 1-4 (0,1,2,3), then 5-6, 7-8, 9-10 each at positions 2,3
     expected_stride2 = -sum(math.log(p(q)) for q in [0, 1, 2, 3, 2, 3, 2, 3, 2, 3])
     # no windowing: targets 1..10 from positions 0..9

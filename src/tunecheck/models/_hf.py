@@ -22,9 +22,10 @@ from tunecheck.models._windows import Window, plan_windows
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 _ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32"}
 
-# Logits of one batch are (tokens x vocab); keep them under this many elements on the CPU so a
-# 128k-vocabulary model does not allocate gigabytes per batch.
-_CPU_LOGIT_ELEMENTS = 2**28
+# Tokens per batch on the CPU: larger batches only fall out of cache (benchmarks/perplexity.py
+# measured 2-4k tokens fastest on a 2-core machine; 64k was 2x slower per token).
+_CPU_BUDGET = 4096
+# On GPUs, logits of one batch are (tokens x vocab) floats: keep them to a quarter of free memory.
 _MIN_BUDGET, _MAX_BUDGET = 512, 65536
 
 
@@ -174,6 +175,11 @@ class HFModel:
                 width = jobs[pos][2].end - jobs[pos][2].start
                 n = batch_size or max(1, (budget or 0) // max(1, width))
                 batch = jobs[pos : pos + n]
+                if not batch_size:
+                    # keep padding under ~10%: stop the batch where windows get much shorter
+                    # (a smaller batch costs little; padded positions cost a full forward each)
+                    cut = next((k for k, j in enumerate(batch) if j[2].end - j[2].start < width * 0.9), len(batch))
+                    batch = batch[: max(1, cut)]
                 try:
                     scores = self._score_batch([seqs[i][0] for i, _, _ in batch], [w for _, _, w in batch])
                 except torch.OutOfMemoryError:
@@ -207,29 +213,30 @@ class HFModel:
             free, _ = torch.cuda.mem_get_info()
             limit = int(free * 0.25) // (vocab * 4)
         else:
-            limit = _CPU_LOGIT_ELEMENTS // vocab
+            return _CPU_BUDGET
         return int(min(_MAX_BUDGET, max(_MIN_BUDGET, limit)))
 
     def _score_batch(self, seqs: Sequence[list[int]], windows: Sequence[Window]) -> list[np.ndarray]:
         import torch
 
         width = max(w.end - w.start for w in windows)
-        input_ids = torch.zeros((len(windows), width), dtype=torch.long)
-        mask = torch.zeros((len(windows), width), dtype=torch.long)
-        rows, cols, targets = [], [], []
+        input_ids = np.zeros((len(windows), width + 1), dtype=np.int64)
+        lengths = np.array([w.end - w.start for w in windows])
         for r, (ids, w) in enumerate(zip(seqs, windows)):
-            n = w.end - w.start
-            input_ids[r, :n] = torch.tensor(ids[w.start : w.end])
-            mask[r, :n] = 1
-            # input position p predicts token p+1: scored targets s..b come from inputs s-1..b-1
-            for p in range(w.score_from - 1, w.end):
-                rows.append(r)
-                cols.append(p - w.start)
-                targets.append(ids[p + 1])
+            input_ids[r, : w.end - w.start + 1] = ids[w.start : w.end + 1]  # inputs and the last target
+        # input column c predicts the token in column c+1; scored targets s..b come from the
+        # input columns s-1-a .. b-1-a of each row
+        counts = np.array([w.end - w.score_from + 1 for w in windows])
+        rows = np.repeat(np.arange(len(windows)), counts)
+        cols = np.concatenate([np.arange(w.score_from - 1 - w.start, w.end - w.start) for w in windows])
+        mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
         device = self.model.device
-        logits = self.model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
-        picked = logits[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
-        target = torch.tensor(targets, device=device)
+        logits = self.model(
+            input_ids=torch.from_numpy(input_ids[:, :width]).to(device),
+            attention_mask=torch.from_numpy(mask).to(device),
+        ).logits
+        picked = logits[torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)]
+        target = torch.from_numpy(input_ids[rows, cols + 1]).to(device)
         # log-softmax in float32, in chunks, so low-precision logits do not lose the tail mass
         chunks = []
         for start in range(0, picked.shape[0], 8192):

@@ -4,10 +4,12 @@ A token sequence x_0..x_{T-1} starts with the conditioning token (BOS); targets 
 x_f..x_{T-1}. A window feeds inputs x_a..x_{b-1} and yields predictions for x_{a+1}..x_b, of
 which x_s..x_b are scored. The first window scores up to `max_length` targets (for a plain
 text: x_1..x_max_length from BOS). Every later window scores the next `stride` targets and
-keeps the `max_length - stride` tokens before them as context (more in the last window, which
-is filled up to `max_length` when the text allows). Every target is scored exactly once; with
-stride == max_length each window's first target is conditioned on one token, as in
-lm-evaluation-harness's rolling log-likelihood.
+keeps the `max_length - stride` tokens before them as context, so the forward passes cost
+tokens x max_length / stride in all. Every target is scored exactly once; with
+stride == max_length windows do not overlap and each window's first target is conditioned on
+one token (the previous window's last), as in lm-evaluation-harness's rolling log-likelihood.
+(A first window that starts inside a long prompt, in completion-only scoring, is filled with
+as much of the prompt as fits.)
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ def plan_windows(length: int, first_target: int, max_length: int, stride: int) -
     windows: list[Window] = []
     start = first_target
     end = min(last, max(first_target + stride - 1, max_length))
+    context = max_length - stride
+    first = True
     while start <= last:
-        windows.append(Window(max(0, end - max_length), end, start))
+        begin = max(0, end - max_length) if first else max(0, start - 1 - context)
+        windows.append(Window(begin, end, start))
+        first = False
         start = end + 1
         end = min(last, end + stride)
     return windows
