@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,18 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
     if cached:
         log("[dim]cached models found: skipping training (use --retrain to train again)[/]")
         return paths
+    from tunecheck.models._hf import _quiet_transformers
+
+    _quiet_transformers()  # no per-shard progress bars between the demo's own lines
     t0 = time.perf_counter()
     log("pre-training a small base model on the synthetic world ...")
     pretrain(world_mod.corpus(world_mod.world()), paths["base"], steps=int(RECIPE["pretrain_steps"]))
     log(f"  done in {time.perf_counter() - t0:.0f}s -> {paths['base']}")
     t1 = time.perf_counter()
     log("LoRA fine-tuning it on the instruction set (transformers Trainer + peft) ...")
-    finetune(paths["base"], train_rows, eval_rows, paths["tuned"], epochs=int(RECIPE["epochs"]), lr=float(RECIPE["lr"]))
+    with warnings.catch_warnings():  # deprecation notices from inside transformers' Trainer
+        warnings.simplefilter("ignore", FutureWarning)
+        finetune(paths["base"], train_rows, eval_rows, paths["tuned"], epochs=int(RECIPE["epochs"]), lr=float(RECIPE["lr"]))
     log(f"  done in {time.perf_counter() - t1:.0f}s -> {paths['tuned']}")
     stamp.write_text(json.dumps({"hash": _recipe_hash(), "recipe": RECIPE}))
     return paths

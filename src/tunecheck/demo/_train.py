@@ -58,7 +58,7 @@ def _encode(tok: Any, row: dict[str, str]) -> dict[str, list[int]]:
     return {"input_ids": ids, "labels": labels}
 
 
-def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[str, str]], out: Path, *, epochs: int = 5, lr: float = 1e-3, seed: int = 0) -> None:
+def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[str, str]], out: Path, *, epochs: int = 5, lr: float = 1e-3, eval_steps: int = 15, seed: int = 0) -> None:
     """LoRA fine-tune of `base` with transformers' Trainer; the adapter is saved to `out`."""
     import torch
     from peft import LoraConfig, get_peft_model
@@ -99,7 +99,7 @@ def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[
         warmup_steps=5,
         logging_steps=5,
         eval_strategy="steps",
-        eval_steps=15,
+        eval_steps=eval_steps,
         save_strategy="no",
         report_to=[],
         use_cpu=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -290,12 +291,14 @@ def _apply_adapter(model: Any, tokenizer: Any, adapter: str, name: str) -> Any:
     # Fine-tunes that added tokens save a larger tokenizer; the base embeddings must match it.
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
-    try:
-        peft_model = PeftModel.from_pretrained(model, adapter)
-    except Exception as err:
-        raise ModelError(f"{name}: could not apply adapter {adapter} ({_first_line(err)})") from None
-    # Merging makes scoring as fast as a full model; the numbers are the adapter's either way.
-    return peft_model.merge_and_unload()
+    with warnings.catch_warnings():  # transformers 5 deprecations raised inside peft
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            peft_model = PeftModel.from_pretrained(model, adapter)
+        except Exception as err:
+            raise ModelError(f"{name}: could not apply adapter {adapter} ({_first_line(err)})") from None
+        # Merging makes scoring as fast as a full model; the numbers are the adapter's either way.
+        return peft_model.merge_and_unload()
 
 
 def _quiet_transformers() -> None:
