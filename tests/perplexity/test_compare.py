@@ -91,3 +91,20 @@ def test_cli_json_shape(model_dirs, tmp_path):
     assert payload["data"]["sha256"].startswith("sha256:") and payload["data"]["n"] == 12
     full = json.loads(out.read_text())
     assert len(full["models"][0]["per_document"]) == 12
+
+
+def test_chat_data_is_scored_through_the_chat_template(tiny_model, tokenizer):
+    # completion-only on chat rows scores what follows the rendered prompt: the assistant's
+    # content plus the template's closing "<|im_end|>\n" and EOS
+    from tunecheck.data import Message
+    from tunecheck.perplexity import build_requests
+
+    model = HFModel(tiny_model, tokenizer, "tiny", "cpu")
+    sample = Sample("0", "chat", prompt="hi", response="the red fox", messages=(Message("user", "hi"),))
+    ds = Dataset((sample,), "mem", "chat", "h")
+    [req], [scored] = build_requests(ds, model, PerplexityConfig(completion_only=True))
+    assert req.context == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    assert req.continuation == "the red fox<|im_end|>\n" and req.add_eos
+    assert scored == "the red fox<|im_end|>\n"
+    [full], _ = build_requests(ds, model, PerplexityConfig())
+    assert full.context == "" and full.continuation == req.context + req.continuation
