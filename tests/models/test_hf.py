@@ -114,3 +114,8 @@ def test_dtype_choice():
     assert pick_dtype("bf16", "cpu") == torch.bfloat16
     with pytest.raises(ConfigError, match="--dtype"):
         pick_dtype("int3", "cpu")
+
+
+def test_max_length_beyond_context_is_rejected(tiny_model, tokenizer):
+    with pytest.raises(ConfigError, match="exceeds tiny's context of 128"):
+        HFModel(tiny_model, tokenizer, "tiny", "cpu").loglikelihood([LoglikelihoodRequest("", "the")], max_length=129)

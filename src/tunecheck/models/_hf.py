@@ -156,6 +156,11 @@ class HFModel:
     ) -> list[TokenScores]:
         import torch
 
+        if max_length is not None and max_length > self.context_length:
+            raise ConfigError(
+                f"--max-length {max_length} exceeds {self.name}'s context of {self.context_length} tokens; "
+                "leave it out to use the full context"
+            )
         max_length = max_length or self.context_length
         stride = stride or max_length
         seqs = [self._sequence(r) for r in requests]
