@@ -2,11 +2,42 @@
 
 from tunecheck.stats._bootstrap import (
     N_RESAMPLES,
+    bca_ci,
     bootstrap_p_value,
     bootstrap_sums,
+    mean_ci,
     percentile_ci,
     resample_counts,
     verdict,
 )
+from tunecheck.stats._paired import (
+    WinLoss,
+    correlation,
+    holm,
+    mcnemar_exact,
+    minimum_detectable_difference,
+    paired_permutation,
+    sign_test,
+    wilcoxon_signed_rank,
+    win_loss,
+)
 
-__all__ = ["N_RESAMPLES", "bootstrap_p_value", "bootstrap_sums", "percentile_ci", "resample_counts", "verdict"]
+__all__ = [
+    "N_RESAMPLES",
+    "WinLoss",
+    "bca_ci",
+    "bootstrap_p_value",
+    "bootstrap_sums",
+    "correlation",
+    "holm",
+    "mcnemar_exact",
+    "mean_ci",
+    "minimum_detectable_difference",
+    "paired_permutation",
+    "percentile_ci",
+    "resample_counts",
+    "sign_test",
+    "verdict",
+    "wilcoxon_signed_rank",
+    "win_loss",
+]
