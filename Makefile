@@ -29,6 +29,7 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/perplexity.py
+	$(PY) benchmarks/stats.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
