@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tunecheck import _io
 from tunecheck._progress import RichProgress
 from tunecheck.cli import _options as o
 from tunecheck.cli import _render as r
@@ -73,8 +74,8 @@ def perplexity(
     with progress.running():
         report = evaluate_perplexity(model, data, config, fields=fields, progress=progress)
     if out:
-        r.write_json(out, report.to_dict(per_document=True))
-    payload = r.clean(report.to_dict(per_document=per_document))
+        _io.write_json(out, report.to_dict(per_document=True))
+    payload = _io.clean(report.to_dict(per_document=per_document))
     r.print_json(payload) if format == "json" else r.perplexity_tables(payload)
 
 
@@ -117,9 +118,9 @@ def overfit(
     progress = _progress()
     with progress.running():
         report = evaluate_overfit(model, train, eval, config, thresholds, fields=fields, progress=progress)
-    payload = r.clean(report.to_dict())
+    payload = _io.clean(report.to_dict())
     if out:
-        r.write_json(out, payload)
+        _io.write_json(out, payload)
     r.print_json(payload) if format == "json" else r.overfit_tables(payload)
 
 

@@ -64,6 +64,7 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     """Train (or reuse) the demo models, evaluate every layer, print a verdict, write results.json."""
     from rich.console import Console
 
+    from tunecheck import _io
     from tunecheck._progress import RichProgress
     from tunecheck.cli import _render as render
     from tunecheck.overfitting import evaluate_overfit
@@ -80,11 +81,11 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         sft = evaluate_perplexity([base, tuned], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
         prose = evaluate_perplexity([base, tuned], paths["prose"], PerplexityConfig(), progress=progress)
         gap = evaluate_overfit([tuned], paths["train"], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
-    results["perplexity_responses"] = render.clean(sft.to_dict())
-    results["perplexity_heldout_text"] = render.clean(prose.to_dict())
-    results["overfit"] = render.clean(gap.to_dict())
+    results["perplexity_responses"] = _io.clean(sft.to_dict())
+    results["perplexity_heldout_text"] = _io.clean(prose.to_dict())
+    results["overfit"] = _io.clean(gap.to_dict())
     results["verdict"] = verdict_rows(results)
-    render.write_json(out / "results.json", results)
+    _io.write_json(out / "results.json", results)
     if json_output:
         render.print_json(results)
     else:
