@@ -27,16 +27,20 @@ def clean(obj: Any) -> Any:
     return obj
 
 
-def write_json(path: str | Path, payload: dict[str, Any]) -> None:
-    """Atomic write: a crash mid-write never leaves a truncated results file."""
+def write_text(path: str | Path, text: str) -> None:
+    """Atomic write: a temporary file in the same folder, then a rename over the target."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(clean(payload), f, indent=2, allow_nan=False, default=to_jsonable)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    """Atomic write: a crash mid-write never leaves a truncated results file."""
+    write_text(path, json.dumps(clean(payload), indent=2, allow_nan=False, default=to_jsonable) + "\n")

@@ -90,3 +90,16 @@ def overfit_tables(payload: dict[str, Any]) -> None:
             console.print(f"[bold]Suggestions for {m['model']}:[/]")
             for s in m["suggestions"]:
                 console.print(f"  - {s}")
+
+
+def split_table(summary: dict[str, Any]) -> None:
+    table = Table(title=f"{summary['strategy']} split of {summary['source']}")
+    for col in ("side", "rows", "file", "sha256"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for side in ("train", "validation"):
+        s = summary[side]
+        table.add_row(side, num(s["n"]), s["path"], s["sha256"][:23])
+    console.print(table)
+    if summary["categories_too_small"]:
+        names = ", ".join(summary["categories_too_small"])
+        console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {names}")

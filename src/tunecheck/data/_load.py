@@ -7,6 +7,7 @@ because a user with 10,000 rows needs to know which one to fix.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -53,7 +54,7 @@ def load_data(source: str | Path, fields: FieldMap | None = None, *, limit: int 
                 if not isinstance(row, Mapping):
                     raise RowError(f"expected a JSON object, got {type(row).__name__}")
                 spec = resolve(fields, row)
-            sample = to_sample(row, index, spec)
+            sample = dataclasses.replace(to_sample(row, index, spec), location=where)
         except RowError as err:
             raise DataError(f"{src} {where}: {err}") from None
         if sample.id in seen:
@@ -67,6 +68,15 @@ def load_data(source: str | Path, fields: FieldMap | None = None, *, limit: int 
     if not samples or spec is None:
         raise DataError(f"{src}: no rows (the data set is empty)")
     return Dataset(tuple(samples), src, spec.shape, "sha256:" + digest.hexdigest())
+
+
+def content_hash(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The hash `load_data` gives a set of rows: sha256 over each row's canonical JSON line."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(_canonical(row).encode())
+        digest.update(b"\n")
+    return "sha256:" + digest.hexdigest()
 
 
 def _canonical(row: Mapping[str, Any]) -> str:

@@ -38,6 +38,8 @@ class Sample:
     """Alpaca only: the optional input alone ("" when absent)."""
     fields: Mapping[str, Any] = field(default_factory=dict)
     """The raw row, for later layers (reference answers, labels, categories)."""
+    location: str = ""
+    """Where the row is in its file ("line 17", "row 3"), for error messages of later layers."""
 
 
 @dataclass(frozen=True)
