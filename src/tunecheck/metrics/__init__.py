@@ -6,14 +6,30 @@ from tunecheck.metrics._classification import (
     classification_report,
     extract_label,
 )
+from tunecheck.metrics._generation import (
+    CORPUS_METRICS,
+    ROUGE_TYPES,
+    corpus_score,
+    corpus_score_ci,
+    rouge,
+    score_from_statistics,
+    segment_statistics,
+)
 from tunecheck.metrics._qa import exact_match, normalize_answer, token_f1
 
 __all__ = [
+    "CORPUS_METRICS",
+    "ROUGE_TYPES",
     "UNPARSED",
     "ClassificationReport",
     "classification_report",
+    "corpus_score",
+    "corpus_score_ci",
     "exact_match",
     "extract_label",
     "normalize_answer",
+    "rouge",
+    "score_from_statistics",
+    "segment_statistics",
     "token_f1",
 ]
