@@ -6,6 +6,7 @@ from tunecheck.metrics._classification import (
     classification_report,
     extract_label,
 )
+from tunecheck.metrics._format import FORMAT_RULES, check_format, format_pass, validate_rules
 from tunecheck.metrics._generation import (
     CORPUS_METRICS,
     ROUGE_TYPES,
@@ -19,17 +20,21 @@ from tunecheck.metrics._qa import exact_match, normalize_answer, token_f1
 
 __all__ = [
     "CORPUS_METRICS",
+    "FORMAT_RULES",
     "ROUGE_TYPES",
     "UNPARSED",
     "ClassificationReport",
+    "check_format",
     "classification_report",
     "corpus_score",
     "corpus_score_ci",
     "exact_match",
     "extract_label",
+    "format_pass",
     "normalize_answer",
     "rouge",
     "score_from_statistics",
     "segment_statistics",
     "token_f1",
+    "validate_rules",
 ]
