@@ -6,7 +6,6 @@ one by default; tests and batch jobs pass None.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -91,7 +90,3 @@ class _RichTask:
 
 def start(progress: Progress | None, description: str, total: int) -> _Task:
     return progress.task(description, total) if progress is not None else _NullTask()
-
-
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()

@@ -108,3 +108,8 @@ def test_directory_that_is_not_a_model(tmp_path: Path, data_file: Path) -> None:
     line = one_error_line(result)
     assert line.startswith("error: ./out: directory is not a model")
     assert "not a model" in line
+
+
+def test_debug_after_the_command_also_shows_traceback(tmp_path: Path, data_file: Path) -> None:
+    result = tunecheck(tmp_path, "perplexity", "--model", "./does-not-exist", "--data", data_file.name, "--debug")
+    assert result.returncode != 0 and "Traceback" in result.stderr

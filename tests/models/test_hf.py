@@ -119,3 +119,43 @@ def test_dtype_choice():
 def test_max_length_beyond_context_is_rejected(tiny_model, tokenizer):
     with pytest.raises(ConfigError, match="exceeds tiny's context of 128"):
         HFModel(tiny_model, tokenizer, "tiny", "cpu").loglikelihood([LoglikelihoodRequest("", "the")], max_length=129)
+
+
+class _OOMAboveTwoRows(torch.nn.Module):
+    """Wraps a model and runs out of memory on batches of more than two rows, as a GPU would."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.config = inner.config
+        self.batches = []
+
+    @property
+    def device(self):
+        return self.inner.device
+
+    def forward(self, input_ids, attention_mask=None, **kw):
+        self.batches.append(input_ids.shape[0])
+        if input_ids.shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.inner(input_ids=input_ids, attention_mask=attention_mask)
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_the_numbers(tiny_model, tokenizer):
+    reqs = [LoglikelihoodRequest("", t) for t in CORPUS[:6]]
+    ref = HFModel(tiny_model, tokenizer, "tiny", "cpu").loglikelihood(reqs, batch_size=1)
+    flaky = _OOMAboveTwoRows(tiny_model)
+    got = HFModel(flaky, tokenizer, "tiny", "cpu").loglikelihood(reqs, batch_size=8)
+    # 6 windows at batch size 8: 6 rows run out of memory, halved to 4 still do, 2 fit and stay
+    assert flaky.batches == [6, 4, 2, 2, 2]
+    for a, b in zip(ref, got):
+        np.testing.assert_allclose(b.logprobs, a.logprobs, rtol=1e-5, atol=1e-5)
+
+
+def test_out_of_memory_on_one_window_is_a_clear_error(tiny_model, tokenizer):
+    class AlwaysOOM(_OOMAboveTwoRows):
+        def forward(self, input_ids, attention_mask=None, **kw):
+            raise torch.OutOfMemoryError("simulated")
+
+    with pytest.raises(ModelError, match="out of memory on one window"):
+        HFModel(AlwaysOOM(tiny_model), tokenizer, "tiny", "cpu").loglikelihood([LoglikelihoodRequest("", "the")])

@@ -108,3 +108,18 @@ def test_chat_data_is_scored_through_the_chat_template(tiny_model, tokenizer):
     assert scored == "the red fox<|im_end|>\n"
     [full], _ = build_requests(ds, model, PerplexityConfig())
     assert full.context == "" and full.continuation == req.context + req.continuation
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "flag"),
+    [
+        ({"stride": 8, "max_length": 4}, "--stride"),
+        ({"max_length": 1}, "--max-length"),
+        ({"batch_size": 0}, "--batch-size"),
+        ({"n_resamples": 10}, "--n-resamples"),
+        ({"template": "bogus"}, "--template"),
+    ],
+)
+def test_bad_options_fail_before_any_model_loads(kwargs, flag):
+    with pytest.raises(ConfigError, match=flag):
+        PerplexityConfig(**kwargs)

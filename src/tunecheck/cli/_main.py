@@ -65,10 +65,8 @@ def perplexity(
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
 
     r.check_format(format)
-    config = PerplexityConfig(
-        completion_only=completion_only, template=template, max_length=max_length, stride=stride,
-        batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed,
-    )
+    config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
+                              batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     progress = _progress()
     with progress.running():
@@ -110,10 +108,8 @@ def overfit(
 
     r.check_format(format)
     thresholds = GapThresholds(high=high_gap, some=some_gap)
-    config = PerplexityConfig(
-        completion_only=completion_only, template=template, max_length=max_length, stride=stride,
-        batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed,
-    )
+    config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
+                              batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     progress = _progress()
     with progress.running():

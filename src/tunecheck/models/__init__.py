@@ -1,6 +1,13 @@
 """Models: one spec syntax and one protocol for every backend."""
 
-from tunecheck.models._hf import DTYPES, HFModel, load_model, pick_device, pick_dtype
+from tunecheck.models._hf import (
+    DTYPES,
+    HFModel,
+    load_model,
+    pick_device,
+    pick_dtype,
+    release_memory,
+)
 from tunecheck.models._prompt import (
     TEMPLATES,
     ChatRenderer,
@@ -29,5 +36,6 @@ __all__ = [
     "pick_device",
     "pick_dtype",
     "plan_windows",
+    "release_memory",
     "resolve",
 ]

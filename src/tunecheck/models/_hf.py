@@ -194,7 +194,8 @@ class HFModel:
                             f"{self.name}: out of memory on one window of {width} tokens; "
                             "lower --max-length or use a smaller --dtype"
                         ) from None
-                    torch.cuda.empty_cache() if self.device.startswith("cuda") else None
+                    if self.device.startswith("cuda"):
+                        torch.cuda.empty_cache()
                     if batch_size:
                         batch_size = max(1, batch_size // 2)
                     else:
@@ -286,6 +287,17 @@ def load_model(spec: str | ModelSpec, *, dtype: str = "auto", device: str = "aut
     model.to(dev)  # type: ignore[arg-type]
     model.eval()
     return HFModel(model, tokenizer, spec.display_name, dev, spec)
+
+
+def release_memory() -> None:
+    """Free a released model's memory now, so the next model of a comparison fits."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _apply_adapter(model: Any, tokenizer: Any, adapter: str, name: str) -> Any:

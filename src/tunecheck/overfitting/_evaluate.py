@@ -13,10 +13,9 @@ from tunecheck._progress import Progress
 from tunecheck.core import Estimate
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
-from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model
+from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
 from tunecheck.overfitting._gap import GapThresholds, GapVerdict, classify_gap
 from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, score_model
-from tunecheck.perplexity._evaluate import _release_memory
 from tunecheck.stats import bootstrap_sums, percentile_ci
 
 
@@ -117,5 +116,5 @@ def evaluate_overfit(
         gaps.append(loss_gap(t, e, config, thresholds))
         if loaded is not item:
             del loaded
-            _release_memory()
+            release_memory()
     return OverfitReport(gaps, {"train": train_set.identity(), "eval": eval_set.identity()}, thresholds, config)

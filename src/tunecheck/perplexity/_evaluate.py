@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from tunecheck.models import (
     format_pair,
     format_text,
     load_model,
+    release_memory,
 )
 from tunecheck.perplexity._metrics import (
     METRICS,
@@ -269,7 +269,7 @@ def evaluate_perplexity(
             loaded = load_model(item, dtype=config.dtype, device=config.device)
             results.append(score_model(loaded, dataset, config, progress=progress))
             del loaded
-            _release_memory()
+            release_memory()
         else:
             results.append(score_model(item, dataset, config, progress=progress))
     names = [r.model for r in results]
@@ -277,14 +277,3 @@ def evaluate_perplexity(
         raise ConfigError(f"two models share the name {names}; give one another with --model 'PATH,name=NAME'")
     comparison = [compare(results[0], r, config) for r in results[1:]]
     return PerplexityReport(results, comparison, dataset.identity(), config)
-
-
-def _release_memory() -> None:
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover
-        pass
