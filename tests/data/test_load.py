@@ -479,14 +479,20 @@ def test_json_with_no_list_or_two_lists(tmp_path: Path) -> None:
     assert "(or an object holding one list)" in data_error(two)
 
 
-def test_messages_last_turn_not_assistant(tmp_path: Path) -> None:
+def test_messages_ending_with_a_user_turn_is_a_prompt_without_response(tmp_path: Path) -> None:
     conv = [{"role": "assistant", "content": "hi"}, {"role": "user", "content": "bye"}]
-    path = write_jsonl(tmp_path / "d.jsonl", [{"messages": conv}])
-    msg = data_error(path)
-    assert msg.startswith(f"{path} line 1:")
-    assert 'field "messages"' in msg
-    assert "the last message must be the assistant's response" in msg
-    assert '(it is "user")' in msg
+    sample = load_data(write_jsonl(tmp_path / "d.jsonl", [{"messages": conv}])).samples[0]
+    assert sample.response is None and sample.prompt == "bye" and len(sample.messages or ()) == 2
+
+
+def test_prompt_only_rows_load_for_generation(tmp_path: Path) -> None:
+    data = load_data(write_jsonl(tmp_path / "p.jsonl", [{"prompt": "a"}, {"prompt": "b"}]))
+    assert data.shape == "prompt_completion" and [s.response for s in data] == [None, None]
+    alpaca = load_data(write_jsonl(tmp_path / "a.jsonl", [{"instruction": "do", "input": "x"}]))
+    assert alpaca.shape == "alpaca" and alpaca.samples[0].response is None
+    # when the first row has a response, every row needs one
+    msg = data_error(write_jsonl(tmp_path / "m.jsonl", [{"prompt": "a", "completion": "b"}, {"prompt": "c"}]))
+    assert 'line 2: field "completion" is missing' in msg
 
 
 def test_messages_not_a_list(tmp_path: Path) -> None:

@@ -56,3 +56,30 @@ def test_cuda_hf_model_wrapper(tiny_model, tokenizer):
         assert all(s.n_tokens > 0 for s in model.loglikelihood(_requests()))
     finally:
         tiny_model.to("cpu")
+
+
+def _gen(model, prompts, **kw):
+    from tunecheck.models import GenerationParams, GenerationRequest
+
+    got = {}
+    model.generate([GenerationRequest(p) for p in prompts], GenerationParams(max_new_tokens=12), lambda i, g: got.__setitem__(i, g), **kw)
+    return [got[i][0].output for i in range(len(prompts))]
+
+
+def test_cuda_generation_matches_cpu_and_batching(model_dirs):
+    prompts = [CORPUS[i][: 10 + i] for i in range(8)]
+    cpu = _gen(load_model(str(model_dirs["base"]), device="cpu", dtype="float32"), prompts)
+    gpu = load_model(str(model_dirs["base"]), device="cuda", dtype="float32")
+    assert _gen(gpu, prompts) == cpu
+    assert _gen(gpu, prompts, batch_size=1) == cpu
+
+
+def test_vllm_engine_generates(model_dirs, tmp_path):
+    from tunecheck.models import ModelSpec, VLLMModel, vllm_available
+
+    if not vllm_available():
+        pytest.skip("vllm is not installed")
+    model = VLLMModel(ModelSpec.parse(f"vllm:{model_dirs['base']}"), dtype="float32")
+    hf = load_model(str(model_dirs["base"]), device="cuda", dtype="float32")
+    prompts = [CORPUS[i][:15] for i in range(4)]
+    assert _gen(model, prompts) == _gen(hf, prompts)

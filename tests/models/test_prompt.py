@@ -13,7 +13,14 @@ import pytest
 
 from tunecheck.data import Message, Sample, load_data
 from tunecheck.errors import ConfigError, ModelError
-from tunecheck.models import TEMPLATES, ChatRenderer, check_template, format_pair, format_text
+from tunecheck.models import (
+    TEMPLATES,
+    ChatRenderer,
+    check_template,
+    format_pair,
+    format_prompt,
+    format_text,
+)
 from tunecheck.models._prompt import ALPACA_NO_INPUT, ALPACA_WITH_INPUT
 
 
@@ -176,6 +183,14 @@ def test_format_text_of_plain_text_ignores_the_template() -> None:
 def test_format_pair_of_plain_text_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="sample t1: completion-only scoring needs prompt/response"):
         format_pair(TEXT, "auto", chatml)
+
+
+def test_format_pair_of_a_prompt_only_row_names_it() -> None:
+    row = Sample("p1", "prompt_completion", prompt="q", location="line 4")
+    with pytest.raises(ConfigError, match=r"sample p1 \(line 4\): has no response"):
+        format_pair(row, "auto", chatml)
+    assert format_prompt(row, "auto", chatml) == "q"
+    assert format_prompt(row, "chat", chatml, system="s").startswith("<|im_start|>system\ns<|im_end|>")
 
 
 @pytest.mark.parametrize("sample", [CHAT, PAIR])

@@ -298,3 +298,16 @@ def test_resolve_file() -> None:
 
 def test_resolve_openai_spec() -> None:
     assert "not a local/hub model" in model_error("openai:gpt-x")
+
+
+def test_vllm_spec_and_a_clear_error_without_vllm():
+    from tunecheck.models import VLLMModel, vllm_available
+
+    spec = ModelSpec.parse("vllm:./merged,name=tuned")
+    assert spec.kind == "vllm" and spec.location == "./merged" and spec.display_name == "tuned"
+    with pytest.raises(ModelError, match="after vllm:"):
+        ModelSpec.parse("vllm:")
+    if vllm_available():
+        pytest.skip("vllm is installed here; the GPU test covers it")
+    with pytest.raises(ModelError, match=r"needs `pip install vllm`.*--model openai:NAME"):
+        VLLMModel(spec)

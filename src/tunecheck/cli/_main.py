@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_state = {"debug": False}
+_state: dict[str, object] = {"debug": False, "interrupt_hint": ""}
 
 
 @app.callback()
@@ -40,7 +40,7 @@ def _progress() -> RichProgress:
 @app.command()
 def perplexity(
     model: o.Models,
-    data: Annotated[str, typer.Option("--data", "-d", help="Eval file (.jsonl/.json/.csv/.parquet) or hf:NAME[:CONFIG][:SPLIT].")],
+    data: o.Data,
     completion_only: o.CompletionOnly = False,
     template: o.Template = "auto",
     max_length: o.MaxLength = None,
@@ -151,6 +151,57 @@ def split(
 
 
 @app.command()
+def generate(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model: local dir, hub id, PEFT adapter dir, openai:NAME (with --base-url) or vllm:PATH.")],
+    data: o.Data,
+    out: Annotated[str, typer.Option("--out", "-o", help="Predictions JSONL to write (an interrupted run there is continued).")],
+    max_new_tokens: Annotated[int, typer.Option(help="Most tokens generated per output.")] = 256,
+    temperature: Annotated[float, typer.Option(help="0 = greedy (default); > 0 samples.")] = 0.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling: keep the smallest token set with this much probability.")] = 1.0,
+    n: Annotated[int, typer.Option("--n", help="Generations per prompt (needs --temperature > 0).")] = 1,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    stop: Annotated[list[str] | None, typer.Option("--stop", help="Stop string (repeatable); not included in the output.")] = None,
+    template: o.Template = "auto",
+    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="Force the chat template on or off (default: chat data uses it).")] = None,
+    system_prompt: Annotated[str | None, typer.Option(help="System turn added to chat prompts that have none.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Prompts per batch (default: 16 on CPU, what fits on a GPU).")] = None,
+    dtype: o.Dtype = "auto",
+    device: o.Device = "auto",
+    base_url: Annotated[str | None, typer.Option(help="openai: server URL ending in /v1 (default: $OPENAI_BASE_URL, else api.openai.com).")] = None,
+    api_key_env: Annotated[str, typer.Option(help="openai: environment variable holding the API key.")] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="openai: requests in flight at once.")] = 8,
+    timeout: Annotated[float, typer.Option(help="openai: seconds to wait for one answer.")] = 120.0,
+    retries: Annotated[int, typer.Option(help="openai: retries on 429/5xx/timeouts/connection errors, with exponential backoff.")] = 5,
+    limit: Annotated[int | None, typer.Option(help="Only the first N samples.")] = None,
+    carry: Annotated[list[str] | None, typer.Option("--carry", help="Extra sample field to copy into each row (repeatable).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Start again instead of continuing what --out holds.")] = False,
+    text_field: o.TextField = None,
+    prompt_field: o.PromptField = None,
+    response_field: o.ResponseField = None,
+    messages_field: o.MessagesField = None,
+    input_field: o.InputField = None,
+    id_field: o.IdField = None,
+    format: o.Format = "table",
+) -> None:
+    """Generate outputs for every sample into a predictions JSONL file; run it again to resume."""
+    from tunecheck.generation import GenerateConfig, generate_predictions
+    from tunecheck.models import GenerationParams
+
+    r.check_format(format)
+    _state["interrupt_hint"] = f"finished rows are saved in {out}; run the same command again to continue"
+    params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed, stop=tuple(stop or ()))
+    config = GenerateConfig(params=params, template=template, chat_template=chat_template, system_prompt=system_prompt,
+                            batch_size=batch_size, dtype=dtype, device=device, base_url=base_url, api_key_env=api_key_env,
+                            concurrency=concurrency, timeout=timeout, retries=retries, carry=tuple(carry or ()))
+    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    progress = RichProgress(unit="prompts")
+    with progress.running():
+        summary = generate_predictions(model, data, out, config, fields=fields, limit=limit, overwrite=overwrite, progress=progress)
+    payload = _io.clean(summary.to_dict())
+    r.print_json(payload) if format == "json" else r.generate_table(payload)
+
+
+@app.command()
 def demo(
     workdir: Annotated[str, typer.Option(help="Where models and results go.")] = "runs/demo",
     retrain: Annotated[bool, typer.Option(help="Train again even if cached models exist.")] = False,
@@ -171,14 +222,19 @@ def main() -> None:
         _state["debug"] = True
         args = [a for a in args if a != "--debug"]
     try:
-        app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
+        if isinstance(code, int) and code == 130:  # Typer turns Ctrl-C into exit code 130
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except TunecheckError as err:
         if _state["debug"]:
             raise
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        hint = _state["interrupt_hint"]
+        typer.echo(f"interrupted{'; ' + str(hint) if hint else ''}", err=True)
         sys.exit(130)
     except Exception as err:  # click's usage errors
         import click

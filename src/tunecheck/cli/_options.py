@@ -17,6 +17,7 @@ Models = Annotated[
         "(e.g. ./adapter,base=./base,name=tuned). Repeat to compare; the first is the baseline.",
     ),
 ]
+Data = Annotated[str, typer.Option("--data", "-d", help="Eval file (.jsonl/.json/.csv/.parquet) or hf:NAME[:CONFIG][:SPLIT].")]
 Format = Annotated[str, typer.Option("--format", "-f", help="Output: table or json.")]
 TextField = Annotated[str | None, typer.Option(help="Field holding plain text (default: text).")]
 PromptField = Annotated[str | None, typer.Option(help="Field holding the prompt (default: prompt or instruction).")]

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tunecheck._io import to_jsonable
@@ -103,3 +104,21 @@ def split_table(summary: dict[str, Any]) -> None:
     if summary["categories_too_small"]:
         names = ", ".join(summary["categories_too_small"])
         console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {names}")
+
+
+def generate_table(payload: dict[str, Any]) -> None:
+    table = Table(title=f"Predictions in {escape(payload['out'])}")
+    for col in ("model", "samples", "done before", "generated now", "output tokens", "tokens/s", "finish reasons"):
+        table.add_column(col, justify="left" if col in ("model", "finish reasons") else "right")
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(payload["finish_reasons"].items())) or "-"
+    table.add_row(
+        escape(payload["model"]), num(payload["samples"]), num(payload["already_done"]), num(payload["generated"]),
+        num(payload["output_tokens"]), num(payload["tokens_per_second"], 1), reasons,
+    )
+    console.print(table)
+    warn(payload.get("warnings", []))
+
+
+def warn(lines: list[str]) -> None:
+    for line in lines:
+        console.print(f"[yellow]warning:[/] {escape(line)}")

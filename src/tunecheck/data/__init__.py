@@ -2,6 +2,25 @@
 
 from tunecheck.data._fields import FieldMap
 from tunecheck.data._load import content_hash, load_data, parse_hf_source
+from tunecheck.data._predictions import (
+    REFERENCE_FIELDS,
+    Prediction,
+    PredictionWriter,
+    read_predictions,
+)
 from tunecheck.data._sample import Dataset, Message, Sample, Shape
 
-__all__ = ["Dataset", "FieldMap", "Message", "Sample", "Shape", "content_hash", "load_data", "parse_hf_source"]
+__all__ = [
+    "REFERENCE_FIELDS",
+    "Dataset",
+    "FieldMap",
+    "Message",
+    "Prediction",
+    "PredictionWriter",
+    "Sample",
+    "Shape",
+    "content_hash",
+    "load_data",
+    "parse_hf_source",
+    "read_predictions",
+]

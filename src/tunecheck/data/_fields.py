@@ -82,9 +82,11 @@ def resolve(fields: FieldMap, first_row: Mapping[str, Any]) -> Resolved:
         missing = [_FLAG[k] for k, v in names.items() if v is None]
         raise RowError(f"name the other field too ({' and '.join(missing)})")
     for shape, default in _DEFAULT_SHAPES:
-        required = [v for k, v in default.items() if k != "input"]
+        # the response is optional: prompt-only data is what `generate` runs on
+        required = [v for k, v in default.items() if k not in ("input", "response")]
         if all(name in first_row for name in required):
-            return Resolved(shape, dict(default), id_field)
+            present = {k: v for k, v in default.items() if k != "response" or v in first_row}
+            return Resolved(shape, present, id_field)
     keys = ", ".join(sorted(map(str, first_row))) or "none"
     raise RowError(
         f"cannot tell the data's shape from its fields ({keys}); expected `text`, "
@@ -111,7 +113,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _messages(row: Mapping[str, Any], name: str) -> tuple[tuple[Message, ...], str]:
+def _messages(row: Mapping[str, Any], name: str) -> tuple[tuple[Message, ...], str | None]:
     if name not in row or row[name] is None:
         raise RowError(f'field "{name}" is missing (use --messages-field to name another field)', name)
     raw = row[name]
@@ -127,12 +129,8 @@ def _messages(row: Mapping[str, Any], name: str) -> tuple[tuple[Message, ...], s
                 name,
             )
         msgs.append(Message(m["role"], m["content"]))
-    if msgs[-1].role != "assistant":
-        raise RowError(
-            f'field "{name}": the last message must be the assistant\'s response '
-            f'(it is "{msgs[-1].role}")',
-            name,
-        )
+    if msgs[-1].role != "assistant":  # a conversation awaiting its answer: generation input
+        return tuple(msgs), None
     return tuple(msgs[:-1]), msgs[-1].content
 
 
@@ -156,7 +154,7 @@ def to_sample(row: Mapping[str, Any], index: int, spec: Resolved) -> Sample:
         prompt = next((m.content for m in reversed(history) if m.role == "user"), "")
         return Sample(sid, "chat", prompt=prompt, response=response, messages=history, fields=row)
     prompt = _string(row, n["prompt"], "prompt")
-    response = _string(row, n["response"], "response")
+    response = _string(row, n["response"], "response") if "response" in n else None
     if spec.shape == "alpaca":
         extra = _string(row, n["input"], "input", optional=True)
         full = f"{prompt}\n\n{extra}" if extra else prompt

@@ -8,34 +8,57 @@ from tunecheck.models._hf import (
     pick_dtype,
     release_memory,
 )
+from tunecheck.models._openai import OpenAIModel
 from tunecheck.models._prompt import (
     TEMPLATES,
     ChatRenderer,
     check_template,
     format_pair,
+    format_prompt,
     format_text,
+    prompt_kind,
 )
-from tunecheck.models._protocol import LogLikelihoodModel, LoglikelihoodRequest, TokenScores
+from tunecheck.models._protocol import (
+    Generation,
+    GenerationModel,
+    GenerationParams,
+    GenerationRequest,
+    LogLikelihoodModel,
+    LoglikelihoodRequest,
+    OnResult,
+    TokenScores,
+)
 from tunecheck.models._spec import ModelSpec, resolve
+from tunecheck.models._vllm import VLLMModel, vllm_available
 from tunecheck.models._windows import Window, plan_windows
 
 __all__ = [
     "DTYPES",
     "TEMPLATES",
     "ChatRenderer",
+    "Generation",
+    "GenerationModel",
+    "GenerationParams",
+    "GenerationRequest",
     "HFModel",
     "LogLikelihoodModel",
     "LoglikelihoodRequest",
     "ModelSpec",
+    "OnResult",
+    "OpenAIModel",
     "TokenScores",
+    "VLLMModel",
     "Window",
     "check_template",
     "format_pair",
+    "format_prompt",
     "format_text",
     "load_model",
     "pick_device",
     "pick_dtype",
     "plan_windows",
+    "prompt_kind",
     "release_memory",
     "resolve",
+    "vllm_available",
 ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +18,14 @@ from tunecheck._progress import Progress
 from tunecheck.data import Message
 from tunecheck.errors import ConfigError, ModelError
 from tunecheck.models._prompt import ChatRenderer
-from tunecheck.models._protocol import LoglikelihoodRequest, TokenScores
+from tunecheck.models._protocol import (
+    Generation,
+    GenerationParams,
+    GenerationRequest,
+    LoglikelihoodRequest,
+    OnResult,
+    TokenScores,
+)
 from tunecheck.models._spec import ModelSpec, resolve
 from tunecheck.models._windows import Window, plan_windows
 
@@ -26,6 +35,9 @@ _ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "f
 # Tokens per batch on the CPU: larger batches only fall out of cache (benchmarks/perplexity.py
 # measured 2-4k tokens fastest on a 2-core machine; 64k was 2x slower per token).
 _CPU_BUDGET = 4096
+# Prompts per generation batch on the CPU (benchmarks/generation.py: batch 16 is ~6x one-at-a-time).
+_CPU_GEN_BATCH = 16
+_MAX_GEN_BATCH = 256
 # On GPUs, logits of one batch are (tokens x vocab) floats: keep them to a quarter of free memory.
 _MIN_BUDGET, _MAX_BUDGET = 512, 65536
 
@@ -258,13 +270,162 @@ class HFModel:
         return out
 
 
+    # -- generation ----------------------------------------------------------------------------
+    def _prompt_ids(self, prompt: str) -> list[int]:
+        """Prompt tokens as in training and scoring: BOS first unless the text already has it."""
+        tok = self.tokenizer
+        ids = self._encode(prompt)
+        bos = tok.bos_token_id
+        return ids if bos is None or (ids and ids[0] == bos) else [bos, *ids]
+
+    def _stop_ids(self) -> list[int]:
+        ids: set[int] = set()
+        for source in (getattr(self.model, "generation_config", None), self.tokenizer):
+            value = getattr(source, "eos_token_id", None)
+            ids.update(value if isinstance(value, list) else [value] if isinstance(value, int) else [])
+        return sorted(ids)
+
+    def _generation_config(self, params: GenerationParams) -> Any:
+        from transformers import GenerationConfig
+
+        base = getattr(self.model, "generation_config", None)
+        config = copy.deepcopy(base) if base is not None else GenerationConfig()
+        # The model's own sampling defaults (top_k=50, temperature=0.6, ...) would silently change
+        # what "temperature 0.7, top-p 0.9" means; tunecheck's settings are the whole story.
+        config.update(
+            max_new_tokens=params.max_new_tokens,
+            do_sample=not params.greedy,
+            num_return_sequences=params.n,
+            temperature=None if params.greedy else params.temperature,
+            top_p=None if params.greedy else params.top_p,
+            top_k=None,
+            min_length=None,
+            min_new_tokens=None,
+            max_length=None,
+            repetition_penalty=None,
+            eos_token_id=self._stop_ids() or None,
+            pad_token_id=self._pad_id(),
+            stop_strings=list(params.stop) or None,
+        )
+        return config
+
+    def _pad_id(self) -> int:
+        tok = self.tokenizer
+        for value in (tok.pad_token_id, tok.eos_token_id, 0):
+            if value is not None:
+                return int(value)
+        return 0  # pragma: no cover
+
+    def _generation_batch(self, longest: int, params: GenerationParams) -> int:
+        """Prompts per batch: fixed on the CPU; on a GPU, what the KV cache lets fit in half the
+        free memory."""
+        if not self.device.startswith("cuda"):
+            return _CPU_GEN_BATCH
+        import torch
+
+        config = self.model.config
+        layers = int(getattr(config, "num_hidden_layers", 32) or 32)
+        heads = int(getattr(config, "num_attention_heads", 32) or 32)
+        kv_heads = int(getattr(config, "num_key_value_heads", heads) or heads)
+        head_dim = int(getattr(config, "head_dim", 0) or int(getattr(config, "hidden_size", 4096)) // heads)
+        per_token = 2 * layers * kv_heads * head_dim * self.model.dtype.itemsize
+        free, _ = torch.cuda.mem_get_info()
+        fits = int(free * 0.5) // max(1, per_token * (longest + params.max_new_tokens) * params.n)
+        return int(min(_MAX_GEN_BATCH, max(1, fits)))
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        params: GenerationParams,
+        on_result: OnResult,
+        *,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Batched generation: left padding, prompts sorted by length (longest first, so memory
+        errors show at once), only new tokens decoded; each batch's results go to `on_result`."""
+        import torch
+
+        prompts = [self._prompt_ids(r.prompt) for r in requests]
+        for r, ids in zip(requests, prompts):
+            if len(ids) + params.max_new_tokens > self.context_length:
+                raise ConfigError(
+                    f"sample {r.id or '?'}: the prompt is {len(ids)} tokens, and with --max-new-tokens "
+                    f"{params.max_new_tokens} it exceeds {self.name}'s context of {self.context_length}; "
+                    "lower --max-new-tokens or shorten the prompt"
+                )
+        order = sorted(range(len(requests)), key=lambda i: len(prompts[i]), reverse=True)
+        config = self._generation_config(params)
+        stop_ids = set(self._stop_ids())
+        task = _progress.start(progress, f"generating {self.name}", len(requests))
+        if not params.greedy:
+            torch.manual_seed(params.seed)
+        size = batch_size or (self._generation_batch(len(prompts[order[0]]), params) if order else 1)
+        pos = 0
+        with torch.inference_mode():
+            while pos < len(order):
+                batch = order[pos : pos + size]
+                started = time.perf_counter()
+                try:
+                    sequences, width = self._generate_batch([prompts[i] for i in batch], config, params)
+                except torch.OutOfMemoryError:
+                    if size == 1:
+                        raise ModelError(
+                            f"{self.name}: out of memory generating one prompt; lower --max-new-tokens or use a smaller --dtype"
+                        ) from None
+                    if self.device.startswith("cuda"):
+                        torch.cuda.empty_cache()
+                    size = max(1, size // 2)
+                    continue
+                elapsed = time.perf_counter() - started
+                for k, i in enumerate(batch):
+                    rows = sequences[k * params.n : (k + 1) * params.n]
+                    gens = [self._finish(row[width:], len(prompts[i]), params, stop_ids, elapsed) for row in rows]
+                    on_result(i, gens)
+                    task.advance(1)
+                pos += len(batch)
+
+    def _generate_batch(self, prompts: Sequence[list[int]], config: Any, params: GenerationParams) -> tuple[list[list[int]], int]:
+        import torch
+
+        width = max(len(p) for p in prompts)
+        pad = self._pad_id()
+        input_ids = torch.full((len(prompts), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for r, ids in enumerate(prompts):  # left padding: every prompt ends where generation starts
+            input_ids[r, width - len(ids) :] = torch.tensor(ids)
+            mask[r, width - len(ids) :] = 1
+        device = self.model.device
+        extra = {"tokenizer": self.tokenizer} if params.stop else {}
+        out = self.model.generate(
+            input_ids=input_ids.to(device), attention_mask=mask.to(device), generation_config=config, **extra
+        )
+        return out.cpu().tolist(), width
+
+    def _finish(self, new: list[int], prompt_tokens: int, params: GenerationParams, stop_ids: set[int], elapsed: float) -> Generation:
+        end = next((k for k, t in enumerate(new) if t in stop_ids), None)
+        if end is not None:
+            tokens = new[: end + 1]
+        else:  # a row that stopped on a stop string is padded to the batch's length
+            pad, tokens = self._pad_id(), list(new)
+            while tokens and tokens[-1] == pad:
+                tokens.pop()
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        cut = min((at for at in (text.find(s) for s in params.stop) if at >= 0), default=-1)
+        if cut >= 0:
+            text = text[:cut]
+        # HF also stops on a stop string that began in the prompt; any stop before the limit is "stop"
+        reason = "length" if end is None and cut < 0 and len(tokens) >= params.max_new_tokens else "stop"
+        return Generation(text, reason, prompt_tokens, len(tokens), elapsed)
+
+
 def load_model(spec: str | ModelSpec, *, dtype: str = "auto", device: str = "auto") -> HFModel:
     """Load a causal LM from a local dir, hub id or PEFT adapter dir (merged onto its base)."""
     spec = ModelSpec.parse(spec)
-    if spec.kind == "openai":
+    if spec.kind != "hf":
         raise ModelError(
-            f"{spec.display_name}: OpenAI-compatible endpoints cannot score text yet; "
-            "use a local directory or hub id for perplexity"
+            f"{spec.display_name}: {spec.kind} models can only generate; "
+            "scoring text needs a local directory, hub id or adapter dir"
         )
     where = resolve(spec)
     dev = pick_device(device)

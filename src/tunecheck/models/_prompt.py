@@ -40,36 +40,66 @@ def check_template(template: str) -> str:
     )
 
 
+def format_prompt(sample: Sample, template: str, chat: ChatRenderer | None, *, system: str | None = None) -> str:
+    """The prompt text a model sees before its response: what generation continues from.
+    `system` adds a system turn to chat prompts that have none."""
+    if sample.prompt is None:
+        if sample.text is not None:  # plain text: the model continues it
+            return sample.text
+        raise ConfigError(f"sample {sample.id}: has no prompt")
+    kind = prompt_kind(sample, template)
+    if kind == "chat":
+        return _require_chat(chat)(_history(sample, system), True)
+    if kind == "alpaca":
+        instruction = sample.instruction if sample.instruction is not None else sample.prompt
+        if sample.input:
+            return ALPACA_WITH_INPUT.format(instruction=instruction, input=sample.input)
+        return ALPACA_NO_INPUT.format(instruction=instruction)
+    if kind == "concat":
+        return sample.prompt
+    return template.replace("{prompt}", sample.prompt)
+
+
 def format_pair(sample: Sample, template: str, chat: ChatRenderer | None) -> tuple[str, str]:
     """(prompt_text, response_text) for an instruction-shaped sample."""
-    if sample.response is None or sample.prompt is None:
+    if sample.prompt is None:
+        raise ConfigError(f"sample {sample.id}: completion-only scoring needs prompt/response data, not plain text")
+    if sample.response is None:
+        where = f" ({sample.location})" if sample.location else ""
         raise ConfigError(
-            f"sample {sample.id}: completion-only scoring needs prompt/response data, not plain text"
+            f"sample {sample.id}{where}: has no response (a prompt-only row); scoring needs the reference response"
         )
-    kind = template
-    if template == "auto":
-        kind = {"chat": "chat", "alpaca": "alpaca"}.get(sample.shape, "concat")
-    if kind == "chat":
-        if chat is None:
-            raise ModelError(
-                "the tokenizer has no chat template; pass --template alpaca, concat or a format string"
-            )
-        history = sample.messages or (Message("user", sample.prompt),)
-        prompt = chat(history, True)
-        full = chat((*history, Message("assistant", sample.response)), False)
+    if prompt_kind(sample, template) == "chat":
+        render = _require_chat(chat)
+        history = _history(sample, None)
+        prompt = render(history, True)
+        full = render((*history, Message("assistant", sample.response)), False)
         if not full.startswith(prompt):
             # Some templates render the last turn differently; fall back to the shared prefix.
             cut = _common_prefix(prompt, full)
             return full[:cut], full[cut:]
         return prompt, full[len(prompt) :]
-    if kind == "alpaca":
-        instruction = sample.instruction if sample.instruction is not None else sample.prompt
-        if sample.input:
-            return ALPACA_WITH_INPUT.format(instruction=instruction, input=sample.input), sample.response
-        return ALPACA_NO_INPUT.format(instruction=instruction), sample.response
-    if kind == "concat":
-        return sample.prompt, sample.response
-    return template.replace("{prompt}", sample.prompt), sample.response
+    return format_prompt(sample, template, chat), sample.response
+
+
+def prompt_kind(sample: Sample, template: str) -> str:
+    """Which template a sample gets: chat, alpaca, concat, or the custom format string."""
+    if template == "auto":
+        return {"chat": "chat", "alpaca": "alpaca"}.get(sample.shape, "concat")
+    return template
+
+
+def _require_chat(chat: ChatRenderer | None) -> ChatRenderer:
+    if chat is None:
+        raise ModelError("the tokenizer has no chat template; pass --template alpaca, concat or a format string")
+    return chat
+
+
+def _history(sample: Sample, system: str | None) -> tuple[Message, ...]:
+    history = sample.messages or (Message("user", sample.prompt or ""),)
+    if system and not any(m.role == "system" for m in history):
+        history = (Message("system", system), *history)
+    return history
 
 
 def format_text(sample: Sample, template: str, chat: ChatRenderer | None) -> str:

@@ -2,19 +2,23 @@
 
 As in lm-evaluation-harness, requests are split by kind. Log-likelihood of a continuation given
 a context serves perplexity (context "" means: score the whole text from BOS), completion-only
-loss, memorisation and multiple-choice benchmarks. Generation arrives with its own layer.
-Hugging Face models implement it today; OpenAI-compatible servers and vLLM slot in beside.
+loss, memorisation and multiple-choice benchmarks. Generation takes prompts (text, or chat
+messages for chat endpoints) and reports each result as soon as it is done, so callers can
+write it to disk and a killed run loses nothing. Hugging Face models implement both; OpenAI-
+compatible servers and the vLLM engine implement generation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from tunecheck._progress import Progress
+from tunecheck.data import Message
+from tunecheck.errors import ConfigError
 from tunecheck.models._prompt import ChatRenderer
 
 
@@ -74,4 +78,88 @@ class LogLikelihoodModel(Protocol):
 
     def chat_renderer(self) -> ChatRenderer | None:
         """The tokenizer's chat template as a function, or None if it has none."""
+        ...
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding settings, shared by every backend (names follow the OpenAI API)."""
+
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    """0 is greedy decoding."""
+    top_p: float = 1.0
+    n: int = 1
+    """Generations per prompt (sampling only)."""
+    seed: int = 0
+    stop: tuple[str, ...] = ()
+    """Generation ends before the first of these strings; it is not part of the output."""
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"--max-new-tokens {self.max_new_tokens}: must be at least 1")
+        if self.temperature < 0:
+            raise ConfigError(f"--temperature {self.temperature}: must be 0 (greedy) or more")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"--top-p {self.top_p}: must be in (0, 1]")
+        if self.n < 1:
+            raise ConfigError(f"--n {self.n}: must be at least 1")
+        if self.n > 1 and self.temperature == 0:
+            raise ConfigError(f"--n {self.n} with greedy decoding gives {self.n} identical outputs; set --temperature > 0")
+        if any(not s for s in self.stop):
+            raise ConfigError("--stop: empty stop string")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt: text for completion-style backends, messages for chat endpoints."""
+
+    prompt: str
+    """The prompt text (a chat prompt already rendered with the model's template, when it has one)."""
+    messages: tuple[Message, ...] | None = None
+    """Set for chat prompts: chat endpoints get these instead of `prompt`."""
+    id: str = ""
+    """The sample's id, for error messages."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generated output and what it cost."""
+
+    output: str
+    finish_reason: str
+    """"stop" (end of sequence or a stop string) or "length" (hit --max-new-tokens)."""
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_s: float | None = None
+    """Wall time of the request, or of the batch it ran in, in seconds."""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+OnResult = Callable[[int, list[Generation]], None]
+"""Called with (request index, its n generations) as soon as a request is done."""
+
+
+@runtime_checkable
+class GenerationModel(Protocol):
+    """A model that can generate. Results arrive through `on_result` in any order."""
+
+    name: str
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        params: GenerationParams,
+        on_result: OnResult,
+        *,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> None: ...
+
+    def chat_renderer(self) -> ChatRenderer | None:
+        """The chat template as a function; None if the model has none or the server applies it."""
         ...

@@ -4,7 +4,8 @@
     meta-llama/Llama-3.2-1B              a hub id
     ./out/adapter                        a PEFT/LoRA adapter dir (has adapter_config.json): loaded on its base
     ./out/adapter,base=./base,name=ft    options after commas, as lm-evaluation-harness's model_args
-    openai:MODEL                         an OpenAI-compatible endpoint (generation layer)
+    openai:MODEL                         a model on an OpenAI-compatible server (generation)
+    vllm:./out/merged                    vLLM's offline engine, where installed (generation)
 
 Options: name (display name), base (an adapter's base model), revision (hub revision),
 dtype (per-model override of --dtype).
@@ -23,7 +24,7 @@ from tunecheck.errors import ModelError
 _OPTIONS = {"name", "base", "revision", "dtype"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 
-Kind = Literal["hf", "openai"]
+Kind = Literal["hf", "openai", "vllm"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class ModelSpec:
             kind, location = "openai", location[len("openai:") :]
             if not location:
                 raise ModelError(f"model spec {raw!r}: name the served model after openai:, e.g. openai:my-model")
+        elif location.startswith("vllm:"):
+            kind, location = "vllm", location[len("vllm:") :]
+            if not location:
+                raise ModelError(f"model spec {raw!r}: name a model directory or hub id after vllm:")
         return cls(location.strip(), kind, values.get("name"), values.get("base"), values.get("revision"), values.get("dtype"))
 
     @property

@@ -1,0 +1,171 @@
+"""Predictions JSONL: tunecheck's interchange format between generation and scoring.
+
+One row per (sample, generation): at least ``id`` and ``output``. ``tunecheck generate`` adds
+``model``, ``sample`` (0..n-1 when several generations per prompt), the ``prompt`` as sent,
+``prompt_tokens``, ``output_tokens``, ``finish_reason``, ``latency_s``, and carries the sample's
+reference fields so a file can be scored on its own. Files written elsewhere need only
+``id`` and ``output``; ``--data`` supplies references by id.
+
+Writing is append-only, one flushed line per finished generation, so a killed run loses at most
+the line being written; `PredictionFile.open_for_resume` drops such a half-written last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tunecheck.errors import DataError
+
+REFERENCE_FIELDS = ("reference", "references", "answers", "label", "category", "format")
+"""Fields of a sample copied into its prediction rows, so predictions can be scored alone."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One model output for one sample, as read back from a predictions file."""
+
+    id: str
+    output: str
+    sample: int = 0
+    """Which of the n generations for this prompt (0 unless sampling n > 1)."""
+    model: str | None = None
+    fields: Mapping[str, Any] | None = None
+    """The whole row, for references and custom metrics."""
+    location: str = ""
+    """"preds.jsonl line 7": where the row is, for error messages."""
+
+
+def _parse_line(path: Path, lineno: int, line: str) -> Prediction:
+    where = f"{path} line {lineno}"
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{where}: not valid JSON ({err.msg} at column {err.colno}); fix or delete that line") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object with 'id' and 'output', got {type(row).__name__}")
+    if "id" not in row or row["id"] is None:
+        raise DataError(f"{where}: field 'id' is missing; every prediction needs the id of its sample")
+    output = row.get("output")
+    if not isinstance(output, str):
+        got = "missing" if "output" not in row else f"a {type(output).__name__}"
+        raise DataError(f"{where}: field 'output' is {got}; it must be the model's output text")
+    sample = row.get("sample", 0)
+    if not isinstance(sample, int) or isinstance(sample, bool) or sample < 0:
+        raise DataError(f"{where}: field 'sample' must be a generation index 0, 1, ...; got {sample!r}")
+    model = row.get("model")
+    return Prediction(str(row["id"]), output, sample, str(model) if model is not None else None, row, where)
+
+
+def read_predictions(path: str | Path) -> list[Prediction]:
+    """Every row of a predictions file. A last line without its newline is a write that was cut
+    off: it is ignored here (the generator rewrites it on resume). Duplicate (id, sample) pairs
+    are an error, since they would be scored twice."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such predictions file (make one with `tunecheck generate`)")
+    rows: list[Prediction] = []
+    seen: dict[tuple[str, int], int] = {}
+    for lineno, line, complete in _lines(p):
+        if not line.strip():
+            continue
+        if not complete:
+            break
+        pred = _parse_line(p, lineno, line)
+        key = (pred.id, pred.sample)
+        if key in seen:
+            raise DataError(
+                f"{p} line {lineno}: id {pred.id!r} (sample {pred.sample}) already appears on line {seen[key]}; "
+                "remove the duplicate"
+            )
+        seen[key] = lineno
+        rows.append(pred)
+    if not rows:
+        raise DataError(f"{p}: no predictions in the file")
+    return rows
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str, bool]]:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror})") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(f"{path} line {line}: not UTF-8 text; save the file as UTF-8") from None
+    parts = text.split("\n")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if last and part == "":
+            break
+        yield i + 1, part, not last
+
+
+class PredictionWriter:
+    """Appends rows to a predictions file; what is done survives a kill or Ctrl-C."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._f: IO[str] | None = None
+        self._since_sync = 0
+
+    @staticmethod
+    def resume(path: str | Path) -> tuple[PredictionWriter, set[tuple[str, int]], list[dict[str, Any]]]:
+        """Open `path` to continue a run: cut off a half-written last line, and return the writer,
+        the (id, sample) pairs already done, and their rows."""
+        p = Path(path)
+        done: set[tuple[str, int]] = set()
+        rows: list[dict[str, Any]] = []
+        if p.is_file() and p.stat().st_size:
+            keep = 0
+            for lineno, line, complete in _lines(p):
+                if not complete:
+                    break
+                keep += len(line.encode("utf-8")) + 1
+                if not line.strip():
+                    continue
+                pred = _parse_line(p, lineno, line)
+                if (pred.id, pred.sample) not in done:
+                    done.add((pred.id, pred.sample))
+                    rows.append(dict(pred.fields or {}))
+            bom = 3 if p.read_bytes()[:3] == b"\xef\xbb\xbf" else 0
+            if keep + bom < p.stat().st_size:
+                with p.open("r+b") as f:  # drop the cut-off line so the next row starts cleanly
+                    f.truncate(keep + bom)
+        return PredictionWriter(p), done, rows
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        if self._f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = self.path.open("a", encoding="utf-8")
+        self._f.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        self._f.flush()
+        self._since_sync += 1
+        if self._since_sync >= 64:
+            self.sync()
+
+    def sync(self) -> None:
+        if self._f is not None:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+            self._since_sync = 0
+
+    def close(self) -> None:
+        if self._f is not None:
+            self.sync()
+            self._f.close()
+            self._f = None
+
+    def __enter__(self) -> PredictionWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

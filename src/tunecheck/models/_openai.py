@@ -1,0 +1,204 @@
+"""OpenAI-compatible servers (vLLM, SGLang, TGI, Ollama, llama.cpp, hosted APIs) for generation.
+
+This is how models too big for one machine are evaluated: serve them with tensor parallelism
+(`vllm serve MODEL --tensor-parallel-size 8`) and point tunecheck at the server. The official
+`openai` client does the HTTP: retries with exponential backoff and jitter on 408/409/429/5xx,
+timeouts and connection errors, honouring Retry-After / retry-after-ms. tunecheck adds bounded
+concurrency and turns what cannot be retried into one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from tunecheck import _progress
+from tunecheck._progress import Progress
+from tunecheck.errors import ConfigError, ModelError
+from tunecheck.models._prompt import ChatRenderer
+from tunecheck.models._protocol import Generation, GenerationParams, GenerationRequest, OnResult
+
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+
+
+class OpenAIModel:
+    """A served model behind /v1/chat/completions (chat prompts) or /v1/completions (text)."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        name: str | None = None,
+        base_url: str | None = None,
+        api_key_env: str = DEFAULT_KEY_ENV,
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        retries: int = 5,
+    ) -> None:
+        import openai
+
+        if concurrency < 1:
+            raise ConfigError(f"--concurrency {concurrency}: must be at least 1")
+        if timeout <= 0:
+            raise ConfigError(f"--timeout {timeout}: must be a positive number of seconds")
+        if retries < 0:
+            raise ConfigError(f"--retries {retries}: must be 0 or more")
+        self.model = model
+        self.name = name or f"openai:{model}"
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        self.api_key_env = api_key_env
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.retries = retries
+        # Local servers (vLLM, llama.cpp, Ollama) take any key; hosted APIs answer 401 without one.
+        key = os.environ.get(api_key_env) or "EMPTY"
+        self._client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=timeout, max_retries=retries)
+
+    def identity(self) -> dict[str, Any]:
+        return {"name": self.name, "location": self.model, "base_url": self.base_url, "backend": "openai"}
+
+    def chat_renderer(self) -> ChatRenderer | None:
+        return None  # the server applies the model's chat template to the messages
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        params: GenerationParams,
+        on_result: OnResult,
+        *,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Up to --concurrency requests in flight; each result is reported as it arrives. The
+        first request that fails for good stops the run (results already reported are kept)."""
+        task = _progress.start(progress, f"generating {self.name}", len(requests))
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def run(i: int) -> None:
+            if stop.is_set():
+                return
+            try:
+                gens = self._one(requests[i], params)
+            except BaseException:
+                stop.set()  # queued requests are skipped; the error ends the run
+                raise
+            with lock:  # on_result writes the file: one writer at a time
+                on_result(i, gens)
+                task.advance(1)
+
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tunecheck-http")
+        futures: list[Future[None]] = []
+        try:
+            futures = [pool.submit(run, i) for i in range(len(requests))]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception()), None)
+            if failed is not None:
+                stop.set()
+                raise failed.exception()  # type: ignore[misc]
+        except BaseException:
+            stop.set()
+            for f in futures:
+                f.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- one request -----------------------------------------------------------------------------
+    def _one(self, req: GenerationRequest, params: GenerationParams) -> list[Generation]:
+        import openai
+
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "n": params.n,
+            "seed": params.seed,
+        }
+        if params.stop:
+            kwargs["stop"] = list(params.stop)
+        started = time.perf_counter()
+        try:
+            if req.messages is not None:
+                messages: Any = [{"role": m.role, "content": m.content} for m in req.messages]
+                response = self._client.chat.completions.create(messages=messages, **kwargs)
+            else:
+                response = self._client.completions.create(prompt=req.prompt, **kwargs)
+        except openai.AuthenticationError:
+            raise ModelError(
+                f"{self.base_url}: 401 Unauthorized; put the API key in ${self.api_key_env} "
+                "(or name another variable with --api-key-env)"
+            ) from None
+        except openai.PermissionDeniedError as err:
+            raise ModelError(f"{self.base_url}: 403 Forbidden for model {self.model!r} ({_message(err)})") from None
+        except openai.NotFoundError as err:
+            endpoint = "chat/completions" if req.messages is not None else "completions"
+            raise ModelError(
+                f"{self.base_url}/{endpoint}: 404 Not Found for model {self.model!r} ({_message(err)}); "
+                f"check the served model's name (GET {self.base_url}/models) and that --base-url ends in /v1"
+            ) from None
+        except openai.APITimeoutError:
+            raise ModelError(
+                f"{self.base_url}: sample {req.id}: no answer within --timeout {self.timeout:g}s "
+                f"after {self.retries} retries; raise --timeout or lower --concurrency"
+            ) from None
+        except openai.APIConnectionError as err:
+            cause = err.__cause__ or err
+            raise ModelError(
+                f"{self.base_url}: cannot connect after {self.retries} retries ({_message(cause)}); is the server running?"
+            ) from None
+        except openai.RateLimitError:
+            raise ModelError(
+                f"{self.base_url}: still rate-limited (429) after {self.retries} retries; lower --concurrency or raise --retries"
+            ) from None
+        except openai.APIStatusError as err:
+            raise ModelError(
+                f"{self.base_url}: sample {req.id}: HTTP {err.status_code} after {self.retries} retries ({_message(err)})"
+            ) from None
+        except ValueError as err:  # the body was not JSON (json.JSONDecodeError is a ValueError)
+            raise ModelError(
+                f"{self.base_url}: sample {req.id}: the server's answer is not valid JSON ({err}); "
+                "is --base-url an OpenAI-compatible endpoint?"
+            ) from None
+        latency = time.perf_counter() - started
+        return self._parse(response, req, params, latency)
+
+    def _parse(self, response: Any, req: GenerationRequest, params: GenerationParams, latency: float) -> list[Generation]:
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or len(choices) != params.n:
+            got = len(choices) if isinstance(choices, list) else "no"
+            raise ModelError(
+                f"{self.base_url}: sample {req.id}: expected {params.n} choice(s) in the answer, got {got}; "
+                "is --base-url an OpenAI-compatible endpoint?"
+            )
+        usage = getattr(response, "usage", None)
+        prompt_tokens = getattr(usage, "prompt_tokens", None)
+        completion_tokens = getattr(usage, "completion_tokens", None)
+        out: list[Generation] = []
+        for choice in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
+            if req.messages is not None:
+                text = getattr(getattr(choice, "message", None), "content", None)
+            else:
+                text = getattr(choice, "text", None)
+            if not isinstance(text, str):
+                text = ""  # e.g. a refusal or tool call: an empty output, scored as such
+            reason = getattr(choice, "finish_reason", None) or "stop"
+            # usage counts all n choices together: per-choice counts only when n == 1
+            out.append(Generation(text, str(reason), prompt_tokens, completion_tokens if params.n == 1 else None, latency))
+        return out
+
+
+def _message(err: BaseException) -> str:
+    body = getattr(err, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        msg = inner.get("message") if isinstance(inner, dict) else None
+        if isinstance(msg, str) and msg:
+            return msg.splitlines()[0][:200]
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:200]

@@ -1,0 +1,122 @@
+"""vLLM's offline engine for generation on GPU machines (`--model vllm:PATH`), where installed.
+
+vLLM batches continuously on its own; tunecheck hands it prompts in chunks so results reach
+the predictions file (and survive a kill) as the run goes. Adapters run as LoRA requests on
+the base model, as vLLM serves them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tunecheck import _progress
+from tunecheck._progress import Progress
+from tunecheck.data import Message
+from tunecheck.errors import ModelError
+from tunecheck.models._prompt import ChatRenderer
+from tunecheck.models._protocol import Generation, GenerationParams, GenerationRequest, OnResult
+from tunecheck.models._spec import ModelSpec, resolve
+
+_CHUNK = 512
+
+
+def vllm_available() -> bool:
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class VLLMModel:
+    def __init__(self, spec: ModelSpec, *, dtype: str = "auto", tensor_parallel_size: int = 1, max_model_len: int | None = None) -> None:
+        if not vllm_available():
+            raise ModelError(
+                f"{spec.display_name}: the vllm backend needs `pip install vllm` (Linux with a GPU); "
+                "use the Hugging Face backend (drop the vllm: prefix), or serve the model with "
+                "`vllm serve` and pass --model openai:NAME --base-url http://HOST:8000/v1"
+            )
+        from vllm import LLM
+
+        where = resolve(ModelSpec(spec.location, "hf", base=spec.base, revision=spec.revision))
+        self.name = spec.display_name
+        self._lora: Any = None
+        kwargs: dict[str, Any] = {
+            "model": where.model,
+            "tokenizer": where.tokenizer,
+            "dtype": spec.dtype or dtype,
+            "tensor_parallel_size": tensor_parallel_size,
+            "revision": spec.revision,
+        }
+        if max_model_len:
+            kwargs["max_model_len"] = max_model_len
+        if where.adapter:
+            from vllm.lora.request import LoRARequest
+
+            kwargs.update(enable_lora=True, max_lora_rank=_lora_rank(where.adapter))
+            self._lora = LoRARequest("adapter", 1, where.adapter)
+        try:
+            self._llm = LLM(**kwargs)
+        except Exception as err:
+            raise ModelError(f"{self.name}: vLLM could not load {where.model} ({str(err).strip().splitlines()[0][:200]})") from None
+        self._tokenizer = self._llm.get_tokenizer()
+
+    def identity(self) -> dict[str, Any]:
+        return {"name": self.name, "backend": "vllm"}
+
+    def chat_renderer(self) -> ChatRenderer | None:
+        if not getattr(self._tokenizer, "chat_template", None):
+            return None
+
+        def render(messages: Sequence[Message], add_generation_prompt: bool) -> str:
+            conv = [{"role": m.role, "content": m.content} for m in messages]
+            return str(self._tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=add_generation_prompt))
+
+        return render
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        params: GenerationParams,
+        on_result: OnResult,
+        *,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        from vllm import SamplingParams
+
+        sampling = SamplingParams(
+            n=params.n,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=params.max_new_tokens,
+            stop=list(params.stop) or None,
+            seed=params.seed,
+        )
+        task = _progress.start(progress, f"generating {self.name}", len(requests))
+        chunk = batch_size or _CHUNK
+        for start in range(0, len(requests), chunk):
+            part = requests[start : start + chunk]
+            began = time.perf_counter()
+            outs = self._llm.generate([r.prompt for r in part], sampling, lora_request=self._lora, use_tqdm=False)
+            elapsed = time.perf_counter() - began
+            for k, out in enumerate(outs):
+                gens = [
+                    Generation(c.text, c.finish_reason or "stop", len(out.prompt_token_ids or []), len(c.token_ids), elapsed)
+                    for c in out.outputs
+                ]
+                on_result(start + k, gens)
+                task.advance(1)
+
+
+def _lora_rank(adapter: str) -> int:
+    import json
+    from pathlib import Path
+
+    try:
+        config = json.loads((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8"))
+        return int(config.get("r", 16))
+    except (OSError, ValueError):
+        return 16

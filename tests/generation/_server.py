@@ -1,0 +1,127 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests, answering from a script.
+
+Each request to /v1/chat/completions or /v1/completions takes the next scripted behaviour
+(if any) -- an HTTP status with headers, a delay, a malformed body -- and otherwise answers
+"echo: <last user message or prompt>" with usage counts. It records every request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Step:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    body: bytes | None = None
+    """Raw body to send instead of the normal answer (e.g. malformed JSON)."""
+
+
+@dataclass
+class Log:
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def answer_for(payload: dict[str, Any], path: str) -> dict[str, Any]:
+    n = int(payload.get("n") or 1)
+    if path.endswith("/chat/completions"):
+        text = next(m["content"] for m in reversed(payload["messages"]) if m["role"] == "user")
+        choices = [
+            {"index": i, "message": {"role": "assistant", "content": f"echo: {text}"}, "finish_reason": "stop"}
+            for i in range(n)
+        ]
+        obj = "chat.completion"
+    else:
+        text = payload["prompt"]
+        choices = [{"index": i, "text": f"echo: {text}", "finish_reason": "stop", "logprobs": None} for i in range(n)]
+        obj = "text_completion"
+    words = len(text.split())
+    return {
+        "id": "cmpl-test",
+        "object": obj,
+        "created": 0,
+        "model": payload.get("model"),
+        "choices": choices,
+        "usage": {"prompt_tokens": words, "completion_tokens": (words + 1) * n, "total_tokens": words + (words + 1) * n},
+    }
+
+
+@contextmanager
+def serve(script: list[Step] | None = None, *, model: str = "tiny", key: str | None = None) -> Iterator[tuple[str, Log]]:
+    """Start the server; yield (base_url, log). `key`: answer 401 unless it is the bearer token;
+    requests for another model get 404, as vLLM does."""
+    steps = list(script or [])
+    log = Log()
+    steps_lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            payload = json.loads(self.rfile.read(length) or b"{}")
+            with log.lock:
+                log.requests.append({"path": self.path, **payload})
+                log.times.append(time.monotonic())
+                log.in_flight += 1
+                log.max_in_flight = max(log.max_in_flight, log.in_flight)
+            try:
+                with steps_lock:
+                    step = steps.pop(0) if steps else Step()
+                if step.delay:
+                    time.sleep(step.delay)
+                if key is not None and self.headers.get("Authorization") != f"Bearer {key}":
+                    self._send(401, json.dumps({"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}).encode())
+                    return
+                if step.body is not None:
+                    self._send(step.status, step.body, step.headers)
+                    return
+                if step.status != 200:
+                    err = {"error": {"message": f"scripted {step.status}", "type": "test"}}
+                    self._send(step.status, json.dumps(err).encode(), step.headers)
+                    return
+                if payload.get("model") != model:
+                    err = {"error": {"message": f"The model `{payload.get('model')}` does not exist.", "code": 404}}
+                    self._send(404, json.dumps(err).encode())
+                    return
+                self._send(200, json.dumps(answer_for(payload, self.path)).encode())
+            finally:
+                with log.lock:
+                    log.in_flight -= 1
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", log
+    finally:
+        server.shutdown()
+        server.server_close()
