@@ -202,6 +202,40 @@ def generate(
 
 
 @app.command()
+def score(
+    task: Annotated[str, typer.Option("--task", "-t", help="classification, qa, summarization (= generation), format, or custom.")],
+    preds: Annotated[list[str], typer.Option("--preds", "-p", help="Predictions JSONL (FILE or FILE,name=NAME). Repeat to compare; the first is the baseline.")],
+    data: Annotated[str | None, typer.Option("--data", "-d", help="Data set whose rows supply references, labels and clusters by id.")] = None,
+    labels: Annotated[str | None, typer.Option(help="classification: allowed labels, comma-separated (default: the gold labels seen).")] = None,
+    rules: Annotated[str | None, typer.Option(help="format: JSON file of rules for every sample (a row's 'format' field adds to them).")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="Custom metric module:function or file.py:function, (prediction, sample) -> float | dict (repeatable).")] = None,
+    cluster_field: Annotated[str | None, typer.Option(help="Field shared by related samples (e.g. a passage id): resample them together.")] = None,
+    ci_method: Annotated[str, typer.Option(help="Bootstrap interval: percentile or bca.")] = "percentile",
+    use_stemmer: Annotated[bool, typer.Option(help="ROUGE: Porter-stem words before matching.")] = False,
+    id_field: Annotated[str, typer.Option(help="Id field in --data.")] = "id",
+    n_resamples: o.Resamples = 10_000,
+    seed: o.Seed = 0,
+    per_sample: Annotated[bool, typer.Option(help="Include per-sample scores in the JSON output.")] = False,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Task metrics for each predictions file with 95% CIs; later files are compared with the first,
+    paired on sample ids, ending in improved / regressed / inconclusive."""
+    from tunecheck.scoring import ScoreConfig, load_rules, score_predictions
+
+    r.check_format(format)
+    label_list = tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None
+    config = ScoreConfig(task=task, labels=label_list, rules=load_rules(rules) if rules else None, custom=tuple(metric or ()),
+                         cluster_field=cluster_field, ci_method=ci_method, n_resamples=n_resamples, seed=seed,
+                         use_stemmer=use_stemmer, id_field=id_field)
+    report = score_predictions(preds, config, data=data)
+    if out:
+        _io.write_json(out, report.to_dict(per_sample=True))
+    payload = _io.clean(report.to_dict(per_sample=per_sample))
+    r.print_json(payload) if format == "json" else r.score_tables(payload)
+
+
+@app.command()
 def demo(
     workdir: Annotated[str, typer.Option(help="Where models and results go.")] = "runs/demo",
     retrain: Annotated[bool, typer.Option(help="Train again even if cached models exist.")] = False,

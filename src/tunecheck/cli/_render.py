@@ -122,3 +122,33 @@ def generate_table(payload: dict[str, Any]) -> None:
 def warn(lines: list[str]) -> None:
     for line in lines:
         console.print(f"[yellow]warning:[/] {escape(line)}")
+
+
+def score_tables(payload: dict[str, Any]) -> None:
+    models = payload["models"]
+    table = Table(title=f"{payload['task']} metrics (95% CI)")
+    table.add_column("metric")
+    for m in models:
+        table.add_column(f"{escape(m['model'])}\nn={m['n']}", justify="right")
+    names = list(models[0]["metrics"]) if models else []
+    for name in names:
+        cells = []
+        for m in models:
+            est = m["metrics"].get(name)
+            cells.append(f"{num(est['value'])} {ci(est['ci95'])}" if est else "")
+        table.add_row(name, *cells)
+    if any("unparsed" in m for m in models):
+        table.add_row("unparsed outputs", *[num(m.get("unparsed", 0)) for m in models])
+    console.print(table)
+    rows = payload["comparison"]
+    if rows:
+        comp = Table(title="Paired comparison with the baseline (p Holm-adjusted over metrics)")
+        for col in ("model", "metric", "difference", "95% CI", "p", "detectable", "verdict"):
+            comp.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
+        for c in rows:
+            comp.add_row(
+                escape(c["model"]), c["metric"], f"{c['difference']:+.4f}", ci(c["ci95"]), num(c["p_value_holm"], 3),
+                f"±{num(c['mdd'], 3)}", verdict(c["verdict"]),
+            )
+        console.print(comp)
+    warn(payload.get("warnings", []))

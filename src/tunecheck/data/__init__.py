@@ -1,7 +1,7 @@
 """Data: load eval/train sets from files or the hub, with field mapping and content hashes."""
 
 from tunecheck.data._fields import FieldMap
-from tunecheck.data._load import content_hash, load_data, parse_hf_source
+from tunecheck.data._load import content_hash, load_data, load_rows, parse_hf_source
 from tunecheck.data._predictions import (
     REFERENCE_FIELDS,
     Prediction,
@@ -21,6 +21,7 @@ __all__ = [
     "Shape",
     "content_hash",
     "load_data",
+    "load_rows",
     "parse_hf_source",
     "read_predictions",
 ]

@@ -70,6 +70,30 @@ def load_data(source: str | Path, fields: FieldMap | None = None, *, limit: int 
     return Dataset(tuple(samples), src, spec.shape, "sha256:" + digest.hexdigest())
 
 
+def load_rows(source: str | Path, id_field: str = "id") -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """Raw rows keyed by id (their 0-based position when the field is absent), whatever their
+    shape: for joining references, labels and clusters onto predictions."""
+    src = str(source)
+    if src.startswith("hf:"):
+        rows: Iterable[Located] = _hf_rows(src)
+    else:
+        path = Path(src).expanduser()
+        if not path.is_file():
+            raise DataError(f"{src}: no such file (check the path)")
+        rows = _file_rows(path)
+    out: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    for index, (where, row) in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise DataError(f"{src} {where}: expected a JSON object, got {type(row).__name__}")
+        key = str(row[id_field]) if row.get(id_field) is not None else str(index)
+        if key in out:
+            raise DataError(f'{src} {where}: duplicate id "{key}" (first at {out[key][0]}); ids must be unique')
+        out[key] = (where, row)
+    if not out:
+        raise DataError(f"{src}: no rows (the data set is empty)")
+    return out
+
+
 def content_hash(rows: Iterable[Mapping[str, Any]]) -> str:
     """The hash `load_data` gives a set of rows: sha256 over each row's canonical JSON line."""
     digest = hashlib.sha256()

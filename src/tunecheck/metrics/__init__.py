@@ -4,6 +4,7 @@ from tunecheck.metrics._classification import (
     UNPARSED,
     ClassificationReport,
     classification_report,
+    classification_stats,
     extract_label,
 )
 from tunecheck.metrics._format import FORMAT_RULES, check_format, format_pass, validate_rules
@@ -12,6 +13,7 @@ from tunecheck.metrics._generation import (
     ROUGE_TYPES,
     corpus_score,
     corpus_score_ci,
+    corpus_stats,
     rouge,
     score_from_statistics,
     segment_statistics,
@@ -26,8 +28,10 @@ __all__ = [
     "ClassificationReport",
     "check_format",
     "classification_report",
+    "classification_stats",
     "corpus_score",
     "corpus_score_ci",
+    "corpus_stats",
     "exact_match",
     "extract_label",
     "format_pass",

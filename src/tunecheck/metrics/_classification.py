@@ -13,6 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from tunecheck.stats import SampleStats
+
 UNPARSED = "<unparsed>"
 
 
@@ -85,3 +89,45 @@ def classification_report(gold: Sequence[str], predicted: Sequence[str], labels:
         labels=names,
         unparsed=sum(1 for x in predicted if x == UNPARSED),
     )
+
+
+def classification_stats(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict[str, SampleStats]:
+    """accuracy, macro_f1, micro_f1 and weighted_f1 as per-sample TP/FP/FN indicators, so
+    bootstrap resamples recompute each F1 from resampled counts (as scikit-learn computes it on
+    the full data: labels restricted to `labels`, F1 of a class with no TP+FP+FN is 0)."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels for {len(predicted)} predictions")
+    names = list(labels)
+    g = np.array([[x == c for c in names] for x in gold], dtype=np.float64).reshape(len(gold), len(names))
+    p = np.array([[x == c for c in names] for x in predicted], dtype=np.float64).reshape(len(gold), len(names))
+    tp, fp, fn = g * p, (1 - g) * p, g * (1 - p)
+    columns = np.hstack([tp, fp, fn])
+    c = len(names)
+
+    def per_class(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tps, fps, fns = sums[:, :c], sums[:, c : 2 * c], sums[:, 2 * c :]
+        denom = 2 * tps + fps + fns
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f1 = np.where(denom > 0, 2 * tps / np.where(denom > 0, denom, 1), 0.0)
+        return f1, tps + fns
+
+    def macro(sums: np.ndarray) -> np.ndarray:
+        return np.asarray(per_class(sums)[0].mean(axis=1))
+
+    def micro(sums: np.ndarray) -> np.ndarray:
+        tps, fps, fns = sums[:, :c].sum(1), sums[:, c : 2 * c].sum(1), sums[:, 2 * c :].sum(1)
+        denom = 2 * tps + fps + fns
+        return np.asarray(np.where(denom > 0, 2 * tps / np.where(denom > 0, denom, 1), 0.0))
+
+    def weighted(sums: np.ndarray) -> np.ndarray:
+        f1, support = per_class(sums)
+        total = support.sum(axis=1)
+        return np.asarray(np.where(total > 0, (f1 * support).sum(axis=1) / np.where(total > 0, total, 1), 0.0))
+
+    correct = np.array([a == b for a, b in zip(gold, predicted)], dtype=np.float64)
+    return {
+        "accuracy": SampleStats.mean("accuracy", correct),
+        "macro_f1": SampleStats("macro_f1", columns, macro),
+        "micro_f1": SampleStats("micro_f1", columns, micro),
+        "weighted_f1": SampleStats("weighted_f1", columns, weighted),
+    }

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tunecheck.stats import N_RESAMPLES, bootstrap_sums, percentile_ci
+from tunecheck.stats import N_RESAMPLES, SampleStats, bootstrap_sums, percentile_ci
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 CORPUS_METRICS = ("bleu", "chrf")
@@ -57,7 +57,7 @@ def segment_statistics(name: str, predictions: Sequence[str], references: Sequen
 
 def score_from_statistics(name: str, sums: np.ndarray, metric: Any | None = None) -> float:
     metric = metric or _metric(name)
-    values = [int(round(float(x))) for x in sums]  # noqa: RUF046  (BLEU wants int counts) if name == "bleu" else list(sums)
+    values = [round(float(x)) for x in sums]  # every BLEU and chrF statistic is a count
     return float(metric._compute_score_from_stats(values).score)
 
 
@@ -80,3 +80,15 @@ def corpus_score_ci(
     reps = bootstrap_sums(stats, n_resamples=n_resamples, seed=seed)
     values = np.array([score_from_statistics(name, row, metric) for row in reps])
     return score_from_statistics(name, stats.sum(axis=0), metric), percentile_ci(values)
+
+
+def corpus_stats(name: str, predictions: Sequence[str], references: Sequence[str]) -> SampleStats:
+    """BLEU or chrF as per-segment statistics for the shared statistics engine (CIs, paired
+    bootstrap): resampled segments' counts are summed and scored by sacrebleu."""
+    stats = segment_statistics(name, predictions, references)
+    metric = _metric(name)
+
+    def scorer(sums: np.ndarray) -> np.ndarray:
+        return np.array([score_from_statistics(name, row, metric) for row in np.atleast_2d(sums)])
+
+    return SampleStats(name, stats, scorer)

@@ -10,8 +10,10 @@ from tunecheck.stats._bootstrap import (
     resample_counts,
     verdict,
 )
+from tunecheck.stats._metric import PairedResult, SampleStats, adjust_holm, estimate, paired
 from tunecheck.stats._paired import (
     WinLoss,
+    clustered_se,
     correlation,
     holm,
     mcnemar_exact,
@@ -24,15 +26,21 @@ from tunecheck.stats._paired import (
 
 __all__ = [
     "N_RESAMPLES",
+    "PairedResult",
+    "SampleStats",
     "WinLoss",
+    "adjust_holm",
     "bca_ci",
     "bootstrap_p_value",
     "bootstrap_sums",
+    "clustered_se",
     "correlation",
+    "estimate",
     "holm",
     "mcnemar_exact",
     "mean_ci",
     "minimum_detectable_difference",
+    "paired",
     "paired_permutation",
     "percentile_ci",
     "resample_counts",

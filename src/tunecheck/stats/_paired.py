@@ -133,3 +133,19 @@ def minimum_detectable_difference(
     sd = float(np.std(y - x, ddof=1))
     z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
     return float(z * sd / math.sqrt(x.size))
+
+
+def clustered_se(values: Sequence[float] | np.ndarray, clusters: Sequence[object] | np.ndarray) -> float:
+    """Cluster-robust standard error of a mean (the CR1 sandwich estimator): residuals are summed
+    within each cluster before squaring, so correlated samples of one unit count once.
+    SE = sqrt(G / (G - 1) * sum_g (sum_{i in g} (x_i - mean))^2) / n. With every sample its own
+    cluster this is the usual sd / sqrt(n)."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.size < 2:
+        return float("nan")
+    _, inv = np.unique(np.asarray(clusters), return_inverse=True)
+    g = int(inv.max()) + 1
+    if g < 2:
+        return float("nan")
+    sums = np.bincount(inv, weights=x - x.mean(), minlength=g)
+    return float(math.sqrt(g / (g - 1) * float(np.sum(sums**2))) / x.size)

@@ -1,0 +1,213 @@
+"""`tunecheck score`: metric values equal the reference implementations, the JSON has the
+documented shape, references join from --data, and bad input is one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tests.cli.test_cli_errors import one_error_line, tunecheck
+from tunecheck.cli import app
+from tunecheck.errors import ConfigError, DataError
+from tunecheck.metrics import normalize_answer
+from tunecheck.scoring import ScoreConfig, score_predictions
+
+
+def write(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def cli_json(*args: str) -> dict:
+    result = CliRunner().invoke(app, [*args, "--format", "json", "--n-resamples", "2000"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+SUMMARIES = [
+    ("the cat sat on the mat today", "the cat sat on the mat", "a cat on a mat"),
+    ("storms are expected in the north tonight", "storms expected in the north tonight", "it will rain"),
+    ("prices rose by three percent in may", "prices rose three percent in may", "prices went up"),
+    ("the team won the final after extra time", "the team won the final in extra time", "a team won"),
+    ("new rules for cyclists start next week", "new cyclist rules start next week", "rules change"),
+    ("the museum reopens on saturday morning", "the museum reopens saturday morning", "museum news"),
+]
+
+
+def test_summarization_metrics_equal_rouge_score_and_sacrebleu(tmp_path):
+    import sacrebleu
+    from rouge_score import rouge_scorer
+
+    refs = [r for r, _, _ in SUMMARIES]
+    tuned = [t for _, t, _ in SUMMARIES]
+    base = [b for _, _, b in SUMMARIES]
+    a = write(tmp_path / "base.jsonl", [{"id": i, "output": o, "reference": r, "model": "base"} for i, (o, r) in enumerate(zip(base, refs))])
+    b = write(tmp_path / "tuned.jsonl", [{"id": i, "output": o, "reference": r, "model": "tuned"} for i, (o, r) in enumerate(zip(tuned, refs))])
+    payload = cli_json("score", "--task", "summarization", "--preds", a, "--preds", b)
+    assert [m["model"] for m in payload["models"]] == ["base", "tuned"]
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"])
+    for m, outs in zip(payload["models"], (base, tuned)):
+        assert m["n"] == 6
+        for k in ("rouge1", "rouge2", "rougeL"):
+            want = np.mean([scorer.score(r, o)[k].fmeasure for r, o in zip(refs, outs)])
+            assert m["metrics"][k]["value"] == pytest.approx(want)
+            lo, hi = m["metrics"][k]["ci95"]
+            assert 0 <= lo <= m["metrics"][k]["value"] <= hi <= 1
+        assert m["metrics"]["bleu"]["value"] == pytest.approx(sacrebleu.corpus_bleu(outs, [refs]).score)
+        assert m["metrics"]["chrf"]["value"] == pytest.approx(sacrebleu.corpus_chrf(outs, [refs]).score)
+    comp = {c["metric"]: c for c in payload["comparison"]}
+    assert set(comp) == {"rouge1", "rouge2", "rougeL", "bleu", "chrf"}
+    for c in comp.values():
+        assert set(c) >= {"metric", "difference", "ci95", "p_value", "verdict", "p_value_holm", "mdd"}
+        assert c["difference"] == pytest.approx(c["value"] - c["baseline_value"])
+        assert c["verdict"] in ("improved", "regressed", "inconclusive")
+        assert c["ci95"][0] <= c["difference"] <= c["ci95"][1]
+    assert any("too few to tell models apart" in w for w in payload["warnings"])
+
+
+def test_classification_equals_scikit_learn_with_unparsed_outputs(tmp_path):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    gold = ["positive", "negative", "neutral", "positive", "negative", "positive", "neutral", "negative"]
+    outs = ["Positive!", "I think it is negative.", "no idea", "neutral", "NEGATIVE", "positive", "It's neutral.", "positive"]
+    a = write(tmp_path / "a.jsonl", [{"id": f"s{i}", "output": o, "label": g} for i, (o, g) in enumerate(zip(outs, gold))])
+    payload = cli_json("score", "--task", "classification", "--preds", a)
+    m = payload["models"][0]
+    predicted = ["positive", "negative", "<unparsed>", "neutral", "negative", "positive", "neutral", "positive"]
+    labels = ["negative", "neutral", "positive"]
+    assert m["unparsed"] == 1 and m["labels"] == labels
+    assert m["metrics"]["accuracy"]["value"] == pytest.approx(accuracy_score(gold, predicted))
+    for avg in ("macro", "micro", "weighted"):
+        want = f1_score(gold, predicted, labels=labels, average=avg, zero_division=0)
+        assert m["metrics"][f"{avg}_f1"]["value"] == pytest.approx(want)
+    assert m["model"] == "a"  # no model field: the file name
+    assert any("1 of 8 outputs named no allowed label" in w for w in payload["warnings"])
+
+
+def test_qa_uses_squad_normalisation_and_max_over_answers(tmp_path):
+    rows = [
+        {"id": "q1", "output": "The Eiffel Tower.", "answers": ["Eiffel Tower", "the tower"]},
+        {"id": "q2", "output": "in Paris, France", "answers": {"text": ["Paris"], "answer_start": [0]}},
+        {"id": "q3", "output": "1889", "answers": ["in 1889"]},
+    ]
+    payload = cli_json("score", "--task", "qa", "--preds", write(tmp_path / "p.jsonl", rows), "--per-sample")
+    m = payload["models"][0]
+    assert normalize_answer("The Eiffel Tower.") == "eiffel tower"
+    assert m["metrics"]["exact_match"]["value"] == pytest.approx(1 / 3)
+    # f1: q1 exact (1.0); q2 "in paris france" vs "paris": P=1/3 R=1 -> 0.5; q3 "1889" vs "in 1889": P=1 R=1/2 -> 2/3
+    assert m["metrics"]["f1"]["value"] == pytest.approx((1 + 0.5 + 2 / 3) / 3)
+    assert [s["f1"] for s in m["samples"]] == pytest.approx([1.0, 0.5, 2 / 3])
+
+
+def test_format_rules_from_file_and_rows(tmp_path):
+    rows = [
+        {"id": 1, "output": '{"a": 1}'},
+        {"id": 2, "output": "not json"},
+        {"id": 3, "output": "- one\n- two", "format": {"json": False, "bullet_points": 2}},
+        {"id": 4, "output": '{"b":2}', "format": {"max_words": 1}},
+    ]
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"json": true}', encoding="utf-8")
+    payload = cli_json("score", "--task", "format", "--preds", write(tmp_path / "p.jsonl", rows), "--rules", str(rules))
+    m = payload["models"][0]
+    assert m["metrics"]["format_pass_rate"]["value"] == pytest.approx(3 / 4)
+    assert m["rules"]["json"] == {"pass_rate": pytest.approx(3 / 4), "n": 4}
+    assert m["rules"]["bullet_points"] == {"pass_rate": 1.0, "n": 1}
+
+
+def test_references_join_from_data_by_id_and_data_wins(tmp_path):
+    data = write(tmp_path / "data.jsonl", [{"id": "a", "prompt": "p", "completion": "yes"}, {"id": "b", "prompt": "p", "completion": "no"}])
+    preds = write(tmp_path / "p.jsonl", [{"id": "b", "output": "no", "label": "yes"}, {"id": "a", "output": "yes"}])
+    report = score_predictions([preds], ScoreConfig("classification", n_resamples=1000), data=data)
+    assert report.models[0].metrics["accuracy"].value == 1.0  # "completion" from --data beats the stale row label
+    missing = write(tmp_path / "m.jsonl", [{"id": "zz", "output": "no"}])
+    with pytest.raises(DataError, match=r"m.jsonl line 1: id 'zz' is not in --data"):
+        score_predictions([missing], ScoreConfig("classification", n_resamples=1000), data=data)
+
+
+def test_missing_reference_names_file_line_and_fix(tmp_path):
+    preds = write(tmp_path / "p.jsonl", [{"id": "a", "output": "x", "reference": "x"}, {"id": "b", "output": "y"}])
+    with pytest.raises(DataError) as err:
+        score_predictions([preds], ScoreConfig("summarization", n_resamples=1000))
+    assert str(err.value).startswith(f"{preds} line 2 (id b): no 'reference' text for --task summarization")
+
+
+def test_paired_on_shared_ids_in_any_order(tmp_path):
+    rng = np.random.default_rng(0)
+    gold = rng.choice(["x", "y"], 150)
+    base_ok = rng.random(150) < 0.55
+    tuned_ok = base_ok | (rng.random(150) < 0.5)  # tuned fixes about half of the base's errors
+    flip = {"x": "y", "y": "x"}
+    base = [{"id": i, "output": g if ok else flip[g], "label": g} for i, (g, ok) in enumerate(zip(gold, base_ok))]
+    tuned = [{"id": i, "output": g if ok else flip[g], "label": g} for i, (g, ok) in enumerate(zip(gold, tuned_ok))]
+    tuned = tuned[::-1][:140]  # other order, 10 samples missing
+    payload = cli_json("score", "-t", "classification", "-p", write(tmp_path / "b.jsonl", base), "-p",
+                       write(tmp_path / "t.jsonl", tuned) + ",name=tuned")
+    comp = {c["metric"]: c for c in payload["comparison"]}
+    acc = comp["accuracy"]
+    ids = {r["id"] for r in tuned}
+    shared = [i for i in range(150) if i in ids]
+    want = np.mean(tuned_ok[shared]) - np.mean(base_ok[shared])
+    assert acc["n"] == 140 and acc["difference"] == pytest.approx(want)
+    assert acc["verdict"] == "improved" and acc["tests"]["mcnemar_p"] < 0.001 and acc["tests"]["losses"] == 0
+    assert acc["model"] == "tuned" and acc["baseline"] == "b"
+    assert any("compared on the 140 samples both have" in w for w in payload["warnings"])
+
+
+def test_cluster_field_resamples_passages(tmp_path):
+    rows_a, rows_b = [], []
+    for i in range(60):
+        passage = i // 6
+        rows_a.append({"id": i, "output": "a", "answers": ["a" if passage % 2 else "b"], "passage": passage})
+        rows_b.append({"id": i, "output": "a", "answers": ["a" if passage % 3 else "b"], "passage": passage})
+    a, b = write(tmp_path / "a.jsonl", rows_a), write(tmp_path / "b.jsonl", rows_b)
+    plain = cli_json("score", "-t", "qa", "-p", a, "-p", b)
+    clustered = cli_json("score", "-t", "qa", "-p", a, "-p", b, "--cluster-field", "passage")
+    width = [c["ci95"][1] - c["ci95"][0] for p in (plain, clustered) for c in p["comparison"] if c["metric"] == "exact_match"]
+    assert width[1] > 1.5 * width[0]
+    assert clustered["models"][0]["clusters"] == 10
+    assert any("only 10 clusters in common" in w for w in clustered["warnings"])
+
+
+def test_custom_metric_from_a_file(tmp_path):
+    module = tmp_path / "mymetrics.py"
+    module.write_text(
+        "def brevity(prediction, sample):\n"
+        "    return {'words': len(prediction.split()), 'mentions_id': float(str(sample['id']) in prediction)}\n"
+        "brevity.higher_is_better = False\n",
+        encoding="utf-8",
+    )
+    preds = write(tmp_path / "p.jsonl", [{"id": 1, "output": "one two 1"}, {"id": 2, "output": "three"}])
+    payload = cli_json("score", "-t", "custom", "-p", preds, "--metric", f"{module}:brevity")
+    metrics = payload["models"][0]["metrics"]
+    assert metrics["words"]["value"] == pytest.approx(2.0) and metrics["mentions_id"]["value"] == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="has no function nope"):
+        score_predictions([preds], ScoreConfig("custom", custom=(f"{module}:nope",), n_resamples=1000))
+
+
+def test_bca_intervals(tmp_path):
+    rows = [{"id": i, "output": "a" if i % 3 else "b", "answers": ["a"]} for i in range(40)]
+    payload = cli_json("score", "-t", "qa", "-p", write(tmp_path / "p.jsonl", rows), "--ci-method", "bca")
+    em = payload["models"][0]["metrics"]["exact_match"]
+    assert em["ci95"][0] < em["value"] < em["ci95"][1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--task", "poetry"], "--task 'poetry': use one of classification, qa"),
+        (["--task", "format"], "no format rules; give the row a 'format' field or pass --rules FILE"),
+        (["--task", "qa", "--labels", "a"], None),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path, args, message):
+    preds = write(tmp_path / "p.jsonl", [{"id": 1, "output": "x", "answers": ["x"]}])
+    result = tunecheck(tmp_path, "score", "--preds", preds, *args)
+    if message is None:
+        assert result.returncode == 2 and "--labels: give at least two distinct labels" in one_error_line(result)
+        return
+    assert message in one_error_line(result)

@@ -1,0 +1,110 @@
+"""The shared statistics engine: estimates, paired comparisons, clusters, Holm, verdicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tunecheck.core import Verdict
+from tunecheck.metrics import corpus_stats, score_from_statistics, segment_statistics
+from tunecheck.stats import (
+    PairedResult,
+    SampleStats,
+    adjust_holm,
+    clustered_se,
+    estimate,
+    mean_ci,
+    paired,
+    resample_counts,
+)
+
+
+def test_mean_estimate_matches_mean_ci():
+    x = np.random.default_rng(1).random(80)
+    est = estimate(SampleStats.mean("m", x), n_resamples=2000, seed=3)
+    value, ci = mean_ci(x, n_resamples=2000, seed=3)
+    assert est.value == pytest.approx(value) and est.ci95 == pytest.approx(ci)
+    bca = estimate(SampleStats.mean("m", x), n_resamples=2000, seed=3, method="bca")
+    assert bca.ci95 == pytest.approx(mean_ci(x, n_resamples=2000, seed=3, method="bca")[1])
+
+
+def test_paired_bleu_shares_one_resampling_index_and_recomputes_from_counts():
+    preds_a = ["the cat sat", "a dog ran far", "hello world", "it is raining today", "fine"]
+    preds_b = ["the cat sat down", "the dog ran far", "hello there world", "it rains today", "fine thanks"]
+    refs = ["the cat sat down", "the dog ran far away", "hello world", "it is raining today", "fine thanks"]
+    a, b = corpus_stats("bleu", preds_a, refs), corpus_stats("bleu", preds_b, refs)
+    result = paired(a, b, n_resamples=1000, seed=5)
+    # by hand: the same count matrix applied to both models' segment statistics
+    sa, sb = segment_statistics("bleu", preds_a, refs), segment_statistics("bleu", preds_b, refs)
+    counts = np.concatenate(list(resample_counts(5, 1000, 5)))
+    reps = np.array([score_from_statistics("bleu", c @ sb) - score_from_statistics("bleu", c @ sa) for c in counts])
+    assert result.ci95 == pytest.approx(tuple(np.quantile(reps, [0.025, 0.975])))
+    assert result.difference == pytest.approx(score_from_statistics("bleu", sb.sum(0)) - score_from_statistics("bleu", sa.sum(0)))
+
+
+def test_pairing_beats_an_unpaired_interval_on_correlated_scores():
+    rng = np.random.default_rng(0)
+    skill = rng.random(300)
+    a = np.clip(skill + rng.normal(0, 0.05, 300), 0, 1)
+    b = np.clip(skill + 0.03 + rng.normal(0, 0.05, 300), 0, 1)
+    res = paired(SampleStats.mean("s", a), SampleStats.mean("s", b), n_resamples=4000)
+    assert res.verdict is Verdict.IMPROVED and res.tests["correlation"] > 0.9
+    ea, eb = estimate(SampleStats.mean("s", a), n_resamples=4000), estimate(SampleStats.mean("s", b), n_resamples=4000, seed=9)
+    unpaired_width = np.hypot(ea.ci95[1] - ea.ci95[0], eb.ci95[1] - eb.ci95[0])
+    assert res.ci95[1] - res.ci95[0] < unpaired_width / 3
+    assert "wilcoxon_p" in res.tests and res.tests["wins"] > res.tests["losses"]
+
+
+def test_binary_scores_get_mcnemar_and_noise_is_inconclusive():
+    rng = np.random.default_rng(2)
+    a = (rng.random(60) < 0.6).astype(float)
+    b = a.copy()
+    flip = rng.choice(60, 4, replace=False)
+    b[flip] = 1 - b[flip]
+    res = paired(SampleStats.mean("acc", a), SampleStats.mean("acc", b), n_resamples=4000)
+    assert "mcnemar_p" in res.tests and res.tests["mcnemar_p"] > 0.05
+    assert res.ci95[0] < 0 < res.ci95[1] or res.ci95[0] <= 0 <= res.ci95[1]
+    assert res.verdict is Verdict.INCONCLUSIVE
+    # mdd: (z.975 + z.8) * sd(d) / sqrt(n)
+    d = b - a
+    assert res.mdd == pytest.approx(2.8015852857896965 * d.std(ddof=1) / np.sqrt(60), rel=1e-6)
+
+
+def test_lower_is_better_flips_the_verdict():
+    a = np.linspace(1, 2, 100)
+    res = paired(SampleStats.mean("len", a, higher_is_better=False), SampleStats.mean("len", a - 0.5, higher_is_better=False), n_resamples=2000)
+    assert res.verdict is Verdict.IMPROVED and res.difference == pytest.approx(-0.5)
+
+
+def test_clustered_se_by_hand():
+    x = np.array([1.0, 3.0, 2.0, 6.0, 4.0, 2.0])
+    # singleton clusters: the ordinary standard error
+    assert clustered_se(x, np.arange(6)) == pytest.approx(x.std(ddof=1) / np.sqrt(6))
+    # clusters {0,1}, {2,3}, {4,5}: residual sums -2, 0, 2 around the mean 3
+    expected = np.sqrt(3 / 2 * ((-2) ** 2 + 0**2 + 2**2)) / 6
+    assert clustered_se(x, [0, 0, 1, 1, 2, 2]) == pytest.approx(expected)
+
+
+def test_cluster_bootstrap_widens_when_samples_are_copies():
+    rng = np.random.default_rng(4)
+    unit = rng.random(40)
+    a = np.repeat(unit, 5)  # five near-identical questions per passage
+    b = np.repeat(unit + rng.normal(0.02, 0.1, 40), 5)
+    clusters = np.repeat(np.arange(40), 5)
+    naive = paired(SampleStats.mean("s", a), SampleStats.mean("s", b), n_resamples=4000)
+    clustered = paired(SampleStats.mean("s", a), SampleStats.mean("s", b), n_resamples=4000, clusters=clusters)
+    assert (clustered.ci95[1] - clustered.ci95[0]) > 1.8 * (naive.ci95[1] - naive.ci95[0])
+    assert clustered.se == pytest.approx(clustered_se(b - a, clusters))
+
+
+def test_holm_downgrades_a_verdict_that_does_not_survive_correction():
+    def result(metric, p):
+        return PairedResult(metric, 100, 0.5, 0.6, 0.1, (0.01, 0.19), p, 0.04, 0.11, Verdict.IMPROVED)
+
+    adjusted = adjust_holm([result("a", 0.001), result("b", 0.02), result("c", 0.04)])
+    # Holm by hand: sorted p 0.001, 0.02, 0.04 times 3, 2, 1 -> 0.003, 0.04, 0.04 (monotone)
+    assert [r.p_value_holm for r in adjusted] == pytest.approx([0.003, 0.04, 0.04])
+    assert [r.verdict for r in adjusted] == [Verdict.IMPROVED] * 3
+    adjusted = adjust_holm([result("a", 0.001), result("b", 0.03), result("c", 0.04), result("d", 0.2)])
+    assert [r.p_value_holm for r in adjusted] == pytest.approx([0.004, 0.09, 0.09, 0.2])
+    assert [r.verdict for r in adjusted] == [Verdict.IMPROVED] + [Verdict.INCONCLUSIVE] * 3
