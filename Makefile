@@ -30,6 +30,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/perplexity.py
 	$(PY) benchmarks/stats.py
+	$(PY) benchmarks/generation.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
