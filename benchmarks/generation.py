@@ -18,7 +18,7 @@ import torch
 from tunecheck.demo import tiny_llama, train_tokenizer
 from tunecheck.models import GenerationParams, GenerationRequest, HFModel
 
-WORDS = "the a river hill town farm sea red blue old fox cat owl walks runs near to from".split()
+WORDS = ["the", "a", "river", "hill", "town", "farm", "sea", "red", "blue", "old", "fox", "cat", "owl", "walks", "runs", "near", "to", "from"]
 
 
 def main() -> None:

@@ -67,8 +67,11 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     from tunecheck import _io
     from tunecheck._progress import RichProgress
     from tunecheck.cli import _render as render
+    from tunecheck.generation import GenerateConfig, generate_predictions
+    from tunecheck.models import GenerationParams
     from tunecheck.overfitting import evaluate_overfit
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
+    from tunecheck.scoring import ScoreConfig, score_predictions
 
     out = Path(workdir)
     console = Console(stderr=json_output)
@@ -81,6 +84,15 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         sft = evaluate_perplexity([base, tuned], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
         prose = evaluate_perplexity([base, tuned], paths["prose"], PerplexityConfig(), progress=progress)
         gap = evaluate_overfit([tuned], paths["train"], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
+        # the task itself: answer the held-out questions, then exact match / token F1 against the
+        # reference answers, clustered by country (four questions share one country's facts)
+        gen = GenerateConfig(params=GenerationParams(max_new_tokens=24, stop=("\n",)), carry=("country_index",))
+        preds = {}
+        for spec, name in ((base, "base"), (tuned, "tuned")):
+            preds[name] = out / "preds" / f"{name}.jsonl"
+            generate_predictions(spec, paths["eval"], preds[name], gen, overwrite=True, progress=progress)
+    task = score_predictions([str(preds["base"]), str(preds["tuned"])], ScoreConfig("qa", cluster_field="country_index"))
+    results["task_qa"] = _io.clean(task.to_dict())
     results["perplexity_responses"] = _io.clean(sft.to_dict())
     results["perplexity_heldout_text"] = _io.clean(prose.to_dict())
     results["overfit"] = _io.clean(gap.to_dict())
@@ -93,6 +105,8 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         render.perplexity_tables(results["perplexity_responses"])
         console.rule("General text perplexity (sanity check: did fine-tuning break the LM?)")
         render.perplexity_tables(results["perplexity_heldout_text"])
+        console.rule("Task: answers to held-out questions (exact match, token F1)")
+        render.score_tables(results["task_qa"])
         console.rule("Overfitting")
         render.overfit_tables(results["overfit"])
         verdict_table(results["verdict"], console)
@@ -105,6 +119,9 @@ def verdict_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     for key, check in (("perplexity_responses", "response perplexity (task data)"), ("perplexity_heldout_text", "general text perplexity")):
         for c in results[key]["comparison"]:
             rows.append({"check": check, "model": c["model"], "verdict": c["verdict"], "evidence": f"{c['metric']} {c['baseline_value']:.3f} -> {c['value']:.3f} ({_change(c['improvement_pct'])}), p={c['p_value']:.4f}"})
+    for c in results["task_qa"]["comparison"]:
+        rows.append({"check": f"task: answer {c['metric'].replace('_', ' ')}", "model": c["model"], "verdict": c["verdict"],
+                     "evidence": f"{c['baseline_value']:.3f} -> {c['value']:.3f} (CI of the change [{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]), p={c['p_value']:.4f}"})
     for m in results["overfit"]["models"]:
         word = {"none": "ok", "some": "warning", "high": "overfit"}[m["level"]]
         rows.append({"check": "train/eval loss gap", "model": m["model"], "verdict": word, "evidence": f"gap {m['gap']:.3f} nats/token: {m['message']}"})

@@ -258,6 +258,8 @@ def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> st
         keep: dict[str, Any] = {"kind": model.kind, "location": model.location, "base": model.base, "revision": model.revision}
         if model.kind == "openai":
             keep["base_url"] = config.base_url
+        else:  # a model retrained into the same folder is another model
+            keep["weights"] = _weights_stamp(model.location)
     else:
         ident = getattr(model, "identity", None)
         info = ident() if callable(ident) else {}
@@ -266,11 +268,21 @@ def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> st
     return json.dumps(keep, sort_keys=True)
 
 
+def _weights_stamp(location: str) -> list[tuple[str, int, int]]:
+    """Name, size and modification time of a local model's weight files (cheap, unlike hashing
+    gigabytes); empty for hub ids."""
+    folder = Path(location).expanduser()
+    if not folder.is_dir():
+        return []
+    files = [f for pattern in ("*.safetensors", "*.bin", "*.pt") for f in folder.glob(pattern)]
+    return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
 def _check_same_run(path: Path, rows: list[dict[str, Any]], run_id: str) -> None:
     for row in rows:
         if row.get("run") != run_id:
             who = row.get("model") or "another tool"
             raise ConfigError(
-                f"{path}: already holds predictions from {who} with other settings (model, decoding or prompt "
-                f"format differ from this run's); pass --overwrite to start again, or use another --out"
+                f"{path}: already holds predictions from {who} with other settings (the model or its weight files, "
+                "decoding or prompt format differ from this run's); pass --overwrite to start again, or use another --out"
             )
