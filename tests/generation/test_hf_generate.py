@@ -169,3 +169,15 @@ def test_prompt_only_data_generates(hf, tmp_path):
     generate_predictions(hf, data, tmp_path / "o.jsonl", GenerateConfig(params=GenerationParams(max_new_tokens=3)))
     rows = read_predictions(tmp_path / "o.jsonl")
     assert {r.id for r in rows} == {"1", "2"} and all("reference" not in (r.fields or {}) for r in rows)
+
+
+def test_the_models_own_sampling_defaults_do_not_leak_in(tokenizer):
+    from tunecheck.demo import tiny_llama
+
+    model = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128)
+    model.generation_config.top_k = 50
+    model.generation_config.temperature = 0.6
+    config = HFModel(model, tokenizer, "t", "cpu")._generation_config(GenerationParams(temperature=0.9, top_p=0.8, n=2))
+    assert (config.top_k, config.temperature, config.top_p, config.num_return_sequences) == (None, 0.9, 0.8, 2)
+    greedy = HFModel(model, tokenizer, "t", "cpu")._generation_config(GenerationParams())
+    assert greedy.do_sample is False and greedy.temperature is None

@@ -101,6 +101,19 @@ def test_reader_tolerates_a_cut_off_last_line(tmp_path):
     assert [p.id for p in read_predictions(path)] == ["1", "2", "3"]
 
 
+def test_a_whole_last_row_without_newline_counts(tmp_path):
+    """Files from other tools often end without a newline: the last row is a row."""
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"id": 1, "output": "a"}\n{"id": 2, "output": "b"}', encoding="utf-8")
+    assert [p.id for p in read_predictions(path)] == ["1", "2"]
+    writer, done, _ = PredictionWriter.resume(path)
+    assert done == {("1", 0), ("2", 0)}
+    with writer:
+        writer.write({"id": 3, "output": "c"})
+    assert [p.id for p in read_predictions(path)] == ["1", "2", "3"]
+    assert path.read_text(encoding="utf-8").endswith('"b"}\n{"id": 3, "output": "c"}\n')
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -201,13 +201,32 @@ def test_bca_intervals(tmp_path):
     [
         (["--task", "poetry"], "--task 'poetry': use one of classification, qa"),
         (["--task", "format"], "no format rules; give the row a 'format' field or pass --rules FILE"),
-        (["--task", "qa", "--labels", "a"], None),
+        (["--task", "classification", "--labels", "a"], "--labels: give at least two distinct labels"),
+        (["--task", "custom"], "--task custom needs at least one --metric module:function"),
+        (["--task", "qa", "--metric", "nocolon"], "--metric 'nocolon': write it as module:function"),
+        (["--task", "qa", "--ci-method", "normal"], "--ci-method 'normal': use percentile or bca"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, args, message):
     preds = write(tmp_path / "p.jsonl", [{"id": 1, "output": "x", "answers": ["x"]}])
-    result = tunecheck(tmp_path, "score", "--preds", preds, *args)
-    if message is None:
-        assert result.returncode == 2 and "--labels: give at least two distinct labels" in one_error_line(result)
-        return
-    assert message in one_error_line(result)
+    assert message in one_error_line(tunecheck(tmp_path, "score", "--preds", preds, *args))
+
+
+def test_bad_rules_file_and_bad_row_rules_are_clear(tmp_path):
+    preds = write(tmp_path / "p.jsonl", [{"id": 1, "output": "x", "format": {"max_word": 3}}])
+    rules = tmp_path / "r.json"
+    rules.write_text('{"json": true,}', encoding="utf-8")
+    line = one_error_line(tunecheck(tmp_path, "score", "-t", "format", "-p", preds, "--rules", str(rules)))
+    assert f"--rules {rules}: line 1: not valid JSON" in line
+    line = one_error_line(tunecheck(tmp_path, "score", "-t", "format", "-p", preds))
+    assert "p.jsonl line 1 (id 1) field 'format': unknown rule 'max_word'" in line
+
+
+def test_table_output_names_models_metrics_and_verdicts(tmp_path):
+    rows = [{"id": i, "output": "a", "answers": ["a" if i % 2 else "b"]} for i in range(30)]
+    better = [{"id": i, "output": "a" if i % 2 else "b", "answers": ["a" if i % 2 else "b"]} for i in range(30)]
+    result = CliRunner().invoke(app, ["score", "-t", "qa", "-p", write(tmp_path / "base.jsonl", rows),
+                                      "-p", write(tmp_path / "tuned.jsonl", better), "--n-resamples", "1000"])
+    assert result.exit_code == 0, result.output
+    for word in ("base", "tuned", "exact_match", "improved", "too few to tell models apart"):
+        assert word in " ".join(result.output.split())

@@ -7,7 +7,9 @@ reference fields so a file can be scored on its own. Files written elsewhere nee
 ``id`` and ``output``; ``--data`` supplies references by id.
 
 Writing is append-only, one flushed line per finished generation, so a killed run loses at most
-the line being written; `PredictionFile.open_for_resume` drops such a half-written last line.
+the line being written; `PredictionWriter.resume` drops such a half-written last line. A last line
+without its newline that is a whole JSON object (files written by other tools often end so) is
+a row like any other.
 """
 
 from __future__ import annotations
@@ -62,9 +64,9 @@ def _parse_line(path: Path, lineno: int, line: str) -> Prediction:
 
 
 def read_predictions(path: str | Path) -> list[Prediction]:
-    """Every row of a predictions file. A last line without its newline is a write that was cut
-    off: it is ignored here (the generator rewrites it on resume). Duplicate (id, sample) pairs
-    are an error, since they would be scored twice."""
+    """Every row of a predictions file. A last line that is cut off (no newline, not a whole JSON
+    object) is a write a kill interrupted: it is ignored here (the generator redoes it on resume).
+    Duplicate (id, sample) pairs are an error, since they would be scored twice."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such predictions file (make one with `tunecheck generate`)")
@@ -73,7 +75,7 @@ def read_predictions(path: str | Path) -> list[Prediction]:
     for lineno, line, complete in _lines(p):
         if not line.strip():
             continue
-        if not complete:
+        if not complete and _cut_off(line):
             break
         pred = _parse_line(p, lineno, line)
         key = (pred.id, pred.sample)
@@ -87,6 +89,14 @@ def read_predictions(path: str | Path) -> list[Prediction]:
     if not rows:
         raise DataError(f"{p}: no predictions in the file")
     return rows
+
+
+def _cut_off(last_line: str) -> bool:
+    """A last line without its newline is a cut-off write unless it is a whole JSON object."""
+    try:
+        return not isinstance(json.loads(last_line), dict)
+    except json.JSONDecodeError:
+        return True
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str, bool]]:
@@ -112,10 +122,12 @@ def _lines(path: Path) -> Iterator[tuple[int, str, bool]]:
 class PredictionWriter:
     """Appends rows to a predictions file; what is done survives a kill or Ctrl-C."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, terminate_last_line: bool = False) -> None:
         self.path = Path(path)
         self._f: IO[str] | None = None
         self._since_sync = 0
+        self._pending_newline = terminate_last_line
+        """The file ends in a whole row without its newline: write one before the next row."""
 
     @staticmethod
     def resume(path: str | Path) -> tuple[PredictionWriter, set[tuple[str, int]], list[dict[str, Any]]]:
@@ -124,12 +136,14 @@ class PredictionWriter:
         p = Path(path)
         done: set[tuple[str, int]] = set()
         rows: list[dict[str, Any]] = []
+        terminate = False
         if p.is_file() and p.stat().st_size:
             keep = 0
             for lineno, line, complete in _lines(p):
-                if not complete:
+                if not complete and _cut_off(line):
                     break
-                keep += len(line.encode("utf-8")) + 1
+                keep += len(line.encode("utf-8")) + int(complete)
+                terminate = not complete  # a whole last row without its newline: add it before appending
                 if not line.strip():
                     continue
                 pred = _parse_line(p, lineno, line)
@@ -140,12 +154,15 @@ class PredictionWriter:
             if keep + bom < p.stat().st_size:
                 with p.open("r+b") as f:  # drop the cut-off line so the next row starts cleanly
                     f.truncate(keep + bom)
-        return PredictionWriter(p), done, rows
+        return PredictionWriter(p, terminate_last_line=terminate), done, rows
 
     def write(self, row: Mapping[str, Any]) -> None:
         if self._f is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._f = self.path.open("a", encoding="utf-8")
+            if self._pending_newline:
+                self._f.write("\n")
+                self._pending_newline = False
         self._f.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
         self._f.flush()
         self._since_sync += 1

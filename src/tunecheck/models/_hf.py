@@ -15,9 +15,8 @@ import numpy as np
 
 from tunecheck import _progress
 from tunecheck._progress import Progress
-from tunecheck.data import Message
 from tunecheck.errors import ConfigError, ModelError
-from tunecheck.models._prompt import ChatRenderer
+from tunecheck.models._prompt import ChatRenderer, tokenizer_chat_renderer
 from tunecheck.models._protocol import (
     Generation,
     GenerationParams,
@@ -110,15 +109,7 @@ class HFModel:
 
     # -- prompts -------------------------------------------------------------------------
     def chat_renderer(self) -> ChatRenderer | None:
-        if not getattr(self.tokenizer, "chat_template", None):
-            return None
-
-        def render(messages: Sequence[Message], add_generation_prompt: bool) -> str:
-            conv = [{"role": m.role, "content": m.content} for m in messages]
-            out = self.tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=add_generation_prompt)
-            return str(out)
-
-        return render
+        return tokenizer_chat_renderer(self.tokenizer)
 
     # -- tokenisation ----------------------------------------------------------------------
     def _encode(self, text: str) -> list[int]:

@@ -7,6 +7,7 @@ Completion-only scoring needs the boundary between the two, so every template re
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from tunecheck.data import Message, Sample
 from tunecheck.errors import ConfigError, ModelError
@@ -29,6 +30,18 @@ Anything else containing "{prompt}" is a custom template for the prompt part."""
 
 ChatRenderer = Callable[[Sequence[Message], bool], str]
 """(messages, add_generation_prompt) -> text; the tokenizer's chat template."""
+
+
+def tokenizer_chat_renderer(tokenizer: Any) -> ChatRenderer | None:
+    """A Hugging Face tokenizer's chat template as a ChatRenderer; None if it has none."""
+    if not getattr(tokenizer, "chat_template", None):
+        return None
+
+    def render(messages: Sequence[Message], add_generation_prompt: bool) -> str:
+        conv = [{"role": m.role, "content": m.content} for m in messages]
+        return str(tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=add_generation_prompt))
+
+    return render
 
 
 def check_template(template: str) -> str:

@@ -13,9 +13,8 @@ from typing import Any
 
 from tunecheck import _progress
 from tunecheck._progress import Progress
-from tunecheck.data import Message
 from tunecheck.errors import ModelError
-from tunecheck.models._prompt import ChatRenderer
+from tunecheck.models._prompt import ChatRenderer, tokenizer_chat_renderer
 from tunecheck.models._protocol import Generation, GenerationParams, GenerationRequest, OnResult
 from tunecheck.models._spec import ModelSpec, resolve
 
@@ -67,14 +66,7 @@ class VLLMModel:
         return {"name": self.name, "backend": "vllm"}
 
     def chat_renderer(self) -> ChatRenderer | None:
-        if not getattr(self._tokenizer, "chat_template", None):
-            return None
-
-        def render(messages: Sequence[Message], add_generation_prompt: bool) -> str:
-            conv = [{"role": m.role, "content": m.content} for m in messages]
-            return str(self._tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=add_generation_prompt))
-
-        return render
+        return tokenizer_chat_renderer(self._tokenizer)
 
     def generate(
         self,

@@ -378,7 +378,8 @@ def score_predictions(
                 f"{s.name} vs {sets[0].name}: compared on the {len(shared)} samples both have "
                 f"({len(base_ids)} and {len(s.rows)} in the files)"
             )
-        rows_a = np.array([base_ids.index(i) for i in shared]) if len(shared) != len(base_ids) else np.arange(len(base_ids))
+        pos_a = {i: k for k, i in enumerate(base_ids)}
+        rows_a = np.array([pos_a[i] for i in shared])
         rows_b = np.array([pos_b[i] for i in shared])
         cl = clusters[0][rows_a] if clusters[0] is not None else None
         pairs = []
