@@ -27,18 +27,34 @@ def clean(obj: Any) -> Any:
     return obj
 
 
-def write_text(path: str | Path, text: str) -> None:
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once: os.umask can only be read by setting it, racing other threads
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
     """Atomic write: a temporary file in the same folder, then a rename over the target."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        # mkstemp makes the file private (0600); results and charts are meant to be shared
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Atomic write of UTF-8 text (see `write_bytes`)."""
+    write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:

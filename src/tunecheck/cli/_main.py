@@ -12,29 +12,9 @@ from tunecheck import _io
 from tunecheck._progress import RichProgress
 from tunecheck.cli import _options as o
 from tunecheck.cli import _render as r
+from tunecheck.cli._app import app, state
+from tunecheck.cli._app import progress as _progress
 from tunecheck.errors import TunecheckError
-
-app = typer.Typer(
-    name="tunecheck",
-    help="Did the fine-tune work? Evaluate a base model against tuned models, honestly.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-_state: dict[str, object] = {"debug": False, "interrupt_hint": ""}
-
-
-@app.callback()
-def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
-) -> None:
-    _state["debug"] = _state["debug"] or debug
-
-
-def _progress() -> RichProgress:
-
-    return RichProgress()
 
 
 @app.command()
@@ -188,7 +168,7 @@ def generate(
     from tunecheck.models import GenerationParams
 
     r.check_format(format)
-    _state["interrupt_hint"] = f"finished rows are saved in {out}; run the same command again to continue"
+    state["interrupt_hint"] = f"finished rows are saved in {out}; run the same command again to continue"
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed, stop=tuple(stop or ()))
     config = GenerateConfig(params=params, template=template, chat_template=chat_template, system_prompt=system_prompt,
                             batch_size=batch_size, dtype=dtype, device=device, base_url=base_url, api_key_env=api_key_env,
@@ -235,6 +215,10 @@ def score(
     r.print_json(payload) if format == "json" else r.score_tables(payload)
 
 
+# the overfitting and memorisation commands register here, so `--help` lists them before demo
+from tunecheck.cli import _overfitting  # noqa: E402, F401
+
+
 @app.command()
 def demo(
     workdir: Annotated[str, typer.Option(help="Where models and results go.")] = "runs/demo",
@@ -253,7 +237,7 @@ def main() -> None:
     # --debug is accepted anywhere on the line, not only before the command
     args = sys.argv[1:]
     if "--debug" in args:
-        _state["debug"] = True
+        state["debug"] = True
         args = [a for a in args if a != "--debug"]
     try:
         code = app(args=args, standalone_mode=False)
@@ -262,20 +246,23 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except TunecheckError as err:
-        if _state["debug"]:
+        if state["debug"]:
             raise
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        hint = _state["interrupt_hint"]
+        hint = state["interrupt_hint"]
         typer.echo(f"interrupted{'; ' + str(hint) if hint else ''}", err=True)
         sys.exit(130)
-    except Exception as err:  # click's usage errors
+    except Exception as err:
+        # usage errors (missing option, bad value): from click, or from the copy of click newer
+        # Typer releases vendor, whose classes are not click's; both have show() and exit_code
         import click
 
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(2)
-        if isinstance(err, click.exceptions.Abort):
+        if isinstance(err, (click.exceptions.Abort, typer.Abort)):
             sys.exit(130)
+        show = getattr(err, "show", None)
+        if isinstance(err, (click.exceptions.ClickException, typer.TyperException)) and callable(show):
+            show()
+            sys.exit(2)
         raise

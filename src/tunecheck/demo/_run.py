@@ -67,9 +67,23 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     from tunecheck import _io
     from tunecheck._progress import RichProgress
     from tunecheck.cli import _render as render
+    from tunecheck.cli import _render_overfitting as render_of
+    from tunecheck.data import load_data
     from tunecheck.generation import GenerateConfig, generate_predictions
+    from tunecheck.hygiene import check_overlap
     from tunecheck.models import GenerationParams
-    from tunecheck.overfitting import evaluate_overfit
+    from tunecheck.overfitting import (
+        CopyConfig,
+        ExtractionConfig,
+        analyse_curves,
+        compare_diversity,
+        evaluate_copying,
+        evaluate_extraction,
+        evaluate_overfit,
+        overfitting_verdict,
+        plot_curves,
+        read_curves,
+    )
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
     from tunecheck.scoring import ScoreConfig, score_predictions
 
@@ -91,11 +105,27 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         for spec, name in ((base, "base"), (tuned, "tuned")):
             preds[name] = out / "preds" / f"{name}.jsonl"
             generate_predictions(spec, paths["eval"], preds[name], gen, overwrite=True, progress=progress)
+        # memorisation: does the tuned model answer its training prompts word for word?
+        extraction = evaluate_extraction([base, tuned], paths["train"], ExtractionConfig(prefix="prompt", n_samples=120), progress=progress)
     task = score_predictions([str(preds["base"]), str(preds["tuned"])], ScoreConfig("qa", cluster_field="country_index"))
     results["task_qa"] = _io.clean(task.to_dict())
     results["perplexity_responses"] = _io.clean(sft.to_dict())
     results["perplexity_heldout_text"] = _io.clean(prose.to_dict())
     results["overfit"] = _io.clean(gap.to_dict())
+    # the fine-tune's own training log: the curves, as `tunecheck curves` reads them
+    curves = analyse_curves(read_curves(paths["tuned"] / "trainer_state.json"))
+    plot_curves(curves, png=out / "curves.png", html=out / "curves.html")
+    results["curves"] = _io.clean(curves.to_dict())
+    results["overlap"] = _io.clean(check_overlap(load_data(paths["train"]), load_data(paths["eval"])).to_dict())
+    # the demo's answers are one sentence (6-9 words), too short to hold a 13-gram: count 6-word spans
+    copy_preds = [f"{preds['base']},name=base", f"{preds['tuned']},name=tuned"]
+    results["copying"] = _io.clean(evaluate_copying(copy_preds, paths["train"], CopyConfig(n=6)).to_dict())
+    results["extraction"] = _io.clean(extraction.to_dict())
+    results["diversity"] = _io.clean(compare_diversity(copy_preds).to_dict())
+    verdict_of = overfitting_verdict(
+        [results[k] for k in ("overfit", "curves", "copying", "diversity", "extraction")], model="tuned"
+    )
+    results["overfitting"] = _io.clean(verdict_of.to_dict())
     results["verdict"] = verdict_rows(results)
     _io.write_json(out / "results.json", results)
     if json_output:
@@ -107,8 +137,19 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         render.perplexity_tables(results["perplexity_heldout_text"])
         console.rule("Task: answers to held-out questions (exact match, token F1)")
         render.score_tables(results["task_qa"])
-        console.rule("Overfitting")
+        console.rule("Overfitting: train/validation loss gap")
         render.overfit_tables(results["overfit"])
+        console.rule("Overfitting: the fine-tune's training curves (trainer_state.json)")
+        render_of.curves_table(results["curves"])
+        console.print(f"plots: [bold]{out / 'curves.png'}[/], [bold]{out / 'curves.html'}[/]")
+        console.rule("Leakage: held-out questions vs training data")
+        render_of.overlap_tables(results["overlap"])
+        console.rule("Memorisation: answers copying training text, training answers reproduced")
+        render_of.copying_tables(results["copying"])
+        render_of.extraction_tables(results["extraction"])
+        console.rule("Diversity of the answers")
+        render_of.diversity_tables(results["diversity"])
+        render_of.verdict_table(results["overfitting"])
         verdict_table(results["verdict"], console)
         console.print(f"results written to [bold]{out / 'results.json'}[/]")
     return results
@@ -125,6 +166,9 @@ def verdict_rows(results: dict[str, Any]) -> list[dict[str, str]]:
     for m in results["overfit"]["models"]:
         word = {"none": "ok", "some": "warning", "high": "overfit"}[m["level"]]
         rows.append({"check": "train/eval loss gap", "model": m["model"], "verdict": word, "evidence": f"gap {m['gap']:.3f} nats/token: {m['message']}"})
+    if "overfitting" in results:
+        o = results["overfitting"]
+        rows.append({"check": "overfitting (all signals)", "model": o["model"], "verdict": o["verdict"], "evidence": o["summary"]})
     return rows
 
 

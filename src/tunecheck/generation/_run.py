@@ -41,6 +41,7 @@ from tunecheck.models import (
     format_prompt,
     load_model,
     prompt_kind,
+    weights_stamp,
 )
 
 
@@ -259,23 +260,13 @@ def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> st
         if model.kind == "openai":
             keep["base_url"] = config.base_url
         else:  # a model retrained into the same folder is another model
-            keep["weights"] = _weights_stamp(model.location)
+            keep["weights"] = weights_stamp(model.location)
     else:
         ident = getattr(model, "identity", None)
         info = ident() if callable(ident) else {}
         keep = {k: info.get(k) for k in ("location", "base", "base_url", "backend")}
     keep["name"] = model.display_name if isinstance(model, ModelSpec) else model.name
     return json.dumps(keep, sort_keys=True)
-
-
-def _weights_stamp(location: str) -> list[tuple[str, int, int]]:
-    """Name, size and modification time of a local model's weight files (cheap, unlike hashing
-    gigabytes); empty for hub ids."""
-    folder = Path(location).expanduser()
-    if not folder.is_dir():
-        return []
-    files = [f for pattern in ("*.safetensors", "*.bin", "*.pt") for f in folder.glob(pattern)]
-    return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
 def _check_same_run(path: Path, rows: list[dict[str, Any]], run_id: str) -> None:

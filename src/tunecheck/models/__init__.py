@@ -28,7 +28,7 @@ from tunecheck.models._protocol import (
     OnResult,
     TokenScores,
 )
-from tunecheck.models._spec import ModelSpec, resolve
+from tunecheck.models._spec import ModelSpec, resolve, weights_stamp
 from tunecheck.models._vllm import VLLMModel, vllm_available
 from tunecheck.models._windows import Window, plan_windows
 
@@ -61,4 +61,5 @@ __all__ = [
     "release_memory",
     "resolve",
     "vllm_available",
+    "weights_stamp",
 ]

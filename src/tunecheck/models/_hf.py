@@ -7,7 +7,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -333,10 +333,8 @@ class HFModel:
         batch_size: int | None = None,
         progress: Progress | None = None,
     ) -> None:
-        """Batched generation: left padding, prompts sorted by length (longest first, so memory
-        errors show at once), only new tokens decoded; each batch's results go to `on_result`."""
-        import torch
-
+        """Batched generation (see `_run_batches`); only new tokens are decoded, and each
+        prompt's results go to `on_result` as soon as its batch is done."""
         prompts = [self._prompt_ids(r.prompt) for r in requests]
         for r, ids in zip(requests, prompts):
             if len(ids) + params.max_new_tokens > self.context_length:
@@ -345,10 +343,58 @@ class HFModel:
                     f"{params.max_new_tokens} it exceeds {self.name}'s context of {self.context_length}; "
                     "lower --max-new-tokens or shorten the prompt"
                 )
-        order = sorted(range(len(requests)), key=lambda i: len(prompts[i]), reverse=True)
-        config = self._generation_config(params)
         stop_ids = set(self._stop_ids())
-        task = _progress.start(progress, f"generating {self.name}", len(requests))
+
+        def finish(i: int, rows: list[list[int]], elapsed: float) -> None:
+            on_result(i, [self._finish(row, len(prompts[i]), params, stop_ids, elapsed) for row in rows])
+
+        self._run_batches(prompts, params, finish, batch_size=batch_size, progress=progress, desc=f"generating {self.name}")
+
+    def continue_ids(
+        self,
+        prefixes: Sequence[list[int]],
+        max_new_tokens: int,
+        *,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> list[list[int]]:
+        """Greedy continuations of exact token prefixes, as token ids (stopping at EOS).
+
+        Extraction attacks compare tokens with tokens; going through text would re-tokenise the
+        prefix and could shift the boundary, so this path never decodes."""
+        params = GenerationParams(max_new_tokens=max_new_tokens)
+        stop_ids = set(self._stop_ids())
+        pad = self._pad_id()
+        out: list[list[int]] = [[] for _ in prefixes]
+
+        def keep(i: int, rows: list[list[int]], _elapsed: float) -> None:
+            new = rows[0]
+            end = next((k for k, t in enumerate(new) if t in stop_ids), None)
+            tokens = list(new[:end] if end is not None else new)
+            while end is None and tokens and tokens[-1] == pad:
+                tokens.pop()
+            out[i] = tokens
+
+        self._run_batches(list(prefixes), params, keep, batch_size=batch_size, progress=progress, desc=f"continuing prefixes ({self.name})")
+        return out
+
+    def _run_batches(
+        self,
+        prompts: list[list[int]],
+        params: GenerationParams,
+        on_rows: Callable[[int, list[list[int]], float], None],
+        *,
+        batch_size: int | None,
+        progress: Progress | None,
+        desc: str,
+    ) -> None:
+        """Left-padded batches sorted by length (longest first, so memory errors show at once),
+        halved on out-of-memory; each prompt's new token rows go to `on_rows`."""
+        import torch
+
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
+        config = self._generation_config(params)
+        task = _progress.start(progress, desc, len(prompts))
         if not params.greedy:
             torch.manual_seed(params.seed)
         size = batch_size or (self._generation_batch(len(prompts[order[0]]), params) if order else 1)
@@ -371,8 +417,7 @@ class HFModel:
                 elapsed = time.perf_counter() - started
                 for k, i in enumerate(batch):
                     rows = sequences[k * params.n : (k + 1) * params.n]
-                    gens = [self._finish(row[width:], len(prompts[i]), params, stop_ids, elapsed) for row in rows]
-                    on_result(i, gens)
+                    on_rows(i, [row[width:] for row in rows], elapsed)
                     task.advance(1)
                 pos += len(batch)
 

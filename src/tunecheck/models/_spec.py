@@ -149,3 +149,13 @@ def _check_base(adapter: Path, base: str, *, explicit: bool) -> None:
             f"adapter {adapter}: base model {base} {source} was not found; "
             f"pass the base with --model '{adapter},base=PATH_OR_HUB_ID'"
         )
+
+
+def weights_stamp(location: str) -> list[tuple[str, int, int]]:
+    """Name, size and modification time of a local model's weight files (cheap, unlike hashing
+    gigabytes); empty for hub ids."""
+    folder = Path(location).expanduser()
+    if not folder.is_dir():
+        return []
+    files = [f for pattern in ("*.safetensors", "*.bin", "*.pt") for f in folder.glob(pattern)]
+    return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)

@@ -1,6 +1,21 @@
 """Overfitting: the train/validation loss gap (training curves, sweeps and memorisation come next)."""
 
+from tunecheck.overfitting._copying import CopyConfig, CopyingReport, evaluate_copying
+from tunecheck.overfitting._curves import CurveReport, GapAtStep, TrainLossSummary, analyse_curves
+from tunecheck.overfitting._diversity import (
+    DIVERSITY_NS,
+    DiversityReport,
+    ModelDiversity,
+    compare_diversity,
+    diversity_stats,
+)
 from tunecheck.overfitting._evaluate import ModelGap, OverfitReport, evaluate_overfit, loss_gap
+from tunecheck.overfitting._extraction import (
+    ExtractionConfig,
+    ExtractionReport,
+    evaluate_extraction,
+    match_scores,
+)
 from tunecheck.overfitting._gap import (
     HIGH_GAP,
     SOME_GAP,
@@ -9,16 +24,75 @@ from tunecheck.overfitting._gap import (
     GapVerdict,
     classify_gap,
 )
+from tunecheck.overfitting._logs import CurvePoint, LogFormat, TrainingCurves, read_curves
+from tunecheck.overfitting._membership import (
+    MembershipConfig,
+    MembershipReport,
+    evaluate_membership,
+    min_k_prob,
+)
+from tunecheck.overfitting._plots import Marker, Series, line_chart, plot_curves
+from tunecheck.overfitting._rephrase import RephraseReport, rephrase_sensitivity
+from tunecheck.overfitting._sweep import (
+    Checkpoint,
+    SweepConfig,
+    SweepReport,
+    find_checkpoints,
+    place_on_curve,
+    plot_sweep,
+    sweep_checkpoints,
+)
+from tunecheck.overfitting._verdict import OverfittingVerdict, Signal, overfitting_verdict
 
 __all__ = [
+    "DIVERSITY_NS",
     "HIGH_GAP",
     "SOME_GAP",
     "SUGGESTIONS",
+    "Checkpoint",
+    "CopyConfig",
+    "CopyingReport",
+    "CurvePoint",
+    "CurveReport",
+    "DiversityReport",
+    "ExtractionConfig",
+    "ExtractionReport",
+    "GapAtStep",
     "GapThresholds",
     "GapVerdict",
+    "LogFormat",
+    "Marker",
+    "MembershipConfig",
+    "MembershipReport",
+    "ModelDiversity",
     "ModelGap",
     "OverfitReport",
+    "OverfittingVerdict",
+    "RephraseReport",
+    "Series",
+    "Signal",
+    "SweepConfig",
+    "SweepReport",
+    "TrainLossSummary",
+    "TrainingCurves",
+    "analyse_curves",
     "classify_gap",
+    "compare_diversity",
+    "diversity_stats",
+    "evaluate_copying",
+    "evaluate_extraction",
+    "evaluate_membership",
     "evaluate_overfit",
+    "find_checkpoints",
+    "line_chart",
     "loss_gap",
+    "match_scores",
+    "min_k_prob",
+    "overfitting_verdict",
+    "place_on_curve",
+    "plot_curves",
+    "plot_sweep",
+    "read_curves",
+    "rephrase_sensitivity",
+    "sweep_checkpoints",
 ]

@@ -188,13 +188,20 @@ def summarise(
         digest.update(b"|")
         values = {"nll": score.nll, "tokens": float(score.n_tokens), "bytes": float(count_bytes(text)), "words": float(count_words(text))}
         records.append(Record(sample.id, name, values))
-    columns = np.array([[r.values[k] for k in SUMS] for r in records], dtype=np.float64)
+    return summarise_records(name, records, config, tokenization="sha256:" + digest.hexdigest(), identity=identity)
+
+
+def summarise_records(
+    name: str, records: list[Record], config: PerplexityConfig, *, tokenization: str, identity: dict[str, Any] | None = None
+) -> ModelPerplexity:
+    """Totals and bootstrap CIs from per-document sums (also for results read back from disk)."""
+    columns = np.array([[r.values[k] for k in SUMS] for r in records], dtype=np.float64).reshape(-1, len(SUMS))
     totals = dict(zip(SUMS, columns.sum(axis=0).tolist()))
     point = perplexity_metrics(*(totals[k] for k in SUMS))
     reps = bootstrap_sums(columns, n_resamples=config.n_resamples, seed=config.seed)
     rep_metrics = perplexity_metrics(*(reps[:, i] for i in range(len(SUMS))))
     metrics = {k: Estimate(point[k], percentile_ci(rep_metrics[k])) for k in METRICS}
-    return ModelPerplexity(name, records, metrics, totals, "sha256:" + digest.hexdigest(), identity or {})
+    return ModelPerplexity(name, records, metrics, totals, tokenization, identity or {})
 
 
 def compare(baseline: ModelPerplexity, other: ModelPerplexity, config: PerplexityConfig) -> Comparison:

@@ -1,5 +1,6 @@
 """Statistics: bootstrap confidence intervals, paired comparisons and verdicts, for every layer."""
 
+from tunecheck.stats._auroc import AurocResult, auroc, auroc_test
 from tunecheck.stats._bootstrap import (
     N_RESAMPLES,
     bca_ci,
@@ -26,10 +27,13 @@ from tunecheck.stats._paired import (
 
 __all__ = [
     "N_RESAMPLES",
+    "AurocResult",
     "PairedResult",
     "SampleStats",
     "WinLoss",
     "adjust_holm",
+    "auroc",
+    "auroc_test",
     "bca_ci",
     "bootstrap_p_value",
     "bootstrap_sums",

@@ -1,0 +1,328 @@
+"""Commands for "did it learn, or did it memorise?": curves, sweep, overlap, memorisation,
+diversity and the overfitting verdict. Thin, like the rest of the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tunecheck import _io
+from tunecheck.cli import _options as o
+from tunecheck.cli import _render as r
+from tunecheck.cli import _render_overfitting as ro
+from tunecheck.cli._app import app, progress
+from tunecheck.errors import ConfigError, DataError
+
+memorisation = typer.Typer(
+    help="Memorisation: copied training text in outputs, extractable training data, membership signal, paraphrase sensitivity.",
+    no_args_is_help=True,
+)
+app.add_typer(memorisation, name="memorisation")
+app.add_typer(memorisation, name="memorization", hidden=True)
+
+Preds = Annotated[list[str], typer.Option("--preds", "-p", help="Predictions JSONL (FILE or FILE,name=NAME). Repeat to compare; the first is the baseline.")]
+Train = Annotated[str, typer.Option("--train", help="Training data (any format --data takes).")]
+Samples = Annotated[int, typer.Option("--samples", help="Examples drawn at random (seeded).")]
+
+
+def _emit(payload: dict[str, Any], out: str | None, fmt: str, table: Any) -> None:
+    payload = _io.clean(payload)
+    if out:
+        _io.write_json(out, payload)
+    r.print_json(payload) if fmt == "json" else table(payload)
+
+
+@app.command()
+def curves(
+    path: Annotated[str, typer.Argument(help="trainer_state.json (or its output_dir / checkpoint-* parent), a CSV of step/train/eval columns, or TensorBoard event files.")],
+    patience: Annotated[int, typer.Option(help="Evaluations in a row the eval loss must stay above its best to count as divergence.")] = 3,
+    min_delta: Annotated[float | None, typer.Option(help="Rise above the best eval loss that counts (default: from the eval loss's own noise).")] = None,
+    plot: Annotated[str | None, typer.Option(help="Write the curves as a PNG here.")] = None,
+    html: Annotated[str | None, typer.Option(help="Write the curves as an interactive HTML chart here.")] = None,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Training curves from the logs you already have: did the loss fall, which checkpoint is
+    best, and where the validation loss starts rising while the training loss still falls."""
+    from tunecheck.overfitting import analyse_curves, plot_curves, read_curves
+
+    r.check_format(format)
+    if patience < 1:
+        raise ConfigError(f"--patience must be at least 1, got {patience}")
+    report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
+    if plot or html:
+        plot_curves(report, png=plot, html=html)
+    _emit(report.to_dict(), out, format, ro.curves_table)
+
+
+@app.command()
+def sweep(
+    run_dir: Annotated[str, typer.Argument(help="Training output_dir holding checkpoint-* directories (full models or adapters).")],
+    eval: Annotated[str, typer.Option("--eval", help="Held-out validation data.")],
+    train: Annotated[str | None, typer.Option("--train", help="Training data (or a sample), for the train/validation gap.")] = None,
+    workdir: Annotated[str | None, typer.Option(help="Where per-checkpoint results are saved, so a rerun continues (default: RUN_DIR/tunecheck-sweep).")] = None,
+    base: Annotated[str | None, typer.Option(help="Base model for adapter checkpoints (default: from adapter_config.json).")] = None,
+    task: Annotated[str | None, typer.Option("--task", "-t", help="Also generate answers and score them: classification, qa, summarization, generation or format.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="--task: most tokens generated per answer.")] = 128,
+    stop: Annotated[list[str] | None, typer.Option("--stop", help="--task: stop string (repeatable).")] = None,
+    final: Annotated[bool, typer.Option("--final/--no-final", help="Also evaluate the model saved in RUN_DIR itself.")] = True,
+    plot: Annotated[str | None, typer.Option(help="Write the U-curve as a PNG here.")] = None,
+    html: Annotated[str | None, typer.Option(help="Write the U-curve as an interactive HTML chart here.")] = None,
+    completion_only: o.CompletionOnly = False,
+    template: o.Template = "auto",
+    max_length: o.MaxLength = None,
+    stride: o.Stride = None,
+    batch_size: o.BatchSize = None,
+    dtype: o.Dtype = "auto",
+    device: o.Device = "auto",
+    text_field: o.TextField = None,
+    prompt_field: o.PromptField = None,
+    response_field: o.ResponseField = None,
+    messages_field: o.MessagesField = None,
+    input_field: o.InputField = None,
+    id_field: o.IdField = None,
+    n_resamples: o.Resamples = 10_000,
+    seed: o.Seed = 0,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve;
+    run it again to continue an interrupted sweep."""
+    from tunecheck.overfitting import SweepConfig, plot_sweep, sweep_checkpoints
+    from tunecheck.perplexity import PerplexityConfig
+
+    r.check_format(format)
+    ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
+                           batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()), include_final=final)
+    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    where = workdir or str(Path(run_dir) / "tunecheck-sweep")
+    bar = progress()
+    with bar.running():
+        report = sweep_checkpoints(run_dir, eval, where, config, train_data=train, fields=fields, progress=bar)
+    if plot or html:
+        plot_sweep(report, png=plot, html=html)
+    _emit(report.to_dict(), out, format, ro.sweep_table)
+
+
+@app.command()
+def overlap(
+    train: Train,
+    eval: Annotated[str, typer.Option("--eval", help="Eval data, or benchmark items to check the training set against (contamination).")],
+    on: Annotated[str, typer.Option(help="Compare full samples, or only the prompt or the response.")] = "full",
+    ngram: Annotated[int, typer.Option(help="Words in the shared n-gram check (13, as contamination studies).")] = 13,
+    near_threshold: Annotated[float, typer.Option(help="Jaccard similarity of word 5-gram sets that makes a near duplicate.")] = 0.8,
+    show: Annotated[int, typer.Option(help="Matching pairs listed in the table (the JSON holds them all).")] = 10,
+    text_field: o.TextField = None,
+    prompt_field: o.PromptField = None,
+    response_field: o.ResponseField = None,
+    messages_field: o.MessagesField = None,
+    input_field: o.InputField = None,
+    id_field: o.IdField = None,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Leakage between training and eval data: exact duplicates, near duplicates (MinHash-LSH)
+    and shared 13-grams, with the offending pairs so you can remove them."""
+    from tunecheck.data import load_data
+    from tunecheck.hygiene import check_overlap
+
+    r.check_format(format)
+    if on not in ("full", "prompt", "response"):
+        raise ConfigError(f"--on {on!r}: use full, prompt or response")
+    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    bar = progress()
+    with bar.running():
+        report = check_overlap(load_data(train, fields), load_data(eval, fields), on=on, n=ngram,  # type: ignore[arg-type]
+                               near_threshold=near_threshold, progress=bar)
+    _emit(report.to_dict(), out, format, lambda payload: ro.overlap_tables(payload, show))
+
+
+@app.command()
+def diversity(
+    preds: Preds,
+    n_resamples: o.Resamples = 10_000,
+    seed: o.Seed = 0,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Output diversity (distinct-1/2/3 over the whole set, self-BLEU) of each predictions file,
+    later files compared with the first on the prompts they share."""
+    from tunecheck.overfitting import compare_diversity
+
+    r.check_format(format)
+    bar = progress()
+    with bar.running():
+        report = compare_diversity(preds, n_resamples=n_resamples, seed=seed, progress=bar)
+    _emit(report.to_dict(), out, format, ro.diversity_tables)
+
+
+@memorisation.command("copying")
+def copying(
+    preds: Preds,
+    train: Train,
+    ngram: Annotated[int, typer.Option(help="Words in the shared n-gram that makes an output a copy.")] = 13,
+    on: Annotated[str, typer.Option(help="Index the full training samples, or only their prompts or responses.")] = "full",
+    text_field: o.TextField = None,
+    prompt_field: o.PromptField = None,
+    response_field: o.ResponseField = None,
+    messages_field: o.MessagesField = None,
+    input_field: o.InputField = None,
+    id_field: o.IdField = None,
+    n_resamples: o.Resamples = 10_000,
+    seed: o.Seed = 0,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Regurgitation: the share of outputs that copy a long span of the training set verbatim,
+    with the training example each one copies; the first --preds (the base) is the control."""
+    from tunecheck.overfitting import CopyConfig, evaluate_copying
+
+    r.check_format(format)
+    if on not in ("full", "prompt", "response"):
+        raise ConfigError(f"--on {on!r}: use full, prompt or response")
+    if ngram < 1:
+        raise ConfigError(f"--ngram must be at least 1, got {ngram}")
+    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
+    bar = progress()
+    with bar.running():
+        report = evaluate_copying(preds, train, config, fields=fields, progress=bar)
+    _emit(report.to_dict(), out, format, ro.copying_tables)
+
+
+@memorisation.command("extraction")
+def extraction(
+    model: o.Models,
+    train: Train,
+    samples: Samples = 200,
+    prefix: Annotated[str, typer.Option(help="tokens: the first --prefix-tokens of each text; prompt: the training prompt (its response is the target).")] = "tokens",
+    prefix_tokens: Annotated[int, typer.Option(help="Tokens shown to the model.")] = 32,
+    suffix_tokens: Annotated[int, typer.Option(help="Tokens of the true continuation compared.")] = 32,
+    template: o.Template = "auto",
+    batch_size: Annotated[int | None, typer.Option(help="Prefixes per batch (default: 16 on CPU, what fits on a GPU).")] = None,
+    dtype: o.Dtype = "auto",
+    device: o.Device = "auto",
+    text_field: o.TextField = None,
+    prompt_field: o.PromptField = None,
+    response_field: o.ResponseField = None,
+    messages_field: o.MessagesField = None,
+    input_field: o.InputField = None,
+    id_field: o.IdField = None,
+    n_resamples: o.Resamples = 10_000,
+    seed: o.Seed = 0,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Extractable memorisation: prompt each model with the start of training examples and
+    measure how much of the true continuation it reproduces, greedy; the first model (the base)
+    is the control."""
+    from tunecheck.overfitting import ExtractionConfig, evaluate_extraction
+
+    r.check_format(format)
+    config = ExtractionConfig(n_samples=samples, prefix=prefix, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens,
+                              template=template, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    bar = progress()
+    with bar.running():
+        report = evaluate_extraction(model, train, config, fields=fields, progress=bar)
+    _emit(report.to_dict(), out, format, ro.extraction_tables)
+
+
+@memorisation.command("membership")
+def membership(
+    model: o.Models,
+    train: Train,
+    eval: Annotated[str, typer.Option("--eval", help="Held-out data the model never trained on.")],
+    samples: Samples = 200,
+    k_percent: Annotated[float, typer.Option(help="Min-K% Prob: the share of least likely tokens averaged.")] = 20.0,
+    completion_only: o.CompletionOnly = False,
+    template: o.Template = "auto",
+    max_length: o.MaxLength = None,
+    stride: o.Stride = None,
+    batch_size: o.BatchSize = None,
+    dtype: o.Dtype = "auto",
+    device: o.Device = "auto",
+    text_field: o.TextField = None,
+    prompt_field: o.PromptField = None,
+    response_field: o.ResponseField = None,
+    messages_field: o.MessagesField = None,
+    input_field: o.InputField = None,
+    id_field: o.IdField = None,
+    n_resamples: o.Resamples = 10_000,
+    seed: o.Seed = 0,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Membership signal: AUROC of telling training from held-out examples by the tuned model's
+    loss, Min-K% Prob, and its loss relative to the base (the first --model)."""
+    from tunecheck.overfitting import MembershipConfig, evaluate_membership
+    from tunecheck.perplexity import PerplexityConfig
+
+    r.check_format(format)
+    ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
+                           batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    bar = progress()
+    with bar.running():
+        report = evaluate_membership(model, train, eval, MembershipConfig(n_samples=samples, k_percent=k_percent, perplexity=ppl),
+                                     fields=fields, progress=bar)
+    _emit(report.to_dict(), out, format, ro.membership_table)
+
+
+@memorisation.command("rephrase")
+def rephrase(
+    task: Annotated[str, typer.Option("--task", "-t", help="classification, qa, summarization, generation, format or custom.")],
+    original: Annotated[list[str], typer.Option("--original", help="Predictions on the original prompts (FILE or FILE,name=NAME); one per model, the first is the baseline.")],
+    paraphrased: Annotated[list[str], typer.Option("--paraphrased", help="Predictions on paraphrased prompts (same ids, or an original_id field); in the order of --original.")],
+    data: Annotated[str | None, typer.Option("--data", "-d", help="Data set whose rows supply references by id.")] = None,
+    labels: Annotated[str | None, typer.Option(help="classification: allowed labels, comma-separated.")] = None,
+    n_resamples: o.Resamples = 10_000,
+    seed: o.Seed = 0,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """Paraphrase sensitivity: quality on paraphrased prompts vs the originals, per model, and
+    each tuned model's change against the base's."""
+    from tunecheck.overfitting import rephrase_sensitivity
+    from tunecheck.scoring import ScoreConfig
+
+    r.check_format(format)
+    if len(original) != len(paraphrased):
+        raise ConfigError(f"pass one --paraphrased per --original (got {len(original)} and {len(paraphrased)})")
+    label_list = tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None
+    config = ScoreConfig(task=task, labels=label_list, n_resamples=n_resamples, seed=seed)
+    report = rephrase_sensitivity(list(zip(original, paraphrased)), config, data=data)
+    _emit(report.to_dict(), out, format, ro.rephrase_tables)
+
+
+@app.command()
+def verdict(
+    results: Annotated[list[str], typer.Argument(help="JSON results written with --out by overfit, curves, sweep, diversity and memorisation commands.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="The tuned model to judge (default: the only one the results compare).")] = None,
+    out: o.Out = None,
+    format: o.Format = "table",
+) -> None:
+    """One overfitting verdict from every check's results, each signal with its evidence."""
+    from tunecheck.overfitting import overfitting_verdict
+
+    r.check_format(format)
+    loaded = [_read_result(p) for p in results]
+    _emit(overfitting_verdict(loaded, model).to_dict(), out, format, ro.verdict_table)
+
+
+def _read_result(path: str) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror}); pass a results file written with --out") from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path} line {err.lineno}: not valid JSON ({err.msg}); pass a results file written with --out") from None
+    if not isinstance(payload, dict) or "layer" not in payload:
+        raise DataError(f"{path}: not a tunecheck results file (no 'layer' field); write one with a command's --out")
+    return payload

@@ -1,0 +1,183 @@
+"""Tables for the overfitting and memorisation commands. Text from data files and model outputs
+is escaped before Rich sees it: it is untrusted and may hold markup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from tunecheck.cli._render import ci, console, num, verdict, warn
+
+_PHASE_STYLE = {"best": "bold green", "near best": "green", "under-fitting": "yellow", "over-fitting": "bold red"}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def paired_table(rows: list[dict[str, Any]], title: str) -> None:
+    if not rows:
+        return
+    table = Table(title=title)
+    for col in ("model", "metric", "baseline", "value", "difference", "95% CI", "p (Holm)", "verdict"):
+        table.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
+    for c in rows:
+        p = c.get("p_value_holm", c.get("p_value"))
+        table.add_row(escape(c["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]), f"{c['difference']:+.4f}",
+                      ci(c["ci95"]), num(p, 3), verdict(c["verdict"]))
+    console.print(table)
+
+
+def sweep_table(payload: dict[str, Any]) -> None:
+    rows = payload["checkpoints"]
+    tasks = list(rows[0]["task"]) if rows else []
+    table = Table(title=f"Checkpoint sweep on {escape(payload['data']['eval']['source'])} (validation loss, nats/token)")
+    cols = ["checkpoint", "step", "eval loss", "95% CI", "perplexity", "train loss", "gap", *tasks, "vs best", "phase"]
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("checkpoint", "phase") else "right")
+    for c in rows:
+        vs = c["versus_best"]
+        style = _PHASE_STYLE.get(c["phase"], "")
+        table.add_row(
+            escape(c["checkpoint"]), num(c["step"]), num(c["eval_loss"]), ci(c["eval_loss_ci95"]), num(c["eval_perplexity"], 3),
+            num(c["train_loss"]), num(c["gap"]), *[num(c["task"][t]["value"], 3) for t in tasks],
+            f"{vs['difference']:+.4f} (p={num(vs['p_value_holm'], 3)})" if vs else "-", f"[{style}]{c['phase']}[/]",
+        )
+    console.print(table)
+    console.print(f"[bold]Recommendation:[/] {escape(payload['recommendation'])}")
+
+
+def extraction_tables(payload: dict[str, Any]) -> None:
+    c = payload["config"]
+    how = "training prompt -> its response" if c["prefix"] == "prompt" else f"{c['prefix_tokens']}-token prefix -> next {c['suffix_tokens']} tokens"
+    table = Table(title=f"Extractable memorisation ({how}, greedy; 95% CI)")
+    for col in ("model", "probed", "extracted (exact)", "prefix reproduced", "tokens matching"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for m in payload["models"]:
+        met = m["metrics"]
+        table.add_row(escape(m["model"]), num(m["n"]), *[f"{num(met[k]['value'], 3)} {ci(met[k]['ci95'], 3)}" for k in ("extracted", "prefix_match", "token_match")])
+    console.print(table)
+    paired_table(payload["comparison"], "Against the base model (higher = more memorised)")
+    last = payload["models"][-1]
+    for ex in last["examples"][:3]:
+        if ex["prefix_match"] > 0:
+            console.print(f"[dim]{escape(last['model'])} on {escape(ex['id'])}:[/] …{escape(_one_line(ex['prefix'])[-50:])} "
+                          f"-> [bold]{escape(_one_line(ex['generated']))}[/] (training: {escape(_one_line(ex['target']))})")
+    warn(payload.get("warnings", []))
+
+
+def membership_table(payload: dict[str, Any]) -> None:
+    table = Table(title="Membership signal: AUROC of telling training from held-out examples (0.5 = cannot)")
+    for col in ("model", "signal", "AUROC", "95% CI", "p (vs 0.5)", "n train / held-out"):
+        table.add_column(col, justify="left" if col in ("model", "signal") else "right")
+    for m in payload["models"]:
+        for name, s in m["signals"].items():
+            table.add_row(escape(m["model"]), name, num(s["auroc"], 3), ci(s["ci95"], 3), num(s["p_value"], 4), f"{s['n_positive']} / {s['n_negative']}")
+    console.print(table)
+    for m in payload["models"]:
+        style = {"high": "bold red", "low": "green"}.get(m["level"], "yellow")
+        console.print(f"[{style}]{escape(m['model'])}: {escape(m['message'])}[/]")
+    warn(payload.get("warnings", []))
+
+
+def rephrase_tables(payload: dict[str, Any]) -> None:
+    table = Table(title=f"{payload['task']}: original vs paraphrased prompts")
+    for col in ("model", "metric", "original", "paraphrased", "change", "95% CI", "verdict"):
+        table.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
+    for m in payload["models"]:
+        for c in m["change"]:
+            table.add_row(escape(m["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]), f"{c['difference']:+.4f}", ci(c["ci95"]), verdict(c["verdict"]))
+    console.print(table)
+    paired_table(payload["comparison"], "Change on paraphrases against the base model's change")
+    warn(payload.get("warnings", []))
+
+
+def verdict_table(payload: dict[str, Any]) -> None:
+    table = Table(title=f"Overfitting verdict for {escape(payload['model'])}: {payload['verdict']}")
+    for col in ("signal", "verdict", "evidence"):
+        table.add_column(col)
+    for s in payload["signals"]:
+        name = s["signal"] if s["deciding"] else f"[dim]{s['signal']}[/]"
+        table.add_row(name, verdict(s["verdict"]), escape(s["evidence"]))
+    console.print(table)
+    console.print(f"[bold]{escape(payload['summary'])}[/]")
+
+
+def curves_table(payload: dict[str, Any]) -> None:
+    table = Table(title=f"Training curves from {escape(payload['source'])} ({payload['format']})")
+    for col in ("step", "epoch", "train loss", "eval loss", "gap"):
+        table.add_column(col, justify="right")
+    for g in payload["gap"]:
+        style = "bold green" if g["step"] == payload["best_step"] else "bold red" if g["step"] == payload["diverges_at"] else ""
+        cells = [num(g["step"]), num(g["epoch"], 2), num(g["train_loss"]), num(g["eval_loss"]), num(g["gap"])]
+        table.add_row(*[f"[{style}]{c}[/]" if style else c for c in cells])
+    if payload["gap"]:
+        console.print(table)
+    t = payload.get("train") or {}
+    if t:
+        console.print(f"training loss {num(t.get('first'))} -> {num(t.get('last'))} ({num(t.get('drop_pct'), 1)}% lower)")
+    if payload["best_step"] is not None:
+        console.print(f"best checkpoint: step {payload['best_step']} (eval loss {num(payload['best_eval_loss'])}); "
+                      f"diverges at: {num(payload['diverges_at']) if payload['diverges_at'] is not None else 'no divergence'}")
+    for f in payload["findings"]:
+        console.print(f"  - {escape(f)}")
+    console.print(f"[bold]Recommendation:[/] {escape(payload['recommendation'])}")
+
+
+def overlap_tables(payload: dict[str, Any], show: int = 10) -> None:
+    c = payload["config"]
+    table = Table(title=f"Overlap of {escape(payload['data']['eval']['source'])} ({payload['eval_rows']} rows) with "
+                        f"{escape(payload['data']['train']['source'])} ({payload['train_rows']} rows), on {c['on']}")
+    for col in ("match", "eval rows", "rate", "rule"):
+        table.add_column(col, justify="right" if col in ("eval rows", "rate") else "left")
+    rules = {"exact": "same text after normalisation", "near": f"Jaccard of word {c['shingle']}-gram sets >= {c['near_threshold']}",
+             "ngram": f"shares a word {c['n']}-gram"}
+    for kind in ("exact", "near", "ngram"):
+        k = payload[kind]
+        style = "bold red" if k["count"] else "green"
+        table.add_row(kind, f"[{style}]{k['count']}[/]", f"{100 * k['rate']:.2f}%", rules[kind])
+    console.print(table)
+    pairs = payload["pairs"][:show]
+    if pairs:
+        pt = Table(title=f"Matching pairs (strongest first; {len(payload['pairs'])} in all)")
+        for col in ("eval id", "train id", "kinds", "Jaccard", "longest span (words)", "span"):
+            pt.add_column(col, justify="right" if col in ("Jaccard", "longest span (words)") else "left")
+        for p in pairs:
+            pt.add_row(escape(p["eval_id"]), escape(p["train_id"]), ", ".join(p["kinds"]), num(p["jaccard"], 3),
+                       num(p["longest_span_words"]), escape(p["span"][:80]))
+        console.print(pt)
+    for line in payload.get("notes", []):
+        console.print(f"[dim]note: {escape(line)}[/]")
+
+
+def copying_tables(payload: dict[str, Any]) -> None:
+    n = payload["config"]["n"]
+    table = Table(title=f"Outputs copying the training set ({n}+ words verbatim; 95% CI)")
+    for col in ("model", "outputs", "copying", "copy rate", "share of n-grams copied", "longest span"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for m in payload["models"]:
+        met = m["metrics"]
+        table.add_row(escape(m["model"]), num(m["n"]), num(m["copied"]), f"{num(met['copy_rate']['value'], 3)} {ci(met['copy_rate']['ci95'], 3)}",
+                      f"{num(met['copied_share']['value'], 3)} {ci(met['copied_share']['ci95'], 3)}", num(m["longest_span_max"]))
+    console.print(table)
+    paired_table(payload["comparison"], "Against the base model's outputs (lower is better)")
+    for m in payload["models"][1:] or payload["models"]:
+        for ex in m["examples"][:3]:
+            console.print(f"[dim]{escape(m['model'])} {escape(ex['id'])} copies {escape(ex['train_id'])} "
+                          f"({ex['longest_span_words']} words):[/] {escape(ex['span'][:120])}")
+    warn(payload.get("warnings", []))
+
+
+def diversity_tables(payload: dict[str, Any]) -> None:
+    models = payload["models"]
+    table = Table(title="Output diversity (distinct-n: unique / all n-grams of the whole set; self-BLEU: lower = more diverse)")
+    table.add_column("metric")
+    for m in models:
+        table.add_column(f"{escape(m['model'])}\nn={m['n']}", justify="right")
+    for name in list(models[0]["metrics"]) if models else []:
+        table.add_row(name, *[f"{num(m['metrics'][name]['value'], 3)} {ci(m['metrics'][name]['ci95'], 3)}" for m in models])
+    console.print(table)
+    paired_table(payload["comparison"], "Against the baseline, paired on shared prompts (p Holm-adjusted)")
+    warn(payload.get("warnings", []))

@@ -1,0 +1,163 @@
+"""Regurgitation: how many of a model's outputs copy long spans of the training set verbatim.
+
+An output *copies* when it shares a word n-gram (13 words by default, the span contamination
+studies use, after the same normalisation as the leakage check) with some training example;
+the example and the longest shared span are reported so a person can look. The base model's
+outputs are the control: boilerplate both models write is not the fine-tune's doing. Run it on
+outputs for held-out prompts: copying training text into answers to new prompts is the
+overfitting sign (reproducing a training answer for its own training prompt is what
+`tunecheck memorisation extraction` measures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunecheck._progress import Progress
+from tunecheck.data import Dataset, FieldMap, load_data
+from tunecheck.errors import ConfigError
+from tunecheck.hygiene import NgramIndex, sample_text, words
+from tunecheck.hygiene._overlap import On
+from tunecheck.scoring import RECOMMENDED_N, PredictionSet
+from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, adjust_holm, estimate, paired
+
+
+@dataclass(frozen=True)
+class CopyConfig:
+    n: int = 13
+    """Words in the shared n-gram that makes an output a copy."""
+    on: On = "full"
+    """Which part of each training example is indexed: full, prompt or response."""
+    n_resamples: int = N_RESAMPLES
+    seed: int = 0
+    examples: int = 5
+    """Copied outputs shown per model, longest span first."""
+
+
+@dataclass
+class ModelCopying:
+    model: str
+    file: str
+    ids: list[str]
+    copied: np.ndarray
+    """1 where the output shares an n-gram with a training example."""
+    copied_share: np.ndarray
+    """Share of the output's n-grams found anywhere in the training set (0 for outputs shorter
+    than n words)."""
+    longest: np.ndarray
+    """Longest verbatim span shared with the best-matching training example, in words."""
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, SampleStats]:
+        return {
+            "copy_rate": SampleStats.mean("copy_rate", self.copied, higher_is_better=False),
+            "copied_share": SampleStats.mean("copied_share", self.copied_share, higher_is_better=False),
+        }
+
+
+@dataclass
+class CopyingReport:
+    models: list[ModelCopying]
+    comparison: list[tuple[str, str, PairedResult]]
+    data: dict[str, Any]
+    config: CopyConfig
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.config
+        models = []
+        for m in self.models:
+            metrics = {k: estimate(s, n_resamples=c.n_resamples, seed=c.seed).to_dict() for k, s in m.metrics().items()}
+            models.append({
+                "model": m.model,
+                "file": m.file,
+                "n": len(m.ids),
+                "copied": int(m.copied.sum()),
+                "metrics": metrics,
+                "longest_span_max": int(m.longest.max()) if m.longest.size else 0,
+                "examples": m.examples,
+            })
+        return {
+            "layer": "regurgitation",
+            "data": self.data,
+            "config": {"n": c.n, "on": c.on, "n_resamples": c.n_resamples, "seed": c.seed},
+            "models": models,
+            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
+            "warnings": list(self.warnings),
+        }
+
+
+def copying_of(pset: PredictionSet, index: NgramIndex, train_ids: Sequence[str], config: CopyConfig, progress: Progress | None = None) -> ModelCopying:
+    hits = index.query_many([p.output for p in pset.rows], progress=progress)
+    copied = np.array([h is not None for h in hits], dtype=np.float64)
+    share = np.array([h.covered_ngrams / h.ngram_total if h else 0.0 for h in hits])
+    longest = np.array([h.longest_span_words if h else 0 for h in hits], dtype=np.float64)
+    result = ModelCopying(pset.name, pset.path, [p.id for p in pset.rows], copied, share, longest)
+    for k in np.argsort(-longest, kind="stable")[: config.examples]:
+        hit = hits[int(k)]
+        if hit is None:
+            break
+        result.examples.append({
+            "id": pset.rows[int(k)].id,
+            "train_id": train_ids[hit.train_index],
+            "longest_span_words": hit.longest_span_words,
+            "span": hit.span_text,
+            "output": pset.rows[int(k)].output[:500],
+        })
+    return result
+
+
+def evaluate_copying(
+    preds: Sequence[str | PredictionSet],
+    train: str | Path | Dataset,
+    config: CopyConfig | None = None,
+    *,
+    fields: FieldMap | None = None,
+    progress: Progress | None = None,
+) -> CopyingReport:
+    """Copy rate of each predictions file against the training set; later files are compared
+    with the first (the base model's outputs) on the sample ids they share."""
+    config = config or CopyConfig()
+    sets = [p if isinstance(p, PredictionSet) else PredictionSet.load(p) for p in preds]
+    if not sets:
+        raise ConfigError("pass at least one --preds file")
+    data = train if isinstance(train, Dataset) else load_data(train, fields)
+    texts = []
+    for s in data:
+        text = sample_text(s, config.on)
+        if text is None:
+            raise ConfigError(f"{data.source} {s.location or s.id}: has no {config.on}; use --on full")
+        texts.append(text)
+    index = NgramIndex.build(texts, n=config.n, progress=progress)
+    ids = [s.id for s in data]
+    results = [copying_of(s, index, ids, config, progress) for s in sets]
+    warnings = [f"{s.name}: {s.extra_generations} extra generations (sample > 0) were not checked" for s in sets if s.extra_generations]
+    comparison = []
+    base = results[0]
+    for other in results[1:]:
+        pos_b = {i: k for k, i in enumerate(other.ids)}
+        shared = [i for i in base.ids if i in pos_b]
+        if not shared:
+            warnings.append(f"{other.model}: no sample ids in common with {base.model}; not compared")
+            continue
+        pos_a = {i: k for k, i in enumerate(base.ids)}
+        rows_a = np.array([pos_a[i] for i in shared])
+        rows_b = np.array([pos_b[i] for i in shared])
+        pairs = [paired(sa.take(rows_a), other.metrics()[k].take(rows_b), n_resamples=config.n_resamples, seed=config.seed)
+                 for k, sa in base.metrics().items()]
+        comparison += [(base.model, other.model, r) for r in adjust_holm(pairs)]
+        if len(shared) < RECOMMENDED_N:
+            warnings.append(f"only {len(shared)} outputs in common: rare copying cannot be told apart from none")
+    for pset in sets:
+        short = sum(len(words(p.output)) < config.n for p in pset.rows)
+        if short > len(pset.rows) / 2:
+            warnings.append(
+                f"{pset.name}: {short} of {len(pset.rows)} outputs are shorter than {config.n} words and cannot share a "
+                f"{config.n}-gram; for short answers lower --ngram (e.g. 6), knowing shared phrasing then counts too"
+            )
+    return CopyingReport(results, comparison, {"train": data.identity()}, config, warnings)

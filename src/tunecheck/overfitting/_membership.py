@@ -1,0 +1,192 @@
+"""Membership signal: does the tuned model single out the examples it was trained on?
+
+Each training and held-out example gets a score that should be higher for training data, and
+the AUROC of "training vs held-out" is reported: near 0.5 the model treats its training data
+like new data; near 1.0 it has memorised it. Scores (all per example, higher = "member"):
+
+- ``loss``: minus the tuned model's mean per-token NLL (Yeom et al. 2018).
+- ``min_k``: the mean of the tuned model's lowest k% token log-probabilities (Min-K% Prob,
+  Shi et al. 2024): memorised text has few surprising tokens.
+- ``reference``: base NLL minus tuned NLL (the reference-model attack, Carlini et al. 2021;
+  Mireshghallah et al. 2022). Training and held-out sets often differ in length or topic, which
+  moves raw losses for reasons that have nothing to do with memorisation; the base model's loss
+  cancels that.
+- ``base_loss`` (control): the same AUROC from the base model's loss. The base never saw the
+  training set, so anything but ~0.5 here means the two sets differ in kind, and the raw
+  ``loss``/``min_k`` AUROCs overstate memorisation; trust ``reference`` then.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunecheck._progress import Progress
+from tunecheck.data import Dataset, FieldMap, load_data
+from tunecheck.errors import ConfigError
+from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
+from tunecheck.perplexity import PerplexityConfig
+from tunecheck.perplexity._evaluate import build_requests
+from tunecheck.stats import AurocResult, auroc_test
+
+HIGH_AUROC = 0.8
+"""A reference-score AUROC at or above this (with its CI above 0.5) reads as memorisation."""
+LOW_AUROC = 0.6
+"""A reference-score AUROC whose whole CI sits below this reads as no notable memorisation."""
+
+
+@dataclass(frozen=True)
+class MembershipConfig:
+    n_samples: int = 200
+    """Examples drawn from each of the training and held-out sets (seeded)."""
+    k_percent: float = 20.0
+    """Min-K% Prob: the share of lowest-probability tokens averaged (Shi et al. use 20)."""
+    perplexity: PerplexityConfig = field(default_factory=PerplexityConfig)
+    """How text is scored: completion-only, template, windows, dtype, device, resamples."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.k_percent <= 100:
+            raise ConfigError(f"--k-percent must be in (0, 100], got {self.k_percent}")
+        if self.n_samples < 2:
+            raise ConfigError(f"--samples must be at least 2, got {self.n_samples}")
+
+
+def min_k_prob(logprobs: np.ndarray, k_percent: float) -> float:
+    """Mean of the lowest ceil(k% of n) token log-probabilities (at least one token)."""
+    if logprobs.size == 0:
+        return float("nan")
+    k = max(1, int(np.ceil(logprobs.size * k_percent / 100)))
+    return float(np.sort(logprobs)[:k].mean())
+
+
+@dataclass
+class DocScores:
+    """Per-example scores of one model on one set, in sample order."""
+
+    ids: list[str]
+    mean_logprob: np.ndarray
+    min_k: np.ndarray
+
+
+@dataclass
+class MembershipResult:
+    model: str
+    signals: dict[str, AurocResult]
+    level: str
+    """"high", "low" or "unclear": read from the reference AUROC when there is a base model."""
+    message: str
+
+
+@dataclass
+class MembershipReport:
+    baseline: str | None
+    models: list[MembershipResult]
+    data: dict[str, Any]
+    config: MembershipConfig
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "layer": "membership",
+            "data": self.data,
+            "config": asdict(self.config),
+            "baseline": self.baseline,
+            "models": [
+                {"model": m.model, "level": m.level, "message": m.message, "signals": {k: v.to_dict() for k, v in m.signals.items()}}
+                for m in self.models
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+def score_docs(model: LogLikelihoodModel, dataset: Dataset, config: MembershipConfig, *, progress: Progress | None = None) -> DocScores:
+    requests, _ = build_requests(dataset, model, config.perplexity)
+    p = config.perplexity
+    scores = model.loglikelihood(requests, max_length=p.max_length, stride=p.stride, batch_size=p.batch_size, progress=progress)
+    mean = np.array([s.logprobs.mean() if s.n_tokens else np.nan for s in scores])
+    mink = np.array([min_k_prob(s.logprobs, config.k_percent) for s in scores])
+    return DocScores([s.id for s in dataset], mean, mink)
+
+
+def _subsample(data: Dataset, n: int, seed: int) -> Dataset:
+    if len(data) <= n:
+        return data
+    keep = sorted(random.Random(seed).sample(range(len(data)), n))
+    return Dataset(tuple(data.samples[i] for i in keep), data.source, data.shape, data.sha256)
+
+
+def _level(reference: AurocResult) -> tuple[str, str]:
+    value, (lo, hi) = reference.value.value, reference.value.ci95 or (float("nan"), float("nan"))
+    if value >= HIGH_AUROC and lo > 0.5:
+        return "high", f"the tuned model singles out its training examples (AUROC {value:.2f}): it has memorised them"
+    if hi < LOW_AUROC:
+        return "low", f"training examples are hardly told apart from held-out ones (AUROC {value:.2f}, CI below {LOW_AUROC})"
+    return "unclear", f"some membership signal (AUROC {value:.2f}, CI [{lo:.2f}, {hi:.2f}])"
+
+
+def evaluate_membership(
+    models: Sequence[str | ModelSpec | LogLikelihoodModel],
+    train: str | Path | Dataset,
+    heldout: str | Path | Dataset,
+    config: MembershipConfig | None = None,
+    *,
+    fields: FieldMap | None = None,
+    progress: Progress | None = None,
+) -> MembershipReport:
+    """AUROC of each membership score for every model after the first; the first model is the
+    base (the reference and the control). With a single model only its own loss and Min-K%
+    are available."""
+    config = config or MembershipConfig()
+    if not models:
+        raise ConfigError("name at least one model (--model); with two or more, the first is the base")
+    train_set = train if isinstance(train, Dataset) else load_data(train, fields)
+    held_set = heldout if isinstance(heldout, Dataset) else load_data(heldout, fields)
+    if train_set.sha256 == held_set.sha256:
+        raise ConfigError(f"--train and --eval hold the same data ({train_set.source}); pass held-out data")
+    seed = config.perplexity.seed
+    train_set, held_set = _subsample(train_set, config.n_samples, seed), _subsample(held_set, config.n_samples, seed + 1)
+    scored: list[tuple[str, DocScores, DocScores]] = []
+    for item in models:
+        loaded = load_model(item, dtype=config.perplexity.dtype, device=config.perplexity.device) if isinstance(item, (str, ModelSpec)) else item
+        scored.append((loaded.name, score_docs(loaded, train_set, config, progress=progress), score_docs(loaded, held_set, config, progress=progress)))
+        if loaded is not item:
+            del loaded
+            release_memory()
+    n_res = config.perplexity.n_resamples
+
+    def test(pos: np.ndarray, neg: np.ndarray) -> AurocResult:
+        keep_p, keep_n = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
+        return auroc_test(keep_p, keep_n, n_resamples=n_res, seed=seed)
+
+    warnings = []
+    if len(train_set) < 100 or len(held_set) < 100:
+        warnings.append(f"only {len(train_set)} training and {len(held_set)} held-out examples: the AUROC CIs are wide")
+    if len(models) == 1:
+        name, tr, he = scored[0]
+        signals = {"loss": test(tr.mean_logprob, he.mean_logprob), "min_k": test(tr.min_k, he.min_k)}
+        result = MembershipResult(name, signals, "unclear", "no base model to calibrate against: raw loss AUROCs mix memorisation with how the two sets differ")
+        return MembershipReport(None, [result], {"train": train_set.identity(), "eval": held_set.identity()}, config, warnings)
+    base_name, base_tr, base_he = scored[0]
+    control = test(base_tr.mean_logprob, base_he.mean_logprob)
+    lo, hi = control.value.ci95 or (0.5, 0.5)
+    if lo > 0.5 or hi < 0.5:
+        warnings.append(
+            f"the base model already tells the two sets apart (AUROC {control.value.value:.2f}): they differ in kind, "
+            "so read the 'reference' signal, not 'loss' or 'min_k'"
+        )
+    results = []
+    for name, tr, he in scored[1:]:
+        signals = {
+            "reference": test(tr.mean_logprob - base_tr.mean_logprob, he.mean_logprob - base_he.mean_logprob),
+            "loss": test(tr.mean_logprob, he.mean_logprob),
+            "min_k": test(tr.min_k, he.min_k),
+            "base_loss": control,
+        }
+        level, message = _level(signals["reference"])
+        results.append(MembershipResult(name, signals, level, message))
+    return MembershipReport(base_name, results, {"train": train_set.identity(), "eval": held_set.identity()}, config, warnings)

@@ -1,0 +1,112 @@
+"""Rephrase sensitivity: does quality hold when the prompt is said differently?
+
+A model that learned the task answers a paraphrased prompt about as well as the original; a
+model that memorised training prompts does well on their exact wording and worse on any other.
+The user supplies predictions on the original prompts and on paraphrases of them (same ids, or
+an `original_id` field naming the original). Each model's paraphrase quality is compared with
+its original quality, paired by id, through the score layer; with several models, the change
+of each later model is compared with the first's (a difference in differences), so a drop
+every model shows (a harder paraphrase) is not blamed on the fine-tune.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tunecheck.errors import ConfigError, DataError
+from tunecheck.scoring import PredictionSet, ScoreConfig, ScoreReport, score_predictions
+from tunecheck.stats import PairedResult, SampleStats, adjust_holm, paired
+
+
+@dataclass
+class RephraseReport:
+    task: str
+    per_model: list[tuple[str, ScoreReport]]
+    """For each model, the score report of [original, paraphrased]: its comparison is the change."""
+    versus_baseline: list[tuple[str, str, PairedResult]] = field(default_factory=list)
+    """(baseline, model, result): the model's change on paraphrases minus the baseline's."""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        models = []
+        for name, rep in self.per_model:
+            d = rep.to_dict()
+            models.append({
+                "model": name,
+                "original": d["models"][0]["metrics"],
+                "paraphrased": d["models"][1]["metrics"],
+                "change": [{k: v for k, v in c.items() if k not in ("baseline", "model")} for c in d["comparison"]],
+            })
+        return {
+            "layer": "rephrase",
+            "task": self.task,
+            "models": models,
+            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.versus_baseline],
+            "warnings": list(self.warnings),
+        }
+
+
+def _keyed_by_original(pset: PredictionSet) -> PredictionSet:
+    """Paraphrase rows may carry `original_id`; score them under that id so they pair up."""
+    rows = []
+    seen: set[str] = set()
+    for p in pset.rows:
+        orig = (p.fields or {}).get("original_id")
+        pid = str(orig) if orig is not None else p.id
+        if pid in seen:
+            raise DataError(f"{p.location}: a second paraphrase of {pid!r}; keep one paraphrase per original (one file per paraphrase set)")
+        seen.add(pid)
+        rows.append(dataclasses.replace(p, id=pid))
+    return PredictionSet(pset.name, pset.path, tuple(rows), pset.extra_generations)
+
+
+def rephrase_sensitivity(
+    pairs: Sequence[tuple[str | PredictionSet, str | PredictionSet]],
+    config: ScoreConfig,
+    *,
+    data: str | None = None,
+    names: Sequence[str] | None = None,
+) -> RephraseReport:
+    """`pairs`: for each model, (predictions on the originals, predictions on the paraphrases).
+    The first model is the baseline."""
+    if not pairs:
+        raise ConfigError("pass --original and --paraphrased predictions for at least one model")
+    per_model: list[tuple[str, ScoreReport]] = []
+    deltas: list[tuple[str, dict[str, dict[str, float]]]] = []
+    warnings: list[str] = []
+    for k, (orig, para) in enumerate(pairs):
+        o = orig if isinstance(orig, PredictionSet) else PredictionSet.load(orig)
+        p = _keyed_by_original(para if isinstance(para, PredictionSet) else PredictionSet.load(para))
+        name = names[k] if names else o.name
+        o, p = PredictionSet(f"{name} original", o.path, o.rows, o.extra_generations), PredictionSet(f"{name} paraphrased", p.path, p.rows, p.extra_generations)
+        report = score_predictions([o, p], config, data=data)
+        per_model.append((name, report))
+        warnings += [f"{name}: {w}" for w in report.warnings]
+        # per-sample change (paraphrased - original) for the metrics that are per-sample means
+        mo, mp = report.models
+        pos = {i: j for j, i in enumerate(mp.ids)}
+        change: dict[str, dict[str, float]] = {}
+        for metric, values in mo.per_sample.items():
+            if metric not in mp.per_sample or metric == "unparsed":
+                continue
+            change[metric] = {i: mp.per_sample[metric][pos[i]] - values[j] for j, i in enumerate(mo.ids) if i in pos}
+        deltas.append((name, change))
+    versus: list[tuple[str, str, PairedResult]] = []
+    base_name, base_change = deltas[0]
+    for name, change in deltas[1:]:
+        results = []
+        for metric, by_id in base_change.items():
+            other = change.get(metric, {})
+            shared = [i for i in by_id if i in other]
+            if len(shared) < 2:
+                continue
+            a = SampleStats.mean(f"{metric}_change", np.array([by_id[i] for i in shared]))
+            b = SampleStats.mean(f"{metric}_change", np.array([other[i] for i in shared]))
+            results.append(paired(a, b, n_resamples=config.n_resamples, seed=config.seed))
+        versus += [(base_name, name, r) for r in adjust_holm(results)]
+    return RephraseReport(config.task, per_model, versus, warnings)

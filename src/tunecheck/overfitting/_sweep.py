@@ -1,0 +1,297 @@
+"""Checkpoint sweep: evaluate every `checkpoint-*` of a training run and draw the U-curve.
+
+The seeds' picture: validation loss falls while the model learns (under-fitting), bottoms out
+(the sweet spot), then rises as it memorises the training set (over-fitting). Each checkpoint
+is scored with the perplexity machinery on the validation set (and the training set, for the
+gap), optionally generating answers and scoring them with a task metric. Every checkpoint is
+compared with the best one on the same documents (paired bootstrap, Holm-adjusted), so a
+checkpoint is only called worse than the best when the difference is more than noise.
+
+Each checkpoint's result is saved as soon as it is done (atomically, keyed by a fingerprint of
+its weight files, the data and the settings), so an interrupted sweep continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunecheck import _io
+from tunecheck._progress import Progress
+from tunecheck.core import Estimate, Record, Verdict
+from tunecheck.data import Dataset, FieldMap, load_data
+from tunecheck.errors import ConfigError, DataError
+from tunecheck.models import ModelSpec, load_model, release_memory, weights_stamp
+from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, score_model
+from tunecheck.perplexity._metrics import SUMS
+from tunecheck.stats import PairedResult, SampleStats, adjust_holm, paired
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    perplexity: PerplexityConfig = field(default_factory=PerplexityConfig)
+    """How loss is computed (completion-only, template, windows, dtype, device, resamples)."""
+    base: str | None = None
+    """Base model for adapter checkpoints; default: the one in each adapter_config.json."""
+    task: str | None = None
+    """Also generate answers for the validation set and score them with this task metric."""
+    max_new_tokens: int = 128
+    stop: tuple[str, ...] = ()
+    include_final: bool = True
+    """Also evaluate the run directory itself when it holds a model (the final save)."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    name: str
+    """The directory name, e.g. "checkpoint-1200" (or "final")."""
+    step: int | None
+    path: Path
+
+
+def find_checkpoints(run_dir: str | Path, *, include_final: bool = True) -> list[Checkpoint]:
+    """`checkpoint-<step>` directories holding a model or an adapter, by step."""
+    root = Path(run_dir)
+    if not root.is_dir():
+        raise ConfigError(f"{run_dir}: no such directory (pass the training run's output_dir)")
+
+    def is_model(p: Path) -> bool:
+        return (p / "config.json").is_file() or (p / "adapter_config.json").is_file()
+
+    found = []
+    for p in root.glob("checkpoint-*"):
+        tail = p.name.rsplit("-", 1)[-1]
+        if p.is_dir() and tail.isdigit() and is_model(p):
+            found.append(Checkpoint(p.name, int(tail), p))
+    found.sort(key=lambda c: c.step or 0)
+    if include_final and is_model(root):
+        found.append(Checkpoint("final", None, root))
+    if not found:
+        raise ConfigError(
+            f"{run_dir}: no checkpoint-* directories with a model or adapter (the Trainer writes them with "
+            "save_strategy='steps' or 'epoch'); pass the training run's output_dir"
+        )
+    return found
+
+
+@dataclass
+class CheckpointResult:
+    checkpoint: Checkpoint
+    eval: ModelPerplexity
+    train: ModelPerplexity | None = None
+    task: dict[str, Estimate] = field(default_factory=dict)
+
+    @property
+    def eval_loss(self) -> float:
+        return self.eval.metrics["nll_per_token"].value
+
+
+@dataclass
+class SweepReport:
+    checkpoints: list[CheckpointResult]
+    best: int
+    """Index of the checkpoint with the lowest validation loss."""
+    versus_best: list[PairedResult | None]
+    """Each checkpoint's validation loss against the best's (None for the best itself)."""
+    phases: list[str]
+    recommendation: str
+    data: dict[str, Any]
+    config: SweepConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = []
+        for cr, vs, phase in zip(self.checkpoints, self.versus_best, self.phases):
+            e = cr.eval.metrics
+            row: dict[str, Any] = {
+                "checkpoint": cr.checkpoint.name,
+                "step": cr.checkpoint.step,
+                "path": str(cr.checkpoint.path),
+                "eval_loss": e["nll_per_token"].value,
+                "eval_loss_ci95": list(e["nll_per_token"].ci95 or ()),
+                "eval_perplexity": e["perplexity"].value,
+                "train_loss": cr.train.metrics["nll_per_token"].value if cr.train else None,
+                "gap": (cr.eval_loss - cr.train.metrics["nll_per_token"].value) if cr.train else None,
+                "task": {k: v.to_dict() for k, v in cr.task.items()},
+                "phase": phase,
+                "versus_best": vs.to_dict() if vs else None,
+            }
+            rows.append(row)
+        best = self.checkpoints[self.best]
+        return {
+            "layer": "sweep",
+            "data": self.data,
+            "config": asdict(self.config),
+            "best_checkpoint": best.checkpoint.name,
+            "best_step": best.checkpoint.step,
+            "best_eval_loss": best.eval_loss,
+            "u_curve": "under-fitting" in self.phases and "over-fitting" in self.phases,
+            "recommendation": self.recommendation,
+            "checkpoints": rows,
+        }
+
+
+def _fingerprint(ckpt: Checkpoint, config: SweepConfig, eval_set: Dataset, train_set: Dataset | None) -> str:
+    p = config.perplexity
+    key = {
+        "weights": weights_stamp(str(ckpt.path)),
+        "base": config.base,
+        "eval": eval_set.sha256,
+        "train": train_set.sha256 if train_set else None,
+        "scoring": {k: v for k, v in asdict(p).items() if k not in ("batch_size", "n_resamples", "seed", "device")},
+        "task": [config.task, config.max_new_tokens, list(config.stop)],
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _perplexity_dict(mp: ModelPerplexity) -> dict[str, Any]:
+    return mp.to_dict(per_document=True)
+
+
+def _perplexity_from(d: dict[str, Any], name: str, config: PerplexityConfig, dataset: Dataset) -> ModelPerplexity:
+    from tunecheck.perplexity._evaluate import summarise_records
+
+    records = [Record(str(r["id"]), name, {k: float(r[k]) for k in SUMS}) for r in d["per_document"]]
+    return summarise_records(name, records, config, tokenization=d["tokenization_sha256"], identity=d.get("identity") or {})
+
+
+def _evaluate_one(
+    ckpt: Checkpoint, config: SweepConfig, eval_set: Dataset, train_set: Dataset | None, out: Path, progress: Progress | None
+) -> dict[str, Any]:
+    spec = ModelSpec(str(ckpt.path), name=ckpt.name, base=config.base)
+    model = load_model(spec, dtype=config.perplexity.dtype, device=config.perplexity.device)
+    try:
+        result: dict[str, Any] = {"eval": _perplexity_dict(score_model(model, eval_set, config.perplexity, progress=progress))}
+        if train_set is not None:
+            result["train"] = _perplexity_dict(score_model(model, train_set, config.perplexity, progress=progress))
+        if config.task:
+            from tunecheck.generation import GenerateConfig, generate_predictions
+            from tunecheck.models import GenerationParams
+            from tunecheck.scoring import ScoreConfig, score_predictions
+
+            preds = out / "preds" / f"{ckpt.name}.jsonl"
+            gen = GenerateConfig(params=GenerationParams(max_new_tokens=config.max_new_tokens, stop=config.stop), template=config.perplexity.template)
+            generate_predictions(model, eval_set, preds, gen, overwrite=True, progress=progress)
+            scores = score_predictions([f"{preds},name={ckpt.name}"], ScoreConfig(config.task, n_resamples=config.perplexity.n_resamples, seed=config.perplexity.seed))
+            result["task"] = {k: v.to_dict() for k, v in scores.models[0].metrics.items()}
+        return result
+    finally:
+        del model
+        release_memory()
+
+
+def sweep_checkpoints(
+    run_dir: str | Path,
+    eval_data: str | Path | Dataset,
+    out: str | Path,
+    config: SweepConfig | None = None,
+    *,
+    train_data: str | Path | Dataset | None = None,
+    fields: FieldMap | None = None,
+    progress: Progress | None = None,
+) -> SweepReport:
+    """Evaluate each checkpoint (reusing results already saved in `out`), then find the best
+    and place every other checkpoint on the U-curve."""
+    config = config or SweepConfig()
+    checkpoints = find_checkpoints(run_dir, include_final=config.include_final)
+    eval_set = eval_data if isinstance(eval_data, Dataset) else load_data(eval_data, fields)
+    train_set = None
+    if train_data is not None:
+        train_set = train_data if isinstance(train_data, Dataset) else load_data(train_data, fields)
+    out_dir = Path(out)
+    results = []
+    task = None if progress is None else progress.task("checkpoints", len(checkpoints))
+    for ckpt in checkpoints:
+        cache = out_dir / "checkpoints" / f"{ckpt.name}.json"
+        fp = _fingerprint(ckpt, config, eval_set, train_set)
+        saved = _load_cache(cache, fp)
+        if saved is None:
+            saved = {"fingerprint": fp, **_evaluate_one(ckpt, config, eval_set, train_set, out_dir, progress)}
+            _io.write_json(cache, _io.clean(saved))
+        p = config.perplexity
+        results.append(CheckpointResult(
+            ckpt,
+            _perplexity_from(saved["eval"], ckpt.name, p, eval_set),
+            _perplexity_from(saved["train"], ckpt.name, p, train_set) if train_set is not None else None,
+            {k: Estimate(v["value"], tuple(v["ci95"]) if v.get("ci95") else None) for k, v in saved.get("task", {}).items()},
+        ))
+        if task is not None:
+            task.advance(1)
+    best, versus, phases = place_on_curve(results, config.perplexity)
+    data = {"eval": eval_set.identity(), **({"train": train_set.identity()} if train_set else {})}
+    return SweepReport(results, best, versus, phases, recommend(results, best, phases), data, config)
+
+
+def _load_cache(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}: saved sweep result is not valid JSON ({err.msg}); delete it to evaluate that checkpoint again") from None
+    return saved if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint else None
+
+
+def _loss_stats(mp: ModelPerplexity) -> SampleStats:
+    def ratio(sums: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(sums[:, 0] / sums[:, 1], dtype=np.float64)
+
+    return SampleStats("eval_loss", mp.columns()[:, :2], ratio, higher_is_better=False)
+
+
+def place_on_curve(results: Sequence[CheckpointResult], config: PerplexityConfig) -> tuple[int, list[PairedResult | None], list[str]]:
+    """The best checkpoint (lowest validation loss), each other one's paired comparison with it,
+    and its phase: "under-fitting" / "over-fitting" when significantly worse before / after the
+    best, "near best" when not told apart from it."""
+    losses = [r.eval_loss for r in results]
+    best = int(np.nanargmin(losses))
+    best_stats = _loss_stats(results[best].eval)
+    others = [i for i in range(len(results)) if i != best]
+    raw = [paired(best_stats, _loss_stats(results[i].eval), n_resamples=config.n_resamples, seed=config.seed) for i in others]
+    adjusted = dict(zip(others, adjust_holm(raw)))
+    versus: list[PairedResult | None] = [adjusted.get(i) for i in range(len(results))]
+    phases = []
+    for i, vs in enumerate(versus):
+        if vs is None:
+            phases.append("best")
+        elif vs.verdict == Verdict.REGRESSED:
+            phases.append("under-fitting" if i < best else "over-fitting")
+        else:
+            phases.append("near best")
+    return best, versus, phases
+
+
+def recommend(results: Sequence[CheckpointResult], best: int, phases: Sequence[str]) -> str:
+    b = results[best]
+    where = f"{b.checkpoint.name}" + (f" (step {b.checkpoint.step})" if b.checkpoint.step is not None else "")
+    text = f"use {where}: lowest validation loss {b.eval_loss:.4f}"
+    later = [r.checkpoint.name for r, ph in zip(results, phases) if ph == "over-fitting"]
+    if later:
+        text += f"; {len(later)} later checkpoint(s) overfit (validation loss significantly higher: {', '.join(later[:3])}{'...' if len(later) > 3 else ''})"
+    elif best == len(results) - 1:
+        text += "; loss was still falling at the last checkpoint: more training may help"
+    elif any(ph == "near best" for ph in phases[best + 1 :]):
+        text += "; later checkpoints are not significantly worse"
+    return text
+
+
+def plot_sweep(report: SweepReport, *, png: str | Path | None = None, html: str | Path | None = None) -> None:
+    """The U-curve: validation (and training) loss per checkpoint, the best one marked."""
+    from tunecheck.overfitting._plots import Marker, Series, line_chart
+
+    rows = report.checkpoints
+    xs = [float(r.checkpoint.step) if r.checkpoint.step is not None else float(i) for i, r in enumerate(rows)]
+    label = "step" if all(r.checkpoint.step is not None for r in rows) else "checkpoint (in order)"
+    series = [Series("validation loss", xs, [r.eval_loss for r in rows])]
+    if all(r.train is not None for r in rows):
+        series.append(Series("training loss", xs, [r.train.metrics["nll_per_token"].value for r in rows if r.train]))
+    best = rows[report.best]
+    markers = [Marker(f"best: {best.checkpoint.name}", xs[report.best], best.eval_loss)]
+    line_chart(series, title="Checkpoint sweep: loss per checkpoint", x_label=label, y_label="loss (nats/token)",
+               markers=markers, png=png, html=html)

@@ -1,0 +1,67 @@
+"""The overfitting commands end to end, as a user runs them: JSON shapes the issue promises,
+files written with --out combined by `tunecheck verdict`, and user errors as one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_cli_errors import one_error_line, tunecheck
+
+
+def _trainer_state(path: Path, evals: list[float]) -> Path:
+    history = []
+    for k, e in enumerate(evals, start=1):
+        history.append({"step": 10 * k, "epoch": float(k), "loss": 2.0 / k, "learning_rate": 1e-4})
+        history.append({"step": 10 * k, "epoch": float(k), "eval_loss": e})
+    history.append({"step": 10 * len(evals), "train_loss": 1.0})
+    path.write_text(json.dumps({"global_step": 10 * len(evals), "log_history": history}))
+    return path
+
+
+def test_curves_json_and_plot(tmp_path: Path) -> None:
+    # eval falls to 1.0 at step 30, then rises for 4 evaluations while train loss keeps falling
+    state = _trainer_state(tmp_path / "trainer_state.json", [1.6, 1.2, 1.0, 1.3, 1.5, 1.7, 1.9])
+    run = tunecheck(tmp_path, "curves", str(state), "--format", "json", "--plot", "c.png", "--out", "curves.json")
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert got["best_step"] == 30 and got["best_eval_loss"] == 1.0 and got["diverges_at"] == 40
+    assert "step 30" in got["recommendation"]
+    assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
+    assert json.loads((tmp_path / "curves.json").read_text())["diverges_at"] == 40
+
+    verdict = tunecheck(tmp_path, "verdict", "curves.json", "--format", "json")
+    assert verdict.returncode == 0, verdict.stderr
+    v = json.loads(verdict.stdout)
+    assert v["verdict"] == "regressed" and v["signals"][0]["signal"] == "training curves"
+
+
+def test_overlap_json_counts_and_pairs(tmp_path: Path) -> None:
+    base = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho"
+    train = [{"id": "t0", "text": base}, {"id": "t1", "text": "a completely different sentence about owls"}]
+    evals = [{"id": "e0", "text": base.upper() + "!"}, {"id": "e1", "text": "nothing shared with training at all here"}]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in train))
+    (tmp_path / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in evals))
+    run = tunecheck(tmp_path, "overlap", "--train", "train.jsonl", "--eval", "eval.jsonl", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    # e0 is t0 after normalisation (case, punctuation): exact, hence near and n-gram too
+    assert [got[k]["count"] for k in ("exact", "near", "ngram")] == [1, 1, 1]
+    assert got["exact"]["rate"] == 0.5
+    assert got["pairs"][0]["eval_id"] == "e0" and got["pairs"][0]["train_id"] == "t0"
+    table = tunecheck(tmp_path, "overlap", "--train", "train.jsonl", "--eval", "eval.jsonl")
+    assert table.returncode == 0 and "e0" in table.stdout
+
+
+def test_user_errors_are_one_line(tmp_path: Path) -> None:
+    assert "no such" in one_error_line(tunecheck(tmp_path, "curves", "missing.json")).lower()
+    (tmp_path / "junk.json").write_text("[1, 2]")
+    assert "not a tunecheck results file" in one_error_line(tunecheck(tmp_path, "verdict", "junk.json"))
+    assert "--on 'words'" in one_error_line(tunecheck(tmp_path, "overlap", "--train", "a", "--eval", "b", "--on", "words"))
+    assert "no checkpoint-" in one_error_line(tunecheck(tmp_path, "sweep", str(tmp_path), "--eval", "x.jsonl"))
+    assert "--paraphrased per --original" in one_error_line(
+        tunecheck(tmp_path, "memorisation", "rephrase", "--task", "qa", "--original", "a.jsonl", "--original", "b.jsonl", "--paraphrased", "c.jsonl")
+    )
+    # a usage error from Typer (whichever click it vendors) is exit 2 with no traceback
+    usage = tunecheck(tmp_path, "memorisation", "rephrase", "--task", "qa", "--original", "a.jsonl")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr and "Missing option '--paraphrased'" in usage.stderr

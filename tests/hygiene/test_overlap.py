@@ -1,0 +1,236 @@
+import json
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from tunecheck.data import load_data
+from tunecheck.errors import ConfigError
+from tunecheck.hygiene import (
+    NgramIndex,
+    check_overlap,
+    find_overlap,
+    jaccard,
+    normalize,
+    shingles,
+    words,
+)
+from tunecheck.hygiene._near import Signer, shingle_hashes
+from tunecheck.hygiene._ngrams import _WordHasher, window_hashes
+
+
+def _text(rng, n, prefix="w"):
+    # 5,000-word vocabulary: two random texts share a 5-gram with negligible probability
+    return [f"{prefix}{i}" for i in rng.integers(0, 5000, n)]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """50 training texts of 60 words; 10 eval rows: exact, near, 13-gram, short near, 6 unrelated."""
+    rng = np.random.default_rng(0)
+    train = [_text(rng, 60) for _ in range(50)]
+    train.append(_text(rng, 12))  # row 50: a short text
+    evals = [
+        # exact: train row 3 with other case, punctuation and spacing
+        "  " + ", ".join(train[3]).upper().replace("W1", "w1") + " !!\n",
+        # near: train row 7 with word 30 replaced
+        " ".join([*train[7][:30], "changed", *train[7][31:]]),
+        # 13-gram: words 10..29 of train row 11 between 20 fresh words on each side
+        " ".join(_text(rng, 20, "e") + train[11][10:30] + _text(rng, 20, "e")),
+        # short near: train row 50 without its last word (11 words, no 13-gram at all)
+        " ".join(train[50][:11]),
+    ]
+    evals += [" ".join(_text(rng, 60, "e")) for _ in range(6)]
+    return [" ".join(t) for t in train], evals, train
+
+
+def test_normalize_and_words():
+    # NFKC turns full-width ＡＢＣ into abc and the ﬁ ligature into fi; punctuation (P*) is deleted,
+    # not spaced ("don't" -> "dont"), symbols + and = stay; whitespace runs become one space
+    raw = "  Héllo,\tWORLD!!  Don't — stop…  ＡＢＣ ﬁne 2+2=4\n"
+    assert normalize(raw) == "héllo world dont stop abc fine 2+2=4"
+    assert words(raw) == ["héllo", "world", "dont", "stop", "abc", "fine", "2+2=4"]
+    assert normalize("Well-known; «quoted»") == "wellknown quoted"
+    assert normalize("  ,.!  ") == ""
+
+
+def test_jaccard_hand_computed():
+    # shingles of "a b c d e f": {abcde, bcdef}; of "a b c d e g": {abcde, bcdeg}
+    # intersection 1, union 3
+    assert jaccard("a b c d e f", "a b c d e g") == pytest.approx(1 / 3)
+    # unigrams: {a,b,c,d,e,f} vs {a,b,c,d,e,g}: 5 shared of 7
+    assert jaccard("a b c d e f", "a b c d e g", shingle=1) == pytest.approx(5 / 7)
+    # shorter than 5 words: the whole text is one shingle
+    assert shingles(["a", "b", "c"]) == {("a", "b", "c")}
+    assert jaccard("A, b c!", "a b c") == 1.0
+    assert jaccard("a b c", "a b c d") == 0.0
+    assert jaccard("", "") == 0.0
+
+
+def test_planted_matches_kinds_ids_and_nested_counts(planted):
+    train, evals, train_words = planted
+    r = find_overlap(train, evals, train_ids=[f"t{i}" for i in range(len(train))], eval_ids=[f"e{i}" for i in range(len(evals))])
+    # nested: exact {e0}; near {e0, e1, e3}; ngram {e0, e1, e2, e3}; rates over 10 eval rows
+    assert (r.exact.count, r.near.count, r.ngram.count) == (1, 3, 4)
+    assert (r.exact.rate, r.near.rate, r.ngram.rate) == (0.1, 0.3, 0.4)
+    assert r.train_rows == 51 and r.eval_rows == 10
+    by_eval = {p.eval_id: p for p in r.pairs}
+    assert set(by_eval) == {"e0", "e1", "e2", "e3"}
+    # sorted by strength: exact, then near by Jaccard (e3 0.875 > e1 0.836), then n-gram
+    assert [p.eval_id for p in r.pairs] == ["e0", "e3", "e1", "e2"]
+
+    e0 = by_eval["e0"]
+    # identical after normalisation: 60 - 13 + 1 = 48 n-grams, all shared; the whole text is the span
+    assert (e0.train_id, e0.kinds, e0.jaccard) == ("t3", ("exact", "near", "ngram"), 1.0)
+    assert (e0.shared_ngrams, e0.ngram_total, e0.longest_span_words) == (48, 48, 60)
+    assert e0.span == " ".join(train_words[3])
+
+    e1 = by_eval["e1"]
+    # 56 shingles each; word 30 sits in shingles 26..30, so 51 shared of 56 + 5 = 61: 0.836
+    # 13-grams: starts 18..30 contain word 30, so 48 - 13 = 35 shared; longest span words 0..29
+    assert (e1.train_id, e1.kinds) == ("t7", ("near", "ngram"))
+    assert e1.jaccard == pytest.approx(51 / 61)
+    assert (e1.shared_ngrams, e1.ngram_total, e1.longest_span_words) == (35, 48, 30)
+
+    e2 = by_eval["e2"]
+    # a 20-word passage: 20 - 13 + 1 = 8 shared 13-grams; 16 shared 5-shingles of 56 + 56 - 16
+    assert (e2.train_id, e2.kinds) == ("t11", ("ngram",))
+    assert (e2.shared_ngrams, e2.ngram_total, e2.longest_span_words) == (8, 48, 20)
+    assert e2.span == " ".join(train_words[11][10:30])
+    assert e2.jaccard == pytest.approx(16 / 96)
+
+    e3 = by_eval["e3"]
+    # 11 of 12 words: shingles 7 of 8 shared (0.875 >= 0.8); no 13-gram, still counted as ngram
+    assert (e3.train_id, e3.kinds, e3.jaccard) == ("t50", ("near", "ngram"), 0.875)
+    assert (e3.shared_ngrams, e3.ngram_total, e3.longest_span_words) == (0, 0, 11)
+    assert any("fewer than 13 words" in note for note in r.notes)
+
+
+def test_disjoint_data_has_no_matches():
+    rng = np.random.default_rng(1)
+    train = [" ".join(_text(rng, int(rng.integers(20, 80)))) for _ in range(300)]
+    evals = [" ".join(_text(rng, int(rng.integers(5, 80)))) for _ in range(100)]
+    r = find_overlap(train, evals)
+    assert (r.exact.count, r.near.count, r.ngram.count) == (0, 0, 0)
+    assert r.pairs == () and r.ngram.rate == 0.0
+
+
+def test_twelve_shared_words_are_not_a_13gram_match():
+    rng = np.random.default_rng(2)
+    source = _text(rng, 40)
+    eleven, twelve = (" ".join(_text(rng, 20, "e") + source[5 : 5 + k] + _text(rng, 20, "e")) for k in (12, 13))
+    r = find_overlap([" ".join(source)], [eleven, twelve])
+    # only the 13-word span is a 13-gram: one shared n-gram, a 13-word span
+    assert r.ngram.count == 1 and r.near.count == 0
+    (pair,) = r.pairs
+    assert (pair.eval_index, pair.kinds, pair.shared_ngrams, pair.longest_span_words) == (1, ("ngram",), 1, 13)
+    # with n=12 both match
+    assert find_overlap([" ".join(source)], [eleven, twelve], n=12).ngram.count == 2
+
+
+def test_ngram_index_query(planted):
+    train, evals, train_words = planted
+    index = NgramIndex.build(train)
+    assert len(index) == 51 and index.n == 13
+    hit = index.query(evals[2])
+    assert hit is not None
+    assert (hit.train_index, hit.longest_span_words, hit.shared_ngrams, hit.ngram_total) == (11, 20, 8, 48)
+    assert hit.span_text == " ".join(train_words[11][10:30]) and hit.train_rows == (11,)
+    assert index.query(evals[3]) is None  # 11 words: no 13-gram
+    assert index.query(evals[5]) is None  # unrelated
+    assert index.query_many(evals) == [index.query(e) for e in evals]
+
+
+def test_ngram_index_prefers_the_row_sharing_most():
+    rng = np.random.default_rng(3)
+    a, b = _text(rng, 40), _text(rng, 40)
+    # the query holds 15 words of a (3 n-grams) and 20 words of b (8 n-grams)
+    query = _text(rng, 5, "e") + a[0:15] + _text(rng, 5, "e") + b[10:30] + _text(rng, 5, "e")
+    index = NgramIndex.build([" ".join(a), " ".join(b)])
+    hit = index.query(" ".join(query))
+    assert hit is not None
+    # 5 + 15 + 5 + 20 + 5 = 50 words: 38 n-grams, 3 + 8 = 11 of them in the training set
+    assert (hit.train_index, hit.shared_ngrams, hit.longest_span_words) == (1, 8, 20)
+    assert (hit.covered_ngrams, hit.ngram_total, hit.train_rows) == (11, 38, (1, 0))
+
+
+def test_templated_data_stays_fast_and_verified():
+    # 2,000 rows of one 60-word template with 3 slot words: every pair is a near-duplicate candidate
+    rng = np.random.default_rng(5)
+    template = _text(rng, 60)
+    train = [" ".join([*template[:57], *_text(rng, 3, "s")]) for _ in range(2000)]
+    evals = [" ".join([*template[:57], *_text(rng, 3, "q")]) for _ in range(50)]
+    r = find_overlap(train, evals)
+    # 56 shingles each, 53 shared (the last 3 hold a slot word): 53 / 59 = 0.898 with any row
+    assert r.near.count == 50 and r.exact.count == 0
+    assert all(p.jaccard == pytest.approx(53 / 59) and p.kinds == ("near", "ngram") for p in r.pairs)
+
+
+def test_hashes_are_stable():
+    # pinned values: the index must not depend on the process (no salted hash()) nor drift
+    h, doc = window_hashes(*_WordHasher().flat([["a", "b", "c"], ["d"]]), 2)
+    assert doc.tolist() == [0, 0]
+    assert h.tolist() == [2217375478979427961, 9747618521876640042]
+
+
+def test_signatures_equal_datasketch():
+    rng = np.random.default_rng(4)
+    word_lists = [_text(rng, int(rng.integers(0, 120))) for _ in range(60)]
+    word_lists += [["one"], ["two", "words"], _text(rng, 17_000)]  # short texts; one longer than a block
+    h32, doc = shingle_hashes(_WordHasher(), word_lists, 5)
+    sig = Signer(128, 7).sign(h32, doc, len(word_lists))
+    for i in range(len(word_lists)):
+        m = MinHash(num_perm=128, seed=7, hashfunc=int)
+        m.update_batch(h32[doc == i].tolist())
+        assert (sig[i] == m.hashvalues).all(), i
+
+
+def test_deterministic(planted):
+    train, evals, _ = planted
+    assert find_overlap(train, evals).to_dict() == find_overlap(train, evals).to_dict()
+
+
+def test_empty_and_options():
+    r = find_overlap(["...", "some text here"], ["!!!", "some text here"])
+    # punctuation-only rows are empty after normalisation and match nothing
+    assert r.exact.count == 1 and r.pairs[0].eval_index == 1
+    assert any("empty after normalisation" in note for note in r.notes)
+    with pytest.raises(ConfigError, match="near_threshold"):
+        find_overlap(["a"], ["a"], near_threshold=0)
+    with pytest.raises(ConfigError, match="n must be at least 1"):
+        find_overlap(["a"], ["a"], n=0)
+
+
+def _file(tmp_path, name, rows):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return load_data(path)
+
+
+def test_check_overlap_report(tmp_path, planted):
+    train, evals, _ = planted
+    tr = _file(tmp_path, "train.jsonl", [{"id": f"t{i}", "prompt": f"question {i}", "completion": t} for i, t in enumerate(train)])
+    ev = _file(tmp_path, "eval.jsonl", [{"id": f"q{i}", "prompt": f"other {i}", "completion": t} for i, t in enumerate(evals)])
+    rep = check_overlap(tr, ev, on="response")
+    d = rep.to_dict()
+    assert d["layer"] == "overlap" and d["data"] == {"train": tr.identity(), "eval": ev.identity()}
+    assert d["config"]["on"] == "response" and d["config"]["n"] == 13 and d["config"]["lsh_bands"] == 16
+    assert (d["train_rows"], d["eval_rows"]) == (51, 10)
+    assert d["exact"] == {"count": 1, "rate": 0.1} and d["near"]["count"] == 3 and d["ngram"]["count"] == 4
+    assert [(p["eval_id"], p["train_id"]) for p in d["pairs"]] == [("q0", "t3"), ("q3", "t50"), ("q1", "t7"), ("q2", "t11")]
+    assert set(d["pairs"][0]) == {"eval_id", "train_id", "kinds", "jaccard", "shared_ngrams", "ngram_total", "longest_span_words", "span"}
+    assert d["notes"][0].startswith("compared responses only")
+    json.dumps(d)  # serialisable as is
+    # on="full" prepends the (differing) two-word prompts, so 2 more shingles differ on each side:
+    # e0 is no longer exact but near (56 shared of 58 + 58 - 56 = 60: 0.93); e1 falls below 0.8
+    # (51 of 65: 0.78) but shares 13-grams, as does e2; the short e3 drops out (7 of 12: 0.58)
+    full = check_overlap(tr, ev).result
+    assert (full.exact.count, full.near.count, full.ngram.count) == (0, 1, 3)
+
+
+def test_on_prompt_needs_instruction_data(tmp_path):
+    ds = _file(tmp_path, "plain.jsonl", [{"text": "just some text"}])
+    with pytest.raises(ConfigError, match=r'on="prompt": train data .*plain.jsonl line 1 has plain text .*use on="full"'):
+        check_overlap(ds, ds, on="prompt")
+    with pytest.raises(ConfigError, match="on='both'"):
+        check_overlap(ds, ds, on="both")  # type: ignore[arg-type]

@@ -1,0 +1,229 @@
+"""analyse_curves on hand-built curves; expected values worked out in the comments.
+
+Epochs are step / 10 throughout (10 steps per epoch)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from tunecheck.errors import ConfigError
+from tunecheck.overfitting import CurvePoint, TrainingCurves, analyse_curves
+
+
+def make_curves(
+    train: dict[int, float], evals: dict[int, float], *, checkpoints: tuple[int, ...] | None = None
+) -> TrainingCurves:
+    def points(d: dict[int, float]) -> tuple[CurvePoint, ...]:
+        return tuple(CurvePoint(s, v, s / 10) for s, v in sorted(d.items()))
+
+    return TrainingCurves("run/trainer_state.json", "trainer_state", points(train), points(evals), checkpoint_steps=checkpoints)
+
+
+# Training loss falling steadily: 2.0 - 0.015 * step, logged every 5 steps (1.925 ... 0.5).
+FALLING = {s: 2.0 - 0.015 * s for s in range(5, 105, 5)}
+
+
+def test_clean_convergence_uses_the_final_checkpoint():
+    train = dict(zip(range(10, 110, 10), [2.0, 1.6, 1.3, 1.1, 0.95, 0.85, 0.78, 0.72, 0.68, 0.65]))
+    evals = {20: 1.7, 40: 1.2, 60: 0.95, 80: 0.85, 100: 0.845}
+    r = analyse_curves(make_curves(train, evals))
+    # best = the last evaluation; nothing after it, so no divergence
+    assert (r.best_step, r.best_epoch, r.best_eval_loss) == (100, 10.0, 0.845)
+    assert r.diverges_at is None and r.diverges_at_epoch is None
+    # 10 train points -> window 1: first 2.0, last 0.65, drop 1.35 = 67.5%
+    assert r.train is not None and r.train.window == 1
+    assert (r.train.first, r.train.last, r.train.min) == (2.0, 0.65, 0.65)
+    assert r.train.drop == pytest.approx(1.35) and r.train.drop_pct == pytest.approx(67.5)
+    assert r.train_loss_decreased
+    # The eval curve is monotone (noise 0), so min_delta is the 1% floor: 0.00845. The last step
+    # improved by 0.005 < max(0.00845, 2% of 0.845 = 0.0169): converged, not "still falling".
+    assert r.min_delta == pytest.approx(0.00845) and r.min_delta_auto
+    assert r.recommendation == "training converged: use the final checkpoint (epoch 10 / step 100, eval loss 0.845 is the best)"
+    # gap at step 20: train near it = mean of train in (15, 20] = 1.6 -> 1.7 - 1.6 = 0.1
+    assert r.gap[0].train_loss == 1.6 and r.gap[0].gap == pytest.approx(0.1)
+    # at step 100: (95, 100] -> 0.65; 0.845 - 0.65 = 0.195
+    assert r.gap[-1].gap == pytest.approx(0.195)
+    assert "eval - train gap grew from 0.100 (step 20) to 0.195 (step 100)" in r.findings  # <= 0.2: no level
+
+
+def test_eval_still_falling_at_the_end():
+    train = dict(zip(range(10, 110, 10), [2.0, 1.6, 1.3, 1.1, 0.95, 0.85, 0.78, 0.72, 0.68, 0.65]))
+    # last improvement 0.85 -> 0.78 = 0.07 > 2% of 0.78
+    r = analyse_curves(make_curves(train, {20: 1.7, 40: 1.2, 60: 0.95, 80: 0.85, 100: 0.78}))
+    assert r.best_step == 100 and r.diverges_at is None
+    assert r.recommendation.startswith("eval loss was still falling at the end: use the final checkpoint")
+
+
+def test_high_final_gap_is_added_to_the_recommendation():
+    # eval plateaus while train keeps falling to 0.2: at step 100 the gap is 0.845 - 0.2 = 0.645 > 0.5
+    train = dict(zip(range(10, 110, 10), [2.0, 1.6, 1.3, 1.0, 0.8, 0.6, 0.45, 0.35, 0.25, 0.2]))
+    r = analyse_curves(make_curves(train, {20: 1.7, 40: 1.2, 60: 0.95, 80: 0.85, 100: 0.845}))
+    assert r.best_step == 100 and r.diverges_at is None
+    assert r.recommendation.startswith("training converged: use the final checkpoint")
+    assert r.recommendation.endswith("; but the train-eval gap is high (0.645): the model fits its training data far "
+                                     "better than held-out data (more data, fewer epochs or more regularisation may generalise better)")
+
+
+DIVERGING = dict(zip(range(10, 110, 10), [2.0, 1.6, 1.3, 1.1, 1.0, 1.02, 1.08, 1.15, 1.25, 1.4]))
+
+
+def test_divergence_is_found_at_the_first_step_of_the_rise():
+    r = analyse_curves(make_curves(FALLING, DIVERGING))
+    # best: 1.0 at step 50. Noise from the evals from the one before the best (7 points:
+    # 1.1 1.0 1.02 1.08 1.15 1.25 1.4): residuals from the median of 3 are 0.02 (at 1.0, median
+    # 1.02) and 0 elsewhere (monotone) -> mean 0.02/5 = 0.004 -> sigma = sqrt(pi) * 0.004 = 0.00709;
+    # min_delta = max(2 * 0.00709, 1% of 1.0) = 0.01418. Threshold 1.01418: 1.02 (step 60) is above,
+    # and so are all later ones -> a run of 5 >= patience 3. Train near step 80 (the 3rd of the run)
+    # = train in (77.5, 80] = 2 - 1.2 = 0.8 < train near step 50 = 2 - 0.75 = 1.25: still falling.
+    assert r.min_delta == pytest.approx(2 * math.sqrt(math.pi) * 0.004)
+    assert (r.best_step, r.best_epoch, r.best_eval_loss) == (50, 5.0, 1.0)
+    assert (r.diverges_at, r.diverges_at_epoch) == (60, 6.0)
+    assert r.recommendation == (
+        "stop at epoch 5 / step 50 (best eval loss 1.000); later checkpoints overfit: "
+        "eval loss rose for 5 evaluations while train loss kept falling"
+    )
+    assert any(f.startswith("eval loss diverges at step 60") for f in r.findings)
+    # gap grows: step 10: 2.0 - (train in (7.5, 10] = 1.85) = 0.15; step 100: 1.4 - 0.5 = 0.9
+    assert r.gap[0].gap == pytest.approx(0.15) and r.gap[-1].gap == pytest.approx(0.9)
+    # 0.9 > 0.5: the seed gap rule's "high" level
+    assert (
+        "eval - train gap grew from 0.150 (step 10) to 0.900 (step 100): high probability of overfitting "
+        "by the gap rule (> 0.2 some, > 0.5 high)"
+    ) in " ".join(r.findings)
+
+
+def test_divergence_settings():
+    # min_delta 0.05 -> threshold 1.05: 1.02 no longer counts; the run starts at 1.08 (step 70)
+    assert analyse_curves(make_curves(FALLING, DIVERGING), min_delta=0.05).diverges_at == 70
+    # patience 6 > the 5 evaluations after the best: too few to call it
+    r = analyse_curves(make_curves(FALLING, DIVERGING), patience=6)
+    assert r.diverges_at is None and r.best_step == 50
+    assert "the last 5 evaluation(s) were higher, too few to call it overfitting" in r.recommendation
+    with pytest.raises(ConfigError, match="patience"):
+        analyse_curves(make_curves(FALLING, DIVERGING), patience=0)
+    with pytest.raises(ConfigError, match="min_delta"):
+        analyse_curves(make_curves(FALLING, DIVERGING), min_delta=-0.1)
+
+
+# Falling with single-point bumps (1.55, 1.33), then a noisy plateau around 1.19.
+NOISY = dict(zip(range(10, 160, 10), [2.0, 1.7, 1.5, 1.55, 1.35, 1.3, 1.33, 1.22, 1.2, 1.17, 1.19, 1.21, 1.18, 1.20, 1.19]))
+FALLING_LONG = {s: 2.0 - 0.01 * s for s in range(5, 155, 5)}
+
+
+def test_noisy_but_fine_is_not_divergence():
+    r = analyse_curves(make_curves(FALLING_LONG, NOISY))
+    # best: 1.17 at step 100. Evals from the one before: 1.20 1.17 1.19 1.21 1.18 1.20 1.19;
+    # |x - median of 3| = 0.02, 0, 0.02, 0.02, 0.01 -> mean 0.014 -> sigma = 0.02481,
+    # min_delta = 0.04963 -> threshold 1.2196: no later evaluation is above it.
+    assert r.min_delta == pytest.approx(2 * math.sqrt(math.pi) * 0.014)
+    assert r.best_step == 100 and r.diverges_at is None
+    assert r.recommendation.startswith("use the checkpoint at epoch 10 / step 100 (best eval loss 1.170) or the final one")
+    # The classic rule (any rise counts) would have called the plateau a divergence at step 110:
+    # every evaluation after the best is above 1.17 and the training loss keeps falling.
+    assert analyse_curves(make_curves(FALLING_LONG, NOISY), min_delta=0.0).diverges_at == 110
+
+
+def test_a_single_bump_after_the_best_is_not_divergence():
+    evals = {10: 2.0, 20: 1.5, 30: 1.2, 40: 1.1, 50: 1.5, 60: 1.102, 70: 1.101, 80: 1.103}
+    # best 1.1 at step 40. Even with a min_delta as small as 0.01 only the bump (step 50) is
+    # above 1.11: a run of 1 < patience 3.
+    r = analyse_curves(make_curves(FALLING, evals), min_delta=0.01)
+    assert r.best_step == 40 and r.diverges_at is None
+    assert "never stayed above the best by more than 0.01 for 3 in a row" in r.recommendation
+    # With the default the bump also raises the noise estimate, so nothing counts as a rise.
+    assert analyse_curves(make_curves(FALLING, evals)).diverges_at is None
+
+
+def test_no_eval_loss():
+    r = analyse_curves(make_curves(FALLING, {}))
+    assert (r.best_step, r.best_epoch, r.best_eval_loss, r.diverges_at, r.diverges_at_epoch) == (None,) * 5
+    assert r.recommendation == (
+        "no eval loss in the log: cannot pick the best checkpoint or detect overfitting; evaluate during "
+        "training (eval_strategy='steps') or run `tunecheck sweep`"
+    )
+    assert r.train_loss_decreased and r.gap == ()
+    d = r.to_dict()
+    assert d["settings"] == {"patience": 3, "min_delta": None, "min_delta_auto": False}
+    assert d["points"]["eval"] == [] and d["best_step"] is None
+
+
+def test_flat_training_loss_is_flagged():
+    train = {s: 1.0 + 0.001 * (s % 3) for s in range(10, 210, 10)}  # 1.000-1.002, no trend
+    r = analyse_curves(make_curves(train, {100: 1.1, 200: 1.1}))
+    assert not r.train_loss_decreased
+    assert r.recommendation.startswith("training loss did not decrease")
+    assert r.findings[0].startswith("training loss never moved")
+
+
+def test_rising_training_loss_is_flagged():
+    train = {s: 1.0 + 0.01 * s for s in range(10, 110, 10)}  # 1.1 -> 2.0
+    r = analyse_curves(make_curves(train, {50: 1.5, 100: 2.1}))
+    assert not r.train_loss_decreased and r.train is not None and r.train.drop < 0
+    assert r.recommendation.startswith("training loss did not decrease: it rose from 1.100 to 2.000")
+
+
+def test_nan_losses_are_flagged_and_json_stays_valid():
+    train = dict(FALLING)
+    train[60] = math.nan
+    train[65] = math.inf
+    evals = {50: 1.3, 100: math.nan}
+    r = analyse_curves(make_curves(train, evals))
+    assert not r.train_loss_decreased
+    assert r.recommendation.startswith("training loss became NaN/inf at step 60 (2 logged point(s))")
+    assert any("eval loss is NaN/inf at 1 evaluation(s), first at step 100" in f for f in r.findings)
+    assert r.best_step == 50  # the NaN evaluation is left out
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))  # NaN/inf became null
+    assert [60, None] in d["points"]["train"] and [100, None] in d["points"]["eval"]
+
+
+def test_rise_while_train_also_rises_is_instability_not_overfitting():
+    # train falls 2.0 -> 0.5 by step 50, then climbs back to 1.0 by step 100 (still 45% below its start)
+    train = {s: 2.0 - 0.03 * s if s <= 50 else 0.5 + 0.01 * (s - 50) for s in range(5, 105, 5)}
+    r = analyse_curves(make_curves(train, DIVERGING))
+    # eval rises from step 60 as before, but train near step 80 (0.8) is above train near 50 (0.5)
+    assert r.train_loss_decreased
+    assert r.best_step == 50 and r.diverges_at is None
+    assert r.recommendation == (
+        "stop at epoch 5 / step 50 (best eval loss 1.000); eval loss rose afterwards while the training loss "
+        "did not fall: unstable training (try a lower learning rate), not overfitting"
+    )
+
+
+def test_training_spike_is_reported():
+    train = dict(FALLING)
+    train[50] = 3.0  # the 5 points before are about 1.3
+    r = analyse_curves(make_curves(train, {}))
+    assert any(f.startswith("training loss spiked 1 time(s) (step 50: 3.000 vs about") for f in r.findings)
+    assert r.train_loss_decreased  # a lone spike does not undo the descent
+
+
+def test_noisy_per_step_loss_is_not_a_spike():
+    # alternating +-30% around a falling trend: large swings, but every one is ordinary noise here
+    train = {s: (2.0 - 0.01 * s) * (1.3 if s % 2 else 0.7) for s in range(1, 101)}
+    r = analyse_curves(make_curves(train, {}))
+    assert not any("spiked" in f for f in r.findings)
+
+
+def test_best_step_without_a_saved_checkpoint():
+    r = analyse_curves(make_curves(FALLING, DIVERGING, checkpoints=(40, 100)))
+    assert r.recommendation.endswith("; no checkpoint was saved there (nearest: checkpoint-40)")
+    assert any(f.startswith("no checkpoint was saved at step 50 (saved: 40, 100)") for f in r.findings)
+
+
+def test_json_shape():
+    d = analyse_curves(make_curves(FALLING, DIVERGING)).to_dict()
+    assert set(d) == {
+        "layer", "source", "format", "best_step", "best_epoch", "best_eval_loss", "diverges_at",
+        "diverges_at_epoch", "train_loss_decreased", "train", "gap", "findings", "recommendation",
+        "settings", "notes", "points",
+    }
+    assert (d["layer"], d["format"], d["best_step"], d["diverges_at"]) == ("curves", "trainer_state", 50, 60)
+    assert set(d["train"]) == {"first", "last", "min", "drop", "drop_pct", "window"}
+    # 20 train points -> window 2: first = mean(1.925, 1.85) = 1.8875, last = mean(0.575, 0.5)
+    assert d["train"]["first"] == pytest.approx(1.8875) and d["train"]["last"] == pytest.approx(0.5375)
+    assert d["gap"][4] == {"step": 50, "epoch": 5.0, "train_loss": 1.25, "eval_loss": 1.0, "gap": pytest.approx(-0.25)}
+    assert d["points"]["eval"][:2] == [[10, 2.0], [20, 1.6]]
+    json.dumps(d, allow_nan=False)

@@ -1,0 +1,57 @@
+"""Membership signal: Min-K% by hand, and the AUROCs of a model that memorised its training
+texts against the untrained base (the control)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.overfitting.conftest import HELDOUT, MEMBERS, write_texts
+from tunecheck.errors import ConfigError
+from tunecheck.overfitting import MembershipConfig, evaluate_membership, min_k_prob
+from tunecheck.perplexity import PerplexityConfig
+
+
+def test_min_k_prob_by_hand():
+    lp = np.array([-0.1, -3.0, -0.5, -2.0, -0.2])
+    # 20% of 5 tokens = 1 token: the lowest, -3.0
+    assert min_k_prob(lp, 20) == -3.0
+    # 50% of 5 = 2.5 -> ceil 3 tokens: (-3.0 - 2.0 - 0.5) / 3
+    assert min_k_prob(lp, 50) == pytest.approx(-5.5 / 3)
+    assert min_k_prob(lp, 100) == pytest.approx(lp.mean())
+    assert np.isnan(min_k_prob(np.array([]), 20))
+
+
+def test_memorised_training_texts_are_singled_out(memorised, tmp_path):
+    train = write_texts(tmp_path / "train.jsonl", MEMBERS, "m")
+    held = write_texts(tmp_path / "held.jsonl", HELDOUT, "h")
+    config = MembershipConfig(perplexity=PerplexityConfig(n_resamples=500))
+    report = evaluate_membership([f"{memorised['base']},name=base", f"{memorised['tuned']},name=tuned"], train, held, config)
+    [tuned] = report.models
+    assert tuned.signals["reference"].value.value > 0.95
+    assert tuned.signals["min_k"].value.value > 0.9
+    assert tuned.level == "high"
+    # the base never saw either set: its own loss barely separates them (random texts alike)
+    assert tuned.signals["base_loss"].value.ci95[0] < 0.5 < tuned.signals["base_loss"].value.ci95[1] or abs(tuned.signals["base_loss"].value.value - 0.5) < 0.3
+    d = report.to_dict()
+    assert d["layer"] == "membership" and d["baseline"] == "base"
+    assert set(d["models"][0]["signals"]) == {"reference", "loss", "min_k", "base_loss"}
+
+
+def test_a_model_that_saw_neither_set_gives_no_signal(memorised, tmp_path):
+    train = write_texts(tmp_path / "train.jsonl", MEMBERS, "m")
+    held = write_texts(tmp_path / "held.jsonl", HELDOUT, "h")
+    config = MembershipConfig(perplexity=PerplexityConfig(n_resamples=500))
+    base = f"{memorised['base']},name=base"
+    report = evaluate_membership([base, base.replace("name=base", "name=same")], train, held, config)
+    # same weights: tuned - base is exactly 0 everywhere, every pair tied -> AUROC 0.5
+    assert report.models[0].signals["reference"].value.value == 0.5
+    assert report.models[0].level != "high"
+
+
+def test_same_data_twice_and_bad_k_are_refused(memorised, tmp_path):
+    train = write_texts(tmp_path / "train.jsonl", MEMBERS, "m")
+    with pytest.raises(ConfigError, match="same data"):
+        evaluate_membership([str(memorised["base"])], train, train)
+    with pytest.raises(ConfigError, match="--k-percent"):
+        MembershipConfig(k_percent=0)

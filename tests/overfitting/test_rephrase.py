@@ -1,0 +1,50 @@
+"""Rephrase sensitivity: each model's change from original to paraphrased prompts, and the
+tuned model's change against the base's (difference in differences), by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tunecheck.errors import DataError
+from tunecheck.overfitting import rephrase_sensitivity
+from tunecheck.scoring import ScoreConfig
+
+
+def _preds(path, outputs, answers, *, key="id"):
+    path.write_text("".join(json.dumps({key: str(i), "output": o, "answers": [a]}) + "\n" for i, (o, a) in enumerate(zip(outputs, answers))))
+    return str(path)
+
+
+def test_memorised_wording_drops_on_paraphrases(tmp_path):
+    n = 120
+    answers = [f"answer {i}" for i in range(n)]
+    right, wrong = answers, ["no idea"] * n
+    half = answers[: n // 2] + ["no idea"] * (n - n // 2)
+    base_o = _preds(tmp_path / "bo.jsonl", half, answers)
+    base_p = _preds(tmp_path / "bp.jsonl", half, answers)  # base: same on both wordings
+    tuned_o = _preds(tmp_path / "to.jsonl", right, answers)
+    tuned_p = _preds(tmp_path / "tp.jsonl", wrong, answers)  # tuned: perfect on originals, lost on paraphrases
+    report = rephrase_sensitivity([(base_o, base_p), (tuned_o, tuned_p)], ScoreConfig("qa", n_resamples=1000), names=["base", "tuned"])
+    d = report.to_dict()
+    tuned = d["models"][1]
+    em = next(c for c in tuned["change"] if c["metric"] == "exact_match")
+    assert em["difference"] == pytest.approx(-1.0) and em["verdict"] == "regressed"
+    base_em = next(c for c in d["models"][0]["change"] if c["metric"] == "exact_match")
+    assert base_em["difference"] == 0.0 and base_em["verdict"] == "inconclusive"
+    # difference in differences: tuned's change (-1) minus base's (0)
+    did = next(c for c in d["comparison"] if c["metric"] == "exact_match_change")
+    assert did["difference"] == pytest.approx(-1.0) and did["verdict"] == "regressed" and did["model"] == "tuned"
+
+
+def test_paraphrases_pair_by_original_id(tmp_path):
+    orig = _preds(tmp_path / "o.jsonl", ["a", "b"], ["a", "b"])
+    para = tmp_path / "p.jsonl"
+    para.write_text("".join(json.dumps({"id": f"p{i}", "original_id": str(i), "output": o, "answers": [o]}) + "\n" for i, o in enumerate(["a", "x"])))
+    d = rephrase_sensitivity([(orig, str(para))], ScoreConfig("qa", n_resamples=1000)).to_dict()
+    em = next(c for c in d["models"][0]["change"] if c["metric"] == "exact_match")
+    assert em["n"] == 2 and em["difference"] == 0.0  # "x" is right against its own answers field
+    para.write_text(para.read_text() + json.dumps({"id": "p9", "original_id": "0", "output": "a"}) + "\n")
+    with pytest.raises(DataError, match="second paraphrase of '0'"):
+        rephrase_sensitivity([(orig, str(para))], ScoreConfig("qa", n_resamples=1000))
