@@ -31,6 +31,7 @@ bench: install
 	$(PY) benchmarks/perplexity.py
 	$(PY) benchmarks/stats.py
 	$(PY) benchmarks/generation.py
+	$(PY) benchmarks/overlap.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
