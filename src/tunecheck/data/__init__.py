@@ -8,7 +8,7 @@ from tunecheck.data._predictions import (
     PredictionWriter,
     read_predictions,
 )
-from tunecheck.data._sample import Dataset, Message, Sample, Shape
+from tunecheck.data._sample import Dataset, Message, Sample, Shape, align_ids
 
 __all__ = [
     "REFERENCE_FIELDS",
@@ -19,6 +19,7 @@ __all__ = [
     "PredictionWriter",
     "Sample",
     "Shape",
+    "align_ids",
     "content_hash",
     "load_data",
     "load_rows",

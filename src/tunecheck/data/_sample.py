@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import numpy as np
 
 Shape = Literal["text", "prompt_completion", "alpaca", "chat"]
 """How a row is laid out: plain text, prompt/completion pair, Alpaca instruction/input/output,
@@ -62,3 +64,12 @@ class Dataset:
     def identity(self) -> dict[str, Any]:
         """What results record about the data they measured."""
         return {"source": self.source, "sha256": self.sha256, "n": len(self.samples), "shape": self.shape}
+
+
+def align_ids(a: Sequence[str], b: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The ids both sequences hold, in `a`'s order, and their row positions in each: how two
+    models' per-sample results are paired."""
+    pos_a = {i: k for k, i in enumerate(a)}
+    pos_b = {i: k for k, i in enumerate(b)}
+    shared = [i for i in a if i in pos_b]
+    return shared, np.array([pos_a[i] for i in shared], dtype=np.int64), np.array([pos_b[i] for i in shared], dtype=np.int64)

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from tunecheck._progress import Progress
-from tunecheck.data import Dataset, FieldMap, load_data
+from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.hygiene import NgramIndex, sample_text, words
 from tunecheck.hygiene._overlap import On
-from tunecheck.scoring import RECOMMENDED_N, PredictionSet
+from tunecheck.scoring import RECOMMENDED_N, PredictionSet, load_prediction_sets
 from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, adjust_holm, estimate, paired
 
 
@@ -123,9 +123,7 @@ def evaluate_copying(
     """Copy rate of each predictions file against the training set; later files are compared
     with the first (the base model's outputs) on the sample ids they share."""
     config = config or CopyConfig()
-    sets = [p if isinstance(p, PredictionSet) else PredictionSet.load(p) for p in preds]
-    if not sets:
-        raise ConfigError("pass at least one --preds file")
+    sets = load_prediction_sets(preds)
     data = train if isinstance(train, Dataset) else load_data(train, fields)
     texts = []
     for s in data:
@@ -140,14 +138,10 @@ def evaluate_copying(
     comparison = []
     base = results[0]
     for other in results[1:]:
-        pos_b = {i: k for k, i in enumerate(other.ids)}
-        shared = [i for i in base.ids if i in pos_b]
+        shared, rows_a, rows_b = align_ids(base.ids, other.ids)
         if not shared:
             warnings.append(f"{other.model}: no sample ids in common with {base.model}; not compared")
             continue
-        pos_a = {i: k for k, i in enumerate(base.ids)}
-        rows_a = np.array([pos_a[i] for i in shared])
-        rows_b = np.array([pos_b[i] for i in shared])
         pairs = [paired(sa.take(rows_a), other.metrics()[k].take(rows_b), n_resamples=config.n_resamples, seed=config.seed)
                  for k, sa in base.metrics().items()]
         comparison += [(base.model, other.model, r) for r in adjust_holm(pairs)]

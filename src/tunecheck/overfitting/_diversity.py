@@ -21,16 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tunecheck._progress import Progress, start
 from tunecheck.core import Estimate
+from tunecheck.data import align_ids
 from tunecheck.errors import ConfigError
 from tunecheck.metrics import SELF_BLEU_ORDER, distinct_stats, self_bleu
-from tunecheck.scoring import RECOMMENDED_N, PredictionSet
+from tunecheck.scoring import RECOMMENDED_N, PredictionSet, load_prediction_sets
 from tunecheck.stats import (
     N_RESAMPLES,
     PairedResult,
@@ -143,13 +143,7 @@ def compare_diversity(
     orders = _check_ns(ns)
     if n_resamples < 1000:
         raise ConfigError(f"--n-resamples {n_resamples}: use at least 1,000 (10,000 is the default)")
-    loaded = [s if isinstance(s, PredictionSet) else PredictionSet.load(s) for s in sets]
-    if not loaded:
-        raise ConfigError("pass at least one predictions file")
-    names = [s.name for s in loaded]
-    for i, s in enumerate(loaded):
-        if names.count(s.name) > 1:
-            loaded[i] = PredictionSet(f"{s.name} ({Path(s.path).name})", s.path, s.rows, s.extra_generations)
+    loaded = load_prediction_sets(sets)
     task = start(progress, "diversity", 2 * len(loaded) - 1)
     warnings: list[str] = []
     models: list[ModelDiversity] = []
@@ -168,11 +162,9 @@ def compare_diversity(
             warnings.append(f"{s.name}: only one output, so self-BLEU (each output against the others) is undefined")
     base = loaded[0]
     base_ids = [p.id for p in base.rows]
-    pos_a = {i: k for k, i in enumerate(base_ids)}
     comparison: list[tuple[str, str, PairedResult]] = []
     for j, s in enumerate(loaded[1:], start=1):
-        pos_b = {p.id: k for k, p in enumerate(s.rows)}
-        shared = [i for i in base_ids if i in pos_b]
+        shared, rows_a, rows_b = align_ids(base_ids, [p.id for p in s.rows])
         task.advance()
         if len(shared) < 2:
             warnings.append(f"{s.name}: {len(shared)} sample ids in common with {base.name}; not compared (need 2 or more)")
@@ -187,8 +179,8 @@ def compare_diversity(
                 f"{s.name} vs {base.name}: only {len(shared)} outputs in common: too few to tell models apart "
                 "reliably (the seeds recommend 100-500)"
             )
-        stats_a = _on_shared(full[0], base, [pos_a[i] for i in shared], orders)
-        stats_b = _on_shared(full[j], s, [pos_b[i] for i in shared], orders)
+        stats_a = _on_shared(full[0], base, rows_a.tolist(), orders)
+        stats_b = _on_shared(full[j], s, rows_b.tolist(), orders)
         pairs = [paired(stats_a[k], stats_b[k], n_resamples=n_resamples, seed=seed) for k in stats_a]
         comparison.extend((base.name, s.name, r) for r in adjust_holm(pairs))
     config = {

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tunecheck._progress import Progress
-from tunecheck.data import Dataset, FieldMap, load_data
+from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
     HFModel,
@@ -221,12 +221,7 @@ def evaluate_extraction(
     comparison = []
     base = results[0]
     for other in results[1:]:
-        other_ids = set(other.ids)
-        shared = [i for i in base.ids if i in other_ids]
-        a_index = {i: k for k, i in enumerate(base.ids)}
-        b_index = {i: k for k, i in enumerate(other.ids)}
-        a_rows = np.array([a_index[i] for i in shared], dtype=int)
-        b_rows = np.array([b_index[i] for i in shared], dtype=int)
+        _, a_rows, b_rows = align_ids(base.ids, other.ids)
         pairs = [
             paired(sa.take(a_rows), other.metrics()[name].take(b_rows), n_resamples=config.n_resamples, seed=config.seed)
             for name, sa in base.metrics().items()

@@ -8,6 +8,7 @@ from tunecheck.scoring._score import (
     PredictionSet,
     ScoreConfig,
     ScoreReport,
+    load_prediction_sets,
     load_rules,
     score_predictions,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "ScoreConfig",
     "ScoreReport",
     "load_custom",
+    "load_prediction_sets",
     "load_rules",
     "score_predictions",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tunecheck.core import Estimate
-from tunecheck.data import Prediction, load_rows, read_predictions
+from tunecheck.data import Prediction, align_ids, load_rows, read_predictions
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.metrics import (
     ROUGE_TYPES,
@@ -318,10 +318,9 @@ def _clusters(pset: PredictionSet, ctxs: Sequence[Mapping[str, Any]], name: str 
     return np.asarray(values)
 
 
-def score_predictions(
-    preds: Sequence[str | PredictionSet], config: ScoreConfig, *, data: str | None = None
-) -> ScoreReport:
-    """Score each predictions file; compare every later one with the first (the baseline)."""
+def load_prediction_sets(preds: Sequence[str | PredictionSet]) -> list[PredictionSet]:
+    """Load each `FILE[,name=NAME]`; two files with the same model name get their file names
+    added, so tables and comparisons can tell them apart."""
     sets = [p if isinstance(p, PredictionSet) else PredictionSet.load(p) for p in preds]
     if not sets:
         raise ConfigError("pass at least one --preds file")
@@ -329,6 +328,14 @@ def score_predictions(
     for i, s in enumerate(sets):
         if names.count(s.name) > 1:
             sets[i] = PredictionSet(f"{s.name} ({Path(s.path).name})", s.path, s.rows, s.extra_generations)
+    return sets
+
+
+def score_predictions(
+    preds: Sequence[str | PredictionSet], config: ScoreConfig, *, data: str | None = None
+) -> ScoreReport:
+    """Score each predictions file; compare every later one with the first (the baseline)."""
+    sets = load_prediction_sets(preds)
     rows = load_rows(data, config.id_field) if data else None
     custom = [load_custom(c) for c in config.custom]
     contexts = [_contexts(s, rows) for s in sets]
@@ -368,8 +375,7 @@ def score_predictions(
     comparison: list[tuple[str, str, PairedResult]] = []
     base_ids = [p.id for p in sets[0].rows]
     for s, result in zip(sets[1:], scored[1:]):
-        pos_b = {p.id: k for k, p in enumerate(s.rows)}
-        shared = [i for i in base_ids if i in pos_b]
+        shared, rows_a, rows_b = align_ids(base_ids, [p.id for p in s.rows])
         if not shared:
             warnings.append(f"{s.name}: no sample ids in common with {sets[0].name}; not compared")
             continue
@@ -378,9 +384,6 @@ def score_predictions(
                 f"{s.name} vs {sets[0].name}: compared on the {len(shared)} samples both have "
                 f"({len(base_ids)} and {len(s.rows)} in the files)"
             )
-        pos_a = {i: k for k, i in enumerate(base_ids)}
-        rows_a = np.array([pos_a[i] for i in shared])
-        rows_b = np.array([pos_b[i] for i in shared])
         cl = clusters[0][rows_a] if clusters[0] is not None else None
         pairs = []
         for name, st_a in scored[0].stats.items():
