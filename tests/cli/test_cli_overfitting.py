@@ -65,3 +65,35 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     # a usage error from Typer (whichever click it vendors) is exit 2 with no traceback
     usage = tunecheck(tmp_path, "memorisation", "rephrase", "--task", "qa", "--original", "a.jsonl")
     assert usage.returncode == 2 and "Traceback" not in usage.stderr and "Missing option '--paraphrased'" in usage.stderr
+
+
+def test_curves_json_on_converged_noisy_and_eval_missing_logs(tmp_path: Path) -> None:
+    converged = _trainer_state(tmp_path / "a.json", [1.6, 1.2, 1.0, 0.9, 0.85])
+    # noisy but fine: one bump (1.02 after 0.95) inside a falling trend is not divergence
+    noisy = _trainer_state(tmp_path / "b.json", [1.6, 1.2, 0.95, 1.02, 0.9, 0.93, 0.85, 0.84])
+    history = [{"step": 10 * k, "epoch": float(k), "loss": 2.0 / k} for k in range(1, 6)]
+    missing = tmp_path / "c.json"
+    missing.write_text(json.dumps({"global_step": 50, "log_history": history}))
+    got = {}
+    for name in ("a.json", "b.json", "c.json"):
+        run = tunecheck(tmp_path, "curves", name, "--format", "json")
+        assert run.returncode == 0, run.stderr
+        got[name] = json.loads(run.stdout)
+    assert (got["a.json"]["best_step"], got["a.json"]["diverges_at"]) == (50, None)
+    assert "final checkpoint" in got["a.json"]["recommendation"]
+    assert (got["b.json"]["best_step"], got["b.json"]["best_eval_loss"], got["b.json"]["diverges_at"]) == (80, 0.84, None)
+    assert got["c.json"]["best_step"] is None and got["c.json"]["diverges_at"] is None
+    assert "no eval loss" in got["c.json"]["recommendation"].lower()
+    assert converged.exists() and noisy.exists()
+
+
+def test_diversity_of_one_word_answers_renders_and_combines(tmp_path: Path) -> None:
+    # distinct-2/3 are undefined for one-word outputs: null in JSON, "n/a" in tables, no crash
+    for name in ("base", "tuned"):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps({"id": str(i), "model": name, "output": "yes" if i % 3 else "no"}) + "\n" for i in range(20)))
+    table = tunecheck(tmp_path, "diversity", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--out", "div.json")
+    assert table.returncode == 0, table.stderr
+    assert "n/a" in table.stdout
+    verdict = tunecheck(tmp_path, "verdict", "div.json")
+    assert verdict.returncode == 0, verdict.stderr
+    assert "output diversity" in verdict.stdout

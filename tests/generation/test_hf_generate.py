@@ -3,6 +3,7 @@ stop strings and finish reasons are right, and prompts are built as the model wa
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
@@ -178,6 +179,26 @@ def test_the_models_own_sampling_defaults_do_not_leak_in(tokenizer):
     model.generation_config.top_k = 50
     model.generation_config.temperature = 0.6
     config = HFModel(model, tokenizer, "t", "cpu")._generation_config(GenerationParams(temperature=0.9, top_p=0.8, n=2))
-    assert (config.top_k, config.temperature, config.top_p, config.num_return_sequences) == (None, 0.9, 0.8, 2)
+    assert (config.top_k, config.temperature, config.top_p, config.num_return_sequences) == (0, 0.9, 0.8, 2)
     greedy = HFModel(model, tokenizer, "t", "cpu")._generation_config(GenerationParams())
     assert greedy.do_sample is False and greedy.temperature is None
+
+
+def test_the_models_own_beam_and_ngram_defaults_do_not_leak_into_greedy(tokenizer):
+    from tunecheck.demo import tiny_llama
+
+    plain = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128)
+    odd = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128)  # same seed: same weights
+    # `generate` fills every option tunecheck leaves at None from these, so each must be reset
+    # explicitly: 4 beams is beam search, not greedy; n-gram blocking forbids the repetitions a
+    # random tiny model makes at once ("to to to ..."); the penalties reweight the logits
+    odd.generation_config.num_beams = 4
+    odd.generation_config.no_repeat_ngram_size = 2
+    odd.generation_config.repetition_penalty = 1.5
+    odd.generation_config.penalty_alpha = 0.6  # with top_k > 1: contrastive search
+    params = GenerationParams(max_new_tokens=12)
+    want = _run(HFModel(plain, tokenizer, "plain", "cpu"), PROMPTS, params)
+    got = _run(HFModel(odd, tokenizer, "odd", "cpu"), PROMPTS, params)
+    assert [g[0].output for g in got] == [g[0].output for g in want]
+    # the reference has repeated bigrams, which n-gram blocking would have removed
+    assert any(len(set(itertools.pairwise(t))) < len(t) - 1 for t in (g[0].output.split() for g in want))

@@ -195,9 +195,9 @@ def test_empty_and_options():
     # punctuation-only rows are empty after normalisation and match nothing
     assert r.exact.count == 1 and r.pairs[0].eval_index == 1
     assert any("empty after normalisation" in note for note in r.notes)
-    with pytest.raises(ConfigError, match="near_threshold"):
+    with pytest.raises(ConfigError, match=r"--near-threshold \(near_threshold\) must be in \(0, 1\], got 0"):
         find_overlap(["a"], ["a"], near_threshold=0)
-    with pytest.raises(ConfigError, match="n must be at least 1"):
+    with pytest.raises(ConfigError, match=r"--ngram \(n\) must be at least 1 word, got 0"):
         find_overlap(["a"], ["a"], n=0)
 
 

@@ -41,6 +41,10 @@ def test_copies_are_counted_with_their_training_example(tmp_path):
     # longest span first: output 3 shares 15 words with t1, output 0 shares 13 with t0
     assert [(e["id"], e["train_id"], e["longest_span_words"]) for e in m["examples"]] == [("3", "t1", 15), ("0", "t0", 13)]
     assert m["examples"][1]["span"] == SPAN13
+    # the matching training example is shown: both are short (< 300 characters) and already
+    # normalised (lowercase, no punctuation), and each span starts within 50 characters of the
+    # text's start ("a recipe for " is 13), so the whole example appears, uncut
+    assert [e["train_text"] for e in m["examples"]] == [TRAIN[1], TRAIN[0]]
     # copied share: output 0 has 17 words (well + 13 + that is all) -> 5 13-grams, 1 in training: 1/5;
     # output 3 has 16 words -> 4 13-grams, 3 of them in training (all but the one ending in "today")
     assert m["metrics"]["copied_share"]["value"] == pytest.approx((1 / 5 + 3 / 4) / 4)
@@ -67,3 +71,19 @@ def test_shorter_ngram_and_missing_parts(tmp_path):
     assert evaluate_copying([preds], _train(tmp_path), CopyConfig(n=6, n_resamples=1000)).to_dict()["models"][0]["copied"] == 1
     with pytest.raises(ConfigError, match="has no prompt"):
         evaluate_copying([preds], _train(tmp_path), CopyConfig(on="prompt"))
+
+
+def test_a_long_training_example_is_shown_around_the_span(tmp_path):
+    head = " ".join(f"word{i}" for i in range(60))
+    tail = " ".join(f"tail{i}" for i in range(60))
+    text = f"{head} {SPAN13} {tail}"
+    train = tmp_path / "train.jsonl"
+    train.write_text(json.dumps({"id": "long", "text": text}) + "\n")
+    report = evaluate_copying([_preds(tmp_path / "p.jsonl", [SPAN13], "m")], train, CopyConfig(n_resamples=200)).to_dict()
+    [example] = report["models"][0]["examples"]
+    # head: word0-9 (5 characters) and word10-59 (6) with 59 spaces = 50 + 300 + 59 = 409, so the
+    # span starts at 410; 50 before is 360, the space after "word52" (354-359): the excerpt starts at
+    # the next word, "word53", at 361, and runs 300 characters; "…" marks both cuts
+    assert text.index(SPAN13) == 410 and text[361:368] == "word53 "
+    assert example["train_text"] == "…" + text[361:661] + "…"
+    assert SPAN13 in example["train_text"]

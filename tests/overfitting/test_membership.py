@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.overfitting.conftest import HELDOUT, MEMBERS, write_texts
-from tunecheck.errors import ConfigError
+from tunecheck.errors import ConfigError, DataError
 from tunecheck.overfitting import MembershipConfig, evaluate_membership, min_k_prob
 from tunecheck.perplexity import PerplexityConfig
 
@@ -31,8 +31,13 @@ def test_memorised_training_texts_are_singled_out(memorised, tmp_path):
     assert tuned.signals["reference"].value.value > 0.95
     assert tuned.signals["min_k"].value.value > 0.9
     assert tuned.level == "high"
-    # the base never saw either set: its own loss barely separates them (random texts alike)
-    assert tuned.signals["base_loss"].value.ci95[0] < 0.5 < tuned.signals["base_loss"].value.ci95[1] or abs(tuned.signals["base_loss"].value.value - 0.5) < 0.3
+    # the base never saw either set (random texts alike): its own loss does not separate them,
+    # its CI spans 0.5 (about 0.64, CI [0.43, 0.81] here), so no "sets differ in kind" warning
+    control = tuned.signals["base_loss"].value
+    assert control.ci95[0] < 0.5 < control.ci95[1]
+    assert not any("already tells the two sets apart" in w for w in report.warnings)
+    # memorisation shows as the tuned reference score far above that control (1.0 vs ~0.64)
+    assert tuned.signals["reference"].value.value - control.value > 0.3
     d = report.to_dict()
     assert d["layer"] == "membership" and d["baseline"] == "base"
     assert set(d["models"][0]["signals"]) == {"reference", "loss", "min_k", "base_loss"}
@@ -55,3 +60,25 @@ def test_same_data_twice_and_bad_k_are_refused(memorised, tmp_path):
         evaluate_membership([str(memorised["base"])], train, train)
     with pytest.raises(ConfigError, match="--k-percent"):
         MembershipConfig(k_percent=0)
+
+
+def test_too_few_scorable_examples_name_the_file(memorised, tmp_path):
+    train = write_texts(tmp_path / "train.jsonl", MEMBERS, "m")
+    one = write_texts(tmp_path / "one.jsonl", HELDOUT[:1], "h")
+    base = str(memorised["base"])
+    config = MembershipConfig(perplexity=PerplexityConfig(n_resamples=200))
+    # a single held-out example: no AUROC (it needs 2 per side), and the message names the file
+    with pytest.raises(DataError, match=r"one\.jsonl \(--eval\): 1 of 1 examples can be scored; .*at least 2"):
+        evaluate_membership([base], train, one, config)
+    # completion-only scoring of empty responses scores no token: 3 rows, 1 scorable
+    import json
+
+    rows = [{"id": "a", "prompt": "the red fox", "completion": " walks"}, {"id": "b", "prompt": "the owl", "completion": ""},
+            {"id": "c", "prompt": "the cat", "completion": ""}]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    held = tmp_path / "held.jsonl"
+    held.write_text("".join(json.dumps({"id": f"h{i}", "prompt": t[:10], "completion": t[10:]}) + "\n" for i, t in enumerate(HELDOUT[:4])))
+    completion_only = MembershipConfig(perplexity=PerplexityConfig(completion_only=True, add_eos=False, n_resamples=200))
+    with pytest.raises(DataError, match=r"empty\.jsonl \(--train\): 1 of 3 examples can be scored \(.*empty response under --completion-only"):
+        evaluate_membership([base], empty, held, completion_only)

@@ -3,6 +3,7 @@ against the best checkpoint, and a resumed sweep that reuses saved results."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -11,8 +12,15 @@ import pytest
 
 from tests.overfitting.conftest import MEMBERS, write_texts
 from tunecheck.core import Record
-from tunecheck.errors import ConfigError
-from tunecheck.overfitting import SweepConfig, find_checkpoints, place_on_curve, sweep_checkpoints
+from tunecheck.data import FieldMap
+from tunecheck.errors import ConfigError, DataError
+from tunecheck.overfitting import (
+    SweepConfig,
+    find_checkpoints,
+    place_on_curve,
+    plot_sweep,
+    sweep_checkpoints,
+)
 from tunecheck.overfitting._sweep import Checkpoint, CheckpointResult
 from tunecheck.perplexity import PerplexityConfig
 from tunecheck.perplexity._evaluate import summarise_records
@@ -57,29 +65,75 @@ def test_u_curve_phases():
     assert versus[3].difference == pytest.approx(0.5, abs=1e-9)
 
 
+def test_non_finite_checkpoints_are_diverged_not_near_best():
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 0.05, 100)
+    results = [_fake("checkpoint-1", 1, 2.0 + noise), _fake("checkpoint-2", 2, 1.0 + noise), _fake("checkpoint-3", 3, np.full(100, np.nan))]
+    best, versus, phases = place_on_curve(results, PerplexityConfig(n_resamples=500))
+    assert best == 1 and phases == ["under-fitting", "best", "diverged"] and versus[2] is None
+    from tunecheck.overfitting._sweep import recommend
+
+    assert "checkpoint-3: loss is NaN/inf" in recommend(results, best, phases)
+    with pytest.raises(DataError, match="non-finite"):
+        place_on_curve([results[2]], PerplexityConfig(n_resamples=500))
+
+
+def test_the_final_save_is_placed_at_its_step(tmp_path, memorised):
+    run = _run_dir(tmp_path, memorised)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(memorised["tuned"] / name, run / name)
+    # no trainer_state.json: the final save's step is unknown, it goes last
+    assert [(c.name, c.step) for c in find_checkpoints(run)][-1] == ("final", None)
+    (run / "trainer_state.json").write_text(json.dumps({"global_step": 12}))
+    assert [(c.name, c.step) for c in find_checkpoints(run)][-1] == ("final", 12)
+    # saved at the last checkpoint's step: the same weights, evaluated once
+    (run / "trainer_state.json").write_text(json.dumps({"global_step": 10}))
+    assert [c.name for c in find_checkpoints(run)] == ["checkpoint-9", "checkpoint-10"]
+    assert [c.name for c in find_checkpoints(run, include_final=False)] == ["checkpoint-9", "checkpoint-10"]
+
+
 def test_sweep_evaluates_saves_and_resumes(tmp_path, memorised, monkeypatch):
+    import tunecheck.overfitting._sweep as sweep_mod
+
+    loaded: list[str] = []
+    real_load = sweep_mod.load_model
+
+    def recording_load(spec, **kw):
+        loaded.append(spec.name)
+        return real_load(spec, **kw)
+
+    monkeypatch.setattr(sweep_mod, "load_model", recording_load)
     run = _run_dir(tmp_path, memorised)
     data = write_texts(tmp_path / "eval.jsonl", MEMBERS, "m")
     out = tmp_path / "sweep"
     config = SweepConfig(perplexity=PerplexityConfig(n_resamples=300))
-    first = sweep_checkpoints(run, data, out, config).to_dict()
+    report = sweep_checkpoints(run, data, out, config)
+    first = report.to_dict()
+    assert loaded == ["checkpoint-9", "checkpoint-10"]
     assert [c["checkpoint"] for c in first["checkpoints"]] == ["checkpoint-9", "checkpoint-10"]
     # the memorised model has the lowest loss on its own training texts; the untrained one is far worse
     assert first["best_checkpoint"] == "checkpoint-10"
     assert first["checkpoints"][0]["phase"] == "under-fitting"
     assert "still falling" in first["recommendation"]
     assert (out / "checkpoints" / "checkpoint-9.json").is_file()
+    plot_sweep(report, png=tmp_path / "u.png")
+    assert (tmp_path / "u.png").read_bytes().startswith(b"\x89PNG")
 
-    import tunecheck.overfitting._sweep as sweep_mod
-
-    def no_loading(*_a, **_k):
-        raise AssertionError("a saved checkpoint was evaluated again")
-
-    monkeypatch.setattr(sweep_mod, "load_model", no_loading)
+    loaded.clear()
     again = sweep_checkpoints(run, data, out, config).to_dict()
-    assert again["checkpoints"][1]["eval_loss"] == first["checkpoints"][1]["eval_loss"]
-    # new weights in a checkpoint (same folder) invalidate its saved result, and only its
+    assert loaded == [] and again["checkpoints"][1]["eval_loss"] == first["checkpoints"][1]["eval_loss"]
+    # new weights in one checkpoint (same folder) invalidate its saved result, and only its
     weights = next((run / "checkpoint-10").glob("*.safetensors"))
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
-    with pytest.raises(AssertionError, match="evaluated again"):
-        sweep_checkpoints(run, data, out, config)
+    sweep_checkpoints(run, data, out, config)
+    assert loaded == ["checkpoint-10"]
+    # so does another field mapping (the same rows, scored differently), for every checkpoint
+    loaded.clear()
+    sweep_checkpoints(run, data, out, config, fields=FieldMap(text="text", id="id"))
+    assert loaded == ["checkpoint-9", "checkpoint-10"]
+    # a saved file from an older tunecheck (no per-document sums) is evaluated again, not a crash
+    saved = out / "checkpoints" / "checkpoint-9.json"
+    saved.write_text(json.dumps({"fingerprint": "x"}))
+    loaded.clear()
+    sweep_checkpoints(run, data, out, config, fields=FieldMap(text="text", id="id"))
+    assert loaded == ["checkpoint-9"]

@@ -199,7 +199,7 @@ def extraction(
     model: o.Models,
     train: Train,
     samples: Samples = 200,
-    prefix: Annotated[str, typer.Option(help="tokens: the first --prefix-tokens of each text; prompt: the training prompt (its response is the target).")] = "tokens",
+    prefix: Annotated[str, typer.Option(help="tokens: the first --prefix-tokens of each text; prompt: the training prompt (its response is the target); auto: prompt for prompt/response, Alpaca and chat data, tokens for plain text.")] = "auto",
     prefix_tokens: Annotated[int, typer.Option(help="Tokens shown to the model.")] = 32,
     suffix_tokens: Annotated[int, typer.Option(help="Tokens of the true continuation compared.")] = 32,
     template: o.Template = "auto",
@@ -275,7 +275,7 @@ def membership(
 
 @memorisation.command("rephrase")
 def rephrase(
-    task: Annotated[str, typer.Option("--task", "-t", help="classification, qa, summarization, generation, format or custom.")],
+    task: Annotated[str, typer.Option("--task", "-t", help="classification, qa, summarization or generation.")],
     original: Annotated[list[str], typer.Option("--original", help="Predictions on the original prompts (FILE or FILE,name=NAME); one per model, the first is the baseline.")],
     paraphrased: Annotated[list[str], typer.Option("--paraphrased", help="Predictions on paraphrased prompts (same ids, or an original_id field); in the order of --original.")],
     data: Annotated[str | None, typer.Option("--data", "-d", help="Data set whose rows supply references by id.")] = None,
@@ -291,6 +291,8 @@ def rephrase(
     from tunecheck.scoring import ScoreConfig
 
     r.check_format(format)
+    if task not in ("classification", "qa", "summarization", "generation"):
+        raise ConfigError(f"--task {task!r}: rephrase takes classification, qa, summarization or generation (format and custom metrics: use the Python API)")
     if len(original) != len(paraphrased):
         raise ConfigError(f"pass one --paraphrased per --original (got {len(original)} and {len(paraphrased)})")
     label_list = tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None

@@ -33,6 +33,13 @@ def num(x: Any, digits: int = 4) -> str:
     return f"{x:,}"
 
 
+def signed(x: Any, digits: int = 4) -> str:
+    """A difference with its sign; "n/a" for a missing or non-finite one (NaN is stored as null)."""
+    if not isinstance(x, (int, float)) or not math.isfinite(x):
+        return "n/a"
+    return f"{x:+.{digits}f}"
+
+
 def ci(pair: Any, digits: int = 4) -> str:
     return f"[{num(pair[0], digits)}, {num(pair[1], digits)}]" if pair else ""
 
@@ -147,7 +154,7 @@ def score_tables(payload: dict[str, Any]) -> None:
             comp.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
         for c in rows:
             comp.add_row(
-                escape(c["model"]), c["metric"], f"{c['difference']:+.4f}", ci(c["ci95"]), num(c["p_value_holm"], 3),
+                escape(c["model"]), c["metric"], signed(c["difference"]), ci(c["ci95"]), num(c["p_value_holm"], 3),
                 f"±{num(c['mdd'], 3)}", verdict(c["verdict"]),
             )
         console.print(comp)

@@ -8,9 +8,9 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from tunecheck.cli._render import ci, console, num, verdict, warn
+from tunecheck.cli._render import ci, console, num, signed, verdict, warn
 
-_PHASE_STYLE = {"best": "bold green", "near best": "green", "under-fitting": "yellow", "over-fitting": "bold red"}
+_PHASE_STYLE = {"best": "bold green", "near best": "green", "under-fitting": "yellow", "over-fitting": "bold red", "diverged": "bold red"}
 
 
 def _one_line(text: str) -> str:
@@ -25,7 +25,7 @@ def paired_table(rows: list[dict[str, Any]], title: str) -> None:
         table.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
     for c in rows:
         p = c.get("p_value_holm", c.get("p_value"))
-        table.add_row(escape(c["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]), f"{c['difference']:+.4f}",
+        table.add_row(escape(c["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]), signed(c["difference"]),
                       ci(c["ci95"]), num(p, 3), verdict(c["verdict"]))
     console.print(table)
 
@@ -43,7 +43,7 @@ def sweep_table(payload: dict[str, Any]) -> None:
         table.add_row(
             escape(c["checkpoint"]), num(c["step"]), num(c["eval_loss"]), ci(c["eval_loss_ci95"]), num(c["eval_perplexity"], 3),
             num(c["train_loss"]), num(c["gap"]), *[num(c["task"][t]["value"], 3) for t in tasks],
-            f"{vs['difference']:+.4f} (p={num(vs['p_value_holm'], 3)})" if vs else "-", f"[{style}]{c['phase']}[/]",
+            f"{signed(vs['difference'])} (p={num(vs['p_value_holm'], 3)})" if vs else "-", f"[{style}]{c['phase']}[/]",
         )
     console.print(table)
     console.print(f"[bold]Recommendation:[/] {escape(payload['recommendation'])}")
@@ -88,7 +88,7 @@ def rephrase_tables(payload: dict[str, Any]) -> None:
         table.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
     for m in payload["models"]:
         for c in m["change"]:
-            table.add_row(escape(m["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]), f"{c['difference']:+.4f}", ci(c["ci95"]), verdict(c["verdict"]))
+            table.add_row(escape(m["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]), signed(c["difference"]), ci(c["ci95"]), verdict(c["verdict"]))
     console.print(table)
     paired_table(payload["comparison"], "Change on paraphrases against the base model's change")
     warn(payload.get("warnings", []))
@@ -103,6 +103,8 @@ def verdict_table(payload: dict[str, Any]) -> None:
         table.add_row(name, verdict(s["verdict"]), escape(s["evidence"]))
     console.print(table)
     console.print(f"[bold]{escape(payload['summary'])}[/]")
+    for line in payload.get("notes", []):
+        console.print(f"[yellow]note:[/] {escape(line)}")
 
 
 def curves_table(payload: dict[str, Any]) -> None:

@@ -50,14 +50,15 @@ class OverlapConfig:
     """Seed of the MinHash permutations (results are deterministic for a given seed)."""
 
     def __post_init__(self) -> None:
+        # named as the CLI flag and the API argument: either may have set it
         if self.n < 1:
-            raise ConfigError(f"n must be at least 1 word, got {self.n} (13 is the usual contamination n-gram)")
+            raise ConfigError(f"--ngram (n) must be at least 1 word, got {self.n}; 13 is the usual contamination n-gram")
         if not 0 < self.near_threshold <= 1:
-            raise ConfigError(f"near_threshold must be in (0, 1], got {self.near_threshold}")
+            raise ConfigError(f"--near-threshold (near_threshold) must be in (0, 1], got {self.near_threshold}; 0.8 is the default")
         if self.shingle < 1:
-            raise ConfigError(f"shingle must be at least 1 word, got {self.shingle}")
+            raise ConfigError(f"shingle must be at least 1 word, got {self.shingle}; 5 is the default")
         if self.num_perm < 16:
-            raise ConfigError(f"num_perm must be at least 16, got {self.num_perm} (128 is the default)")
+            raise ConfigError(f"num_perm must be at least 16, got {self.num_perm}; 128 is the default")
 
 
 @dataclass(frozen=True)

@@ -262,12 +262,14 @@ class HFModel:
 
 
     # -- generation ----------------------------------------------------------------------------
-    def _prompt_ids(self, prompt: str) -> list[int]:
-        """Prompt tokens as in training and scoring: BOS first unless the text already has it."""
-        tok = self.tokenizer
-        ids = self._encode(prompt)
-        bos = tok.bos_token_id
+    def with_bos(self, ids: list[int]) -> list[int]:
+        """Token ids as training and scoring saw them: BOS first, unless they already start with
+        it (chat templates such as Llama-3's and Gemma's write it) or the tokenizer has none."""
+        bos = self.tokenizer.bos_token_id
         return ids if bos is None or (ids and ids[0] == bos) else [bos, *ids]
+
+    def _prompt_ids(self, prompt: str) -> list[int]:
+        return self.with_bos(self._encode(prompt))
 
     def _stop_ids(self) -> list[int]:
         ids: set[int] = set()
@@ -281,19 +283,39 @@ class HFModel:
 
         base = getattr(self.model, "generation_config", None)
         config = copy.deepcopy(base) if base is not None else GenerationConfig()
-        # The model's own sampling defaults (top_k=50, temperature=0.6, ...) would silently change
-        # what "temperature 0.7, top-p 0.9" means; tunecheck's settings are the whole story.
+        # The model's own decoding defaults (top_k=50, temperature=0.6, num_beams=4,
+        # no_repeat_ngram_size=3, ...) would silently change what "greedy" or "temperature 0.7,
+        # top-p 0.9" means; tunecheck's settings are the whole story. `generate` fills every
+        # option left at None from the model's generation_config, so options that change the
+        # decoding are pinned to their neutral values, not cleared.
         config.update(
             max_new_tokens=params.max_new_tokens,
             do_sample=not params.greedy,
             num_return_sequences=params.n,
             temperature=None if params.greedy else params.temperature,
             top_p=None if params.greedy else params.top_p,
-            top_k=None,
+            top_k=0,  # None would be refilled from the model's config (often 50); 0 turns top-k off
+            min_p=None if params.greedy else 0.0,  # sampling only; 0 keeps every token
+            typical_p=1.0,
+            epsilon_cutoff=0.0,
+            eta_cutoff=0.0,
+            # one beam, no groups: plain greedy search or sampling, not beam search
+            num_beams=1,
+            num_beam_groups=1,
+            diversity_penalty=0.0,
+            length_penalty=1.0,
+            early_stopping=False,
+            penalty_alpha=0.0,  # > 0 with top_k > 1 would be contrastive search
+            no_repeat_ngram_size=0,
+            encoder_no_repeat_ngram_size=0,
+            repetition_penalty=1.0,
+            encoder_repetition_penalty=1.0,
+            renormalize_logits=False,
+            # min_new_tokens takes precedence over min_length (which may come from the model):
+            # 0 forbids nothing, so the stop token may come at any step
             min_length=None,
-            min_new_tokens=None,
+            min_new_tokens=0,
             max_length=None,
-            repetition_penalty=None,
             eos_token_id=self._stop_ids() or None,
             pad_token_id=self._pad_id(),
             stop_strings=list(params.stop) or None,
@@ -358,7 +380,13 @@ class HFModel:
         batch_size: int | None = None,
         progress: Progress | None = None,
     ) -> list[list[int]]:
-        """Greedy continuations of exact token prefixes, as token ids (stopping at EOS).
+        """Greedy continuations of exact token prefixes, as token ids.
+
+        A continuation ends with the first stop token (EOS, or the model's end-of-turn id),
+        which is kept, as `generate` keeps it in its token counts: in chat training data the
+        response ends with that token (`<|im_end|>`, `<|eot_id|>`), so a model that ends the turn
+        where the training response ended matches the target, and one that stops early still
+        differs from it at that position.
 
         Extraction attacks compare tokens with tokens; going through text would re-tokenise the
         prefix and could shift the boundary, so this path never decodes."""
@@ -370,7 +398,7 @@ class HFModel:
         def keep(i: int, rows: list[list[int]], _elapsed: float) -> None:
             new = rows[0]
             end = next((k for k, t in enumerate(new) if t in stop_ids), None)
-            tokens = list(new[:end] if end is not None else new)
+            tokens = list(new[: end + 1] if end is not None else new)
             while end is None and tokens and tokens[-1] == pad:
                 tokens.pop()
             out[i] = tokens

@@ -2,11 +2,11 @@
 
 An output *copies* when it shares a word n-gram (13 words by default, the span contamination
 studies use, after the same normalisation as the leakage check) with some training example;
-the example and the longest shared span are reported so a person can look. The base model's
-outputs are the control: boilerplate both models write is not the fine-tune's doing. Run it on
-outputs for held-out prompts: copying training text into answers to new prompts is the
-overfitting sign (reproducing a training answer for its own training prompt is what
-`tunecheck memorisation extraction` measures).
+the example (its id and, normalised, the text around the span) and the longest shared span are
+reported so a person can look. The base model's outputs are the control: boilerplate both
+models write is not the fine-tune's doing. Run it on outputs for held-out prompts: copying
+training text into answers to new prompts is the overfitting sign (reproducing a training
+answer for its own training prompt is what `tunecheck memorisation extraction` measures).
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ from tunecheck.hygiene import NgramIndex, sample_text, words
 from tunecheck.hygiene._overlap import On
 from tunecheck.scoring import RECOMMENDED_N, PredictionSet, load_prediction_sets
 from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, adjust_holm, estimate, paired
+
+TRAIN_EXCERPT = 300
+"""Characters of the matching training example shown with a copy, from shortly before the span."""
+_LEAD = 50
+"""Characters of context kept before the span, so the excerpt shows where the copy begins."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,20 @@ def copying_of(pset: PredictionSet, index: NgramIndex, train_ids: Sequence[str],
             "longest_span_words": hit.longest_span_words,
             "span": hit.span_text,
             "output": pset.rows[int(k)].output[:500],
+            "train_text": train_excerpt(index.train_text(hit.train_index), hit.span_text),
         })
     return result
+
+
+def train_excerpt(text: str, span: str, size: int = TRAIN_EXCERPT) -> str:
+    """`size` characters of a (normalised) training text, starting at a word up to ~50
+    characters before `span`; "…" marks a cut at either end."""
+    at = max(0, text.find(span))
+    start = max(0, at - _LEAD)
+    if start > 0 and text[start - 1] != " ":  # do not start mid-word
+        start = text.find(" ", start) + 1
+    end = start + size
+    return ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
 
 
 def evaluate_copying(

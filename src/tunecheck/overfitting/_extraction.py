@@ -8,8 +8,12 @@ is the control: what a model gets right from the prefix alone (templates, formul
 Only the tuned model's excess over it is memorisation.
 
 For instruction data the natural prefix is the training prompt and the continuation its
-response (`prefix="prompt"`): does the tuned model answer a training prompt word for word as
-in the training data? Token prefixes are used as token ids, never re-tokenised from text.
+response (`prefix="prompt"`, what "auto" picks for prompt/response, Alpaca and chat data): does
+the tuned model answer a training prompt word for word as in the training data? On templated
+SFT data the first 32 tokens are mostly the template's preamble, shared by every example, so
+token prefixes would measure template reproduction; they remain the default for plain text.
+Token prefixes are used as token ids, never re-tokenised from text. BOS goes first as in
+training: added unless the rendered text already starts with it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from tunecheck.models import (
 from tunecheck.models._prompt import check_template
 from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, adjust_holm, estimate, paired
 
+PREFIX_MODES = ("auto", "tokens", "prompt")
+
 
 @dataclass(frozen=True)
 class ExtractionConfig:
@@ -43,10 +49,12 @@ class ExtractionConfig:
 
     n_samples: int = 200
     """Training examples drawn at random (seeded); enough for a rate with a ~±7-point CI."""
-    prefix: str = "tokens"
+    prefix: str = "auto"
     """"tokens": the first `prefix_tokens` tokens of the text (Carlini et al.); "prompt": the
-    training prompt, with its response as the continuation (instruction data)."""
+    training prompt, with its response as the continuation (instruction data); "auto": "prompt"
+    for instruction-shaped data, "tokens" for plain text (see `prefix_mode`)."""
     prefix_tokens: int = 32
+    """Tokens shown in "tokens" mode, not counting BOS."""
     suffix_tokens: int = 32
     """Continuation tokens compared (in "prompt" mode, at most this many of the response)."""
     template: str = "auto"
@@ -59,8 +67,8 @@ class ExtractionConfig:
 
     def __post_init__(self) -> None:
         check_template(self.template)
-        if self.prefix not in ("tokens", "prompt"):
-            raise ConfigError(f"--prefix must be tokens or prompt, got {self.prefix!r}")
+        if self.prefix not in PREFIX_MODES:
+            raise ConfigError(f"--prefix must be auto, tokens or prompt, got {self.prefix!r}")
         if self.n_samples < 1:
             raise ConfigError(f"--samples must be at least 1, got {self.n_samples}")
         if self.prefix_tokens < 1 or self.suffix_tokens < 1:
@@ -74,6 +82,19 @@ class Probe:
     sample_id: str
     prefix: list[int]
     target: list[int]
+
+
+@dataclass
+class ProbeSet:
+    """The probes cut from a data set for one model, and the examples that could not be cut."""
+
+    probes: list[Probe]
+    mode: str
+    """The prefix mode used: "tokens" or "prompt" ("auto" resolved for the data)."""
+    too_short: int = 0
+    """Examples with fewer tokens than prefix + continuation (or an empty response)."""
+    too_long: int = 0
+    """"prompt" mode: prompts that leave no room for the continuation in the model's context."""
 
 
 @dataclass
@@ -103,6 +124,8 @@ class ExtractionReport:
     comparison: list[tuple[str, str, PairedResult]]
     data: dict[str, Any]
     config: ExtractionConfig
+    prefix: str
+    """The prefix mode used ("tokens" or "prompt"): `config.prefix` with "auto" resolved."""
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,39 +137,65 @@ class ExtractionReport:
         return {
             "layer": "extraction",
             "data": self.data,
-            "config": asdict(self.config),
+            # "prefix" is the mode used, so the report reads the same whether it was asked for or
+            # picked by "auto"; "prefix_option" is what was asked for
+            "config": {**asdict(c), "prefix": self.prefix, "prefix_option": c.prefix},
             "models": models,
             "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
             "warnings": list(self.warnings),
         }
 
 
-def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> tuple[list[Probe], int]:
-    """Probes for the samples long enough to cut; returns them and how many were too short."""
+def prefix_mode(prefix: str, dataset: Dataset) -> str:
+    """The prefix mode used on a data set: "auto" is "prompt" for instruction-shaped data
+    (prompt/response, Alpaca, chat) and "tokens" for plain text."""
+    if prefix != "auto":
+        return prefix
+    return "tokens" if dataset.shape == "text" else "prompt"
+
+
+def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> ProbeSet:
+    """Probes for the samples that can be cut, with counts of those that cannot.
+
+    BOS goes first as in training (`HFModel.with_bos`: added only when the rendered text does
+    not already start with it), and is never one of the `prefix_tokens` shown."""
     tok, chat = model.tokenizer, model.chat_renderer()
-    bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
-    probes, short = [], 0
+    mode = prefix_mode(config.prefix, dataset)
+    result = ProbeSet([], mode)
     for sample in dataset:
-        if config.prefix == "prompt":
-            if sample.response is None or sample.shape == "text":
-                raise ConfigError(f"{dataset.source}: --prefix prompt needs prompt/response data; use --prefix tokens for plain text")
+        where = f"{dataset.source} {sample.location or 'sample ' + sample.id}"
+        if mode == "prompt":
+            if sample.shape == "text":
+                raise ConfigError(f"{dataset.source}: --prefix prompt needs prompt/response data, and this is plain text; use --prefix tokens")
+            if sample.response is None:
+                raise ConfigError(f"{where}: has no response (a prompt-only row); extraction probes training examples, which need one")
             prompt, response = format_pair(sample, config.template, chat)
             p_ids = _encode(tok, prompt)
             full = _encode(tok, prompt + response)
             rest = full[len(p_ids) :] if full[: len(p_ids)] == p_ids else _encode(tok, response)
-            prefix, target = bos + p_ids, rest[: config.suffix_tokens]
+            prefix, target = model.with_bos(p_ids), rest[: config.suffix_tokens]
             if not target:
-                short += 1
+                result.too_short += 1
+                continue
+            # every prefix is continued by up to --suffix-tokens tokens in the same batch
+            if len(prefix) + config.suffix_tokens > model.context_length:
+                result.too_long += 1
                 continue
         else:
-            ids = bos + _encode(tok, format_text(sample, config.template, chat))
-            cut = len(bos) + config.prefix_tokens
+            ids = model.with_bos(_encode(tok, format_text(sample, config.template, chat)))
+            lead = int(bool(ids) and ids[0] == tok.bos_token_id)  # BOS is shown but not counted
+            cut = lead + config.prefix_tokens
+            if cut + config.suffix_tokens > model.context_length:
+                raise ConfigError(
+                    f"--prefix-tokens {config.prefix_tokens} + --suffix-tokens {config.suffix_tokens} exceed "
+                    f"{model.name}'s context of {model.context_length} tokens; lower them"
+                )
             if len(ids) < cut + config.suffix_tokens:
-                short += 1
+                result.too_short += 1
                 continue
             prefix, target = ids[:cut], ids[cut : cut + config.suffix_tokens]
-        probes.append(Probe(sample.id, prefix, target))
-    return probes, short
+        result.probes.append(Probe(sample.id, prefix, target))
+    return result
 
 
 def _encode(tok: Any, text: str) -> list[int]:
@@ -162,10 +211,9 @@ def match_scores(generated: Sequence[int], target: Sequence[int]) -> tuple[float
 
 
 def extract_model(model: HFModel, probes: Sequence[Probe], config: ExtractionConfig, *, progress: Progress | None = None, keep_examples: int = 5) -> ModelExtraction:
+    if not probes:
+        raise ConfigError(f"{model.name}: no probes given; extraction needs at least one training example")
     longest = max(len(p.target) for p in probes)
-    too_long = [p.sample_id for p in probes if len(p.prefix) + longest > model.context_length]
-    if too_long:
-        raise ConfigError(f"sample {too_long[0]}: prefix + continuation exceed {model.name}'s context of {model.context_length}; lower --prefix-tokens/--suffix-tokens")
     outs = model.continue_ids([p.prefix for p in probes], longest, batch_size=config.batch_size, progress=progress)
     scores = np.array([match_scores(o[: len(p.target)], p.target) for o, p in zip(outs, probes)]).reshape(-1, 3)
     result = ModelExtraction(model.name, [p.sample_id for p in probes], scores[:, 0], scores[:, 1], scores[:, 2])
@@ -197,21 +245,32 @@ def evaluate_extraction(
         raise ConfigError("name at least one model (--model); the first is the baseline")
     data = train if isinstance(train, Dataset) else load_data(train, fields)
     chosen: set[str] | None = None
-    results, warnings = [], []
+    results: list[ModelExtraction] = []
+    warnings: list[str] = []
+    mode = prefix_mode(config.prefix, data)
     for item in models:
         model = load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
-        probes, short = build_probes(model, data, config)
+        cut = build_probes(model, data, config)
+        if cut.too_long:
+            warnings.append(
+                f"{model.name}: {cut.too_long} of {len(data)} training prompts leave no room for --suffix-tokens "
+                f"{config.suffix_tokens} tokens in its context of {model.context_length} and were left out"
+            )
         if chosen is None:  # the first model picks the examples; the others probe the same ones
-            if not probes:
-                raise ConfigError(
-                    f"{data.source}: no training example is longer than --prefix-tokens {config.prefix_tokens} + "
-                    f"--suffix-tokens {config.suffix_tokens} tokens; lower them or use --prefix prompt"
-                )
-            pick = random.Random(config.seed).sample(range(len(probes)), min(config.n_samples, len(probes)))
-            chosen = {probes[i].sample_id for i in pick}
-            if short:
-                warnings.append(f"{short} of {len(data)} training examples are too short to probe and were left out")
-        probes = [p for p in probes if p.sample_id in chosen]
+            if not cut.probes:
+                raise ConfigError(_no_probes(data, model, cut, config))
+            pick = random.Random(config.seed).sample(range(len(cut.probes)), min(config.n_samples, len(cut.probes)))
+            chosen = {cut.probes[i].sample_id for i in pick}
+            if cut.too_short:
+                why = "have an empty response" if mode == "prompt" else "are too short to probe"
+                warnings.append(f"{cut.too_short} of {len(data)} training examples {why} and were left out")
+        probes = [p for p in cut.probes if p.sample_id in chosen]
+        if not probes:
+            raise ConfigError(
+                f"{model.name}: none of the {len(chosen)} training examples probed on {results[0].model} can be probed with it "
+                f"({cut.too_long} prompts too long for its context of {model.context_length}, {cut.too_short} too short in its tokens); "
+                "lower --suffix-tokens, or compare models with similar contexts and tokenizers"
+            )
         result = extract_model(model, probes, config, progress=progress)
         result.skipped = len(chosen) - len(probes)
         results.append(result)
@@ -229,4 +288,20 @@ def evaluate_extraction(
         comparison += [(base.model, other.model, r) for r in adjust_holm(pairs)]
     if len(results[0].ids) < 100:
         warnings.append(f"only {len(results[0].ids)} examples probed: rates below ~5 points apart cannot be told apart")
-    return ExtractionReport(results, comparison, {"train": data.identity()}, config, warnings)
+    return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings)
+
+
+def _no_probes(data: Dataset, model: HFModel, cut: ProbeSet, config: ExtractionConfig) -> str:
+    if cut.mode == "tokens":
+        return (
+            f"{data.source}: no training example is longer than --prefix-tokens {config.prefix_tokens} + "
+            f"--suffix-tokens {config.suffix_tokens} tokens; lower them, or use --prefix prompt for prompt/response data"
+        )
+    if cut.too_long:
+        return (
+            f"{data.source}: no training prompt leaves room for --suffix-tokens {config.suffix_tokens} tokens in "
+            f"{model.name}'s context of {model.context_length} ({cut.too_long} too long, {cut.too_short} with an empty response); "
+            "lower --suffix-tokens, or use --prefix tokens to probe the start of each text instead"
+        )
+    return f"{data.source}: every training response is empty after its prompt; nothing to compare"
+

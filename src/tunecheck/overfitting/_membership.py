@@ -28,7 +28,7 @@ import numpy as np
 
 from tunecheck._progress import Progress
 from tunecheck.data import Dataset, FieldMap, load_data
-from tunecheck.errors import ConfigError
+from tunecheck.errors import ConfigError, DataError
 from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
 from tunecheck.perplexity import PerplexityConfig
 from tunecheck.perplexity._evaluate import build_requests
@@ -129,6 +129,16 @@ def _level(reference: AurocResult) -> tuple[str, str]:
     return "unclear", f"some membership signal (AUROC {value:.2f}, CI [{lo:.2f}, {hi:.2f}])"
 
 
+def _too_few(data: Dataset, flag: str, scorable: int, config: MembershipConfig) -> str:
+    why = ""
+    if scorable < len(data):  # rows with no tokens to score have no mean log-probability
+        why = " (the others have no tokens to score" + (": an empty response under --completion-only)" if config.perplexity.completion_only else ")")
+    return (
+        f"{data.source} ({flag}): {scorable} of {len(data)} examples can be scored{why}; the AUROC needs at least 2 "
+        "scorable examples in each of the training and held-out sets: add examples"
+    )
+
+
 def evaluate_membership(
     models: Sequence[str | ModelSpec | LogLikelihoodModel],
     train: str | Path | Dataset,
@@ -161,6 +171,9 @@ def evaluate_membership(
 
     def test(pos: np.ndarray, neg: np.ndarray) -> AurocResult:
         keep_p, keep_n = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
+        for kept, data, flag in ((keep_p, train_set, "--train"), (keep_n, held_set, "--eval")):
+            if kept.size < 2:
+                raise DataError(_too_few(data, flag, kept.size, config))
         return auroc_test(keep_p, keep_n, n_resamples=n_res, seed=seed)
 
     warnings = []

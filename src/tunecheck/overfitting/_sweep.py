@@ -27,7 +27,7 @@ from tunecheck._progress import Progress
 from tunecheck.core import Estimate, Record, Verdict
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError, DataError
-from tunecheck.models import ModelSpec, load_model, release_memory, weights_stamp
+from tunecheck.models import ModelSpec, load_model, release_memory
 from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, score_model
 from tunecheck.perplexity._metrics import SUMS
 from tunecheck.stats import PairedResult, SampleStats, adjust_holm, paired
@@ -71,13 +71,25 @@ def find_checkpoints(run_dir: str | Path, *, include_final: bool = True) -> list
             found.append(Checkpoint(p.name, int(tail), p))
     found.sort(key=lambda c: c.step or 0)
     if include_final and is_model(root):
-        found.append(Checkpoint("final", None, root))
+        # the final save sits at the run's last step; when a checkpoint was saved at that step it
+        # holds the same weights (unless load_best_model_at_end copied an earlier one back)
+        step = _global_step(root)
+        if step is None or step not in {c.step for c in found}:
+            found.append(Checkpoint("final", step, root))
     if not found:
         raise ConfigError(
             f"{run_dir}: no checkpoint-* directories with a model or adapter (the Trainer writes them with "
             "save_strategy='steps' or 'epoch'); pass the training run's output_dir"
         )
     return found
+
+
+def _global_step(root: Path) -> int | None:
+    try:
+        step = json.loads((root / "trainer_state.json").read_text(encoding="utf-8")).get("global_step")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
 
 
 @dataclass
@@ -136,17 +148,55 @@ class SweepReport:
         }
 
 
-def _fingerprint(ckpt: Checkpoint, config: SweepConfig, eval_set: Dataset, train_set: Dataset | None) -> str:
+CACHE_VERSION = 2
+"""Bump when what a saved checkpoint result holds changes: older files are then re-evaluated."""
+
+
+def _files_stamp(folder: Path) -> list[tuple[str, int, int]]:
+    """Name, size and mtime of every file in a model folder: weights, tokenizer and chat template
+    all change the numbers (cheap, unlike hashing gigabytes)."""
+    if not folder.is_dir():
+        return []
+    return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir() if f.is_file())
+
+
+def _resolve(spec: ModelSpec) -> Any:
+    """resolve(), with the fix a sweep user can apply (the --base option, not --model)."""
+    from tunecheck.errors import ModelError
+    from tunecheck.models import resolve
+
+    try:
+        return resolve(spec)
+    except ModelError as err:
+        raise ModelError(f"{spec.location}: {str(err).split(': ', 1)[-1].split('; ')[0]}; pass the base model with --base PATH") from None
+
+
+def _fingerprint(
+    ckpt: Checkpoint, config: SweepConfig, eval_set: Dataset, train_set: Dataset | None, fields: FieldMap | None
+) -> str:
+    from tunecheck.models import pick_device, pick_dtype
+
     p = config.perplexity
+    device = pick_device(p.device)
+    base = config.base
+    if base is None and (ckpt.path / "adapter_config.json").is_file():
+        base = _resolve(ModelSpec(str(ckpt.path))).model  # the adapter's own base
     key = {
-        "weights": weights_stamp(str(ckpt.path)),
-        "base": config.base,
+        "version": CACHE_VERSION,
+        "files": _files_stamp(ckpt.path),
+        "base": base,
+        "base_files": _files_stamp(Path(base)) if base else [],
         "eval": eval_set.sha256,
         "train": train_set.sha256 if train_set else None,
-        "scoring": {k: v for k, v in asdict(p).items() if k not in ("batch_size", "n_resamples", "seed", "device")},
+        "fields": asdict(fields) if fields else None,
+        # auto dtype is fp32 on a CPU and bf16 on a GPU: a sweep resumed elsewhere must not mix them
+        "dtype": str(pick_dtype(p.dtype, device)),
+        # losses are re-bootstrapped from per-document sums on every load; task CIs are saved
+        "scoring": {k: v for k, v in asdict(p).items() if k not in ("batch_size", "device", "dtype", "n_resamples", "seed")},
+        "resampling": [p.n_resamples, p.seed] if config.task else None,
         "task": [config.task, config.max_new_tokens, list(config.stop)],
     }
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _perplexity_dict(mp: ModelPerplexity) -> dict[str, Any]:
@@ -164,6 +214,7 @@ def _evaluate_one(
     ckpt: Checkpoint, config: SweepConfig, eval_set: Dataset, train_set: Dataset | None, out: Path, progress: Progress | None
 ) -> dict[str, Any]:
     spec = ModelSpec(str(ckpt.path), name=ckpt.name, base=config.base)
+    _resolve(spec)
     model = load_model(spec, dtype=config.perplexity.dtype, device=config.perplexity.device)
     try:
         result: dict[str, Any] = {"eval": _perplexity_dict(score_model(model, eval_set, config.perplexity, progress=progress))}
@@ -208,7 +259,7 @@ def sweep_checkpoints(
     task = None if progress is None else progress.task("checkpoints", len(checkpoints))
     for ckpt in checkpoints:
         cache = out_dir / "checkpoints" / f"{ckpt.name}.json"
-        fp = _fingerprint(ckpt, config, eval_set, train_set)
+        fp = _fingerprint(ckpt, config, eval_set, train_set, fields)
         saved = _load_cache(cache, fp)
         if saved is None:
             saved = {"fingerprint": fp, **_evaluate_one(ckpt, config, eval_set, train_set, out_dir, progress)}
@@ -234,7 +285,9 @@ def _load_cache(path: Path, fingerprint: str) -> dict[str, Any] | None:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise DataError(f"{path}: saved sweep result is not valid JSON ({err.msg}); delete it to evaluate that checkpoint again") from None
-    return saved if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint else None
+    if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint or "eval" not in saved:
+        return None  # another version or other settings: evaluate again
+    return saved
 
 
 def _loss_stats(mp: ModelPerplexity) -> SampleStats:
@@ -248,17 +301,24 @@ def _loss_stats(mp: ModelPerplexity) -> SampleStats:
 def place_on_curve(results: Sequence[CheckpointResult], config: PerplexityConfig) -> tuple[int, list[PairedResult | None], list[str]]:
     """The best checkpoint (lowest validation loss), each other one's paired comparison with it,
     and its phase: "under-fitting" / "over-fitting" when significantly worse before / after the
-    best, "near best" when not told apart from it."""
-    losses = [r.eval_loss for r in results]
-    best = int(np.nanargmin(losses))
+    best, "near best" when not told apart from it, "diverged" when its loss is NaN/inf."""
+    losses = np.array([r.eval_loss for r in results], dtype=np.float64)
+    finite = np.isfinite(losses)
+    if not finite.any():
+        raise DataError("every checkpoint has a non-finite validation loss (NaN/inf): the run diverged numerically; check the learning rate and dtype")
+    best = int(np.argmin(np.where(finite, losses, np.inf)))
     best_stats = _loss_stats(results[best].eval)
-    others = [i for i in range(len(results)) if i != best]
+    # a NaN/inf checkpoint is not compared: its replicates are all non-finite, which would read
+    # as "inconclusive" and place a broken checkpoint "near best"
+    others = [i for i in range(len(results)) if i != best and finite[i]]
     raw = [paired(best_stats, _loss_stats(results[i].eval), n_resamples=config.n_resamples, seed=config.seed) for i in others]
     adjusted = dict(zip(others, adjust_holm(raw)))
     versus: list[PairedResult | None] = [adjusted.get(i) for i in range(len(results))]
     phases = []
     for i, vs in enumerate(versus):
-        if vs is None:
+        if not finite[i]:
+            phases.append("diverged")
+        elif vs is None:
             phases.append("best")
         elif vs.verdict == Verdict.REGRESSED:
             phases.append("under-fitting" if i < best else "over-fitting")
@@ -271,13 +331,16 @@ def recommend(results: Sequence[CheckpointResult], best: int, phases: Sequence[s
     b = results[best]
     where = f"{b.checkpoint.name}" + (f" (step {b.checkpoint.step})" if b.checkpoint.step is not None else "")
     text = f"use {where}: lowest validation loss {b.eval_loss:.4f}"
-    later = [r.checkpoint.name for r, ph in zip(results, phases) if ph == "over-fitting"]
+    later = [r.checkpoint.name for r, ph in list(zip(results, phases))[best + 1 :] if ph == "over-fitting"]
+    broken = [r.checkpoint.name for r, ph in zip(results, phases) if ph == "diverged"]
     if later:
         text += f"; {len(later)} later checkpoint(s) overfit (validation loss significantly higher: {', '.join(later[:3])}{'...' if len(later) > 3 else ''})"
     elif best == len(results) - 1:
         text += "; loss was still falling at the last checkpoint: more training may help"
     elif any(ph == "near best" for ph in phases[best + 1 :]):
         text += "; later checkpoints are not significantly worse"
+    if broken:
+        text += f"; {', '.join(broken[:3])}{'...' if len(broken) > 3 else ''}: loss is NaN/inf (training diverged numerically)"
     return text
 
 
@@ -286,8 +349,14 @@ def plot_sweep(report: SweepReport, *, png: str | Path | None = None, html: str 
     from tunecheck.overfitting._plots import Marker, Series, line_chart
 
     rows = report.checkpoints
-    xs = [float(r.checkpoint.step) if r.checkpoint.step is not None else float(i) for i, r in enumerate(rows)]
-    label = "step" if all(r.checkpoint.step is not None for r in rows) else "checkpoint (in order)"
+    steps = [r.checkpoint.step for r in rows]
+    known = [x for x in steps if x is not None]
+    if len(known) == len(steps):
+        xs, label = [float(x) for x in known], "step"
+    elif known:  # only the final save lacks a step: draw it just after the last checkpoint
+        xs, label = [float(x) if x is not None else float(max(known)) * 1.05 + 1 for x in steps], "step (final save last)"
+    else:
+        xs, label = [float(i) for i in range(len(rows))], "checkpoint (in order)"
     series = [Series("validation loss", xs, [r.eval_loss for r in rows])]
     if all(r.train is not None for r in rows):
         series.append(Series("training loss", xs, [r.train.metrics["nll_per_token"].value for r in rows if r.train]))
