@@ -24,7 +24,7 @@ from tunecheck.errors import ConfigError
 from tunecheck.hygiene import NgramIndex, sample_text, words
 from tunecheck.hygiene._overlap import On
 from tunecheck.scoring import RECOMMENDED_N, PredictionSet, load_prediction_sets
-from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, adjust_holm, estimate, paired
+from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
 
 TRAIN_EXCERPT = 300
 """Characters of the matching training example shown with a copy, from shortly before the span."""
@@ -159,9 +159,8 @@ def evaluate_copying(
         if not shared:
             warnings.append(f"{other.model}: no sample ids in common with {base.model}; not compared")
             continue
-        pairs = [paired(sa.take(rows_a), other.metrics()[k].take(rows_b), n_resamples=config.n_resamples, seed=config.seed)
-                 for k, sa in base.metrics().items()]
-        comparison += [(base.model, other.model, r) for r in adjust_holm(pairs)]
+        results_b = compare_metrics(base.metrics(), other.metrics(), rows_a, rows_b, n_resamples=config.n_resamples, seed=config.seed)
+        comparison += [(base.model, other.model, r) for r in results_b]
         if len(shared) < RECOMMENDED_N:
             warnings.append(f"only {len(shared)} outputs in common: rare copying cannot be told apart from none")
     for pset in sets:

@@ -38,7 +38,7 @@ from tunecheck.models import (
     release_memory,
 )
 from tunecheck.models._prompt import check_template
-from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, adjust_holm, estimate, paired
+from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
 
 PREFIX_MODES = ("auto", "tokens", "prompt")
 
@@ -281,11 +281,8 @@ def evaluate_extraction(
     base = results[0]
     for other in results[1:]:
         _, a_rows, b_rows = align_ids(base.ids, other.ids)
-        pairs = [
-            paired(sa.take(a_rows), other.metrics()[name].take(b_rows), n_resamples=config.n_resamples, seed=config.seed)
-            for name, sa in base.metrics().items()
-        ]
-        comparison += [(base.model, other.model, r) for r in adjust_holm(pairs)]
+        results_b = compare_metrics(base.metrics(), other.metrics(), a_rows, b_rows, n_resamples=config.n_resamples, seed=config.seed)
+        comparison += [(base.model, other.model, r) for r in results_b]
     if len(results[0].ids) < 100:
         warnings.append(f"only {len(results[0].ids)} examples probed: rates below ~5 points apart cannot be told apart")
     return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings)

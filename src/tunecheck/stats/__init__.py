@@ -11,7 +11,14 @@ from tunecheck.stats._bootstrap import (
     resample_counts,
     verdict,
 )
-from tunecheck.stats._metric import PairedResult, SampleStats, adjust_holm, estimate, paired
+from tunecheck.stats._metric import (
+    PairedResult,
+    SampleStats,
+    adjust_holm,
+    compare_metrics,
+    estimate,
+    paired,
+)
 from tunecheck.stats._paired import (
     WinLoss,
     clustered_se,
@@ -38,6 +45,7 @@ __all__ = [
     "bootstrap_p_value",
     "bootstrap_sums",
     "clustered_se",
+    "compare_metrics",
     "correlation",
     "estimate",
     "holm",

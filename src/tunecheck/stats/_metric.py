@@ -206,3 +206,17 @@ def adjust_holm(results: list[PairedResult], alpha: float = 0.05) -> list[Paired
         word = r.verdict if p < alpha else Verdict.INCONCLUSIVE
         out.append(PairedResult(r.metric, r.n, r.value_a, r.value_b, r.difference, r.ci95, r.p_value, r.se, r.mdd, word, r.tests, p))
     return out
+
+
+def compare_metrics(
+    a: dict[str, SampleStats],
+    b: dict[str, SampleStats],
+    rows_a: np.ndarray,
+    rows_b: np.ndarray,
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int | None = 0,
+) -> list[PairedResult]:
+    """Every metric of `a` against the same metric of `b` on paired rows (see
+    `data.align_ids`), Holm-adjusted together: one model against its baseline."""
+    return adjust_holm([paired(sa.take(rows_a), b[k].take(rows_b), n_resamples=n_resamples, seed=seed) for k, sa in a.items()])
