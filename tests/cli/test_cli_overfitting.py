@@ -97,3 +97,26 @@ def test_diversity_of_one_word_answers_renders_and_combines(tmp_path: Path) -> N
     verdict = tunecheck(tmp_path, "verdict", "div.json")
     assert verdict.returncode == 0, verdict.stderr
     assert "output diversity" in verdict.stdout
+
+
+def test_copying_and_rephrase_from_the_command_line(tmp_path: Path) -> None:
+    span = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu"  # 13 words
+    (tmp_path / "train.jsonl").write_text(json.dumps({"id": "t0", "text": span + " xi omicron"}) + "\n")
+    for name, outputs in (("base", ["my own words here", "short"]), ("tuned", [span + " and more", "short"])):
+        rows = [{"id": str(i), "model": name, "output": o, "answers": ["short"]} for i, o in enumerate(outputs)]
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = tunecheck(tmp_path, "memorisation", "copying", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--train", "train.jsonl", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert [m["copied"] for m in got["models"]] == [0, 1]
+    assert got["models"][1]["examples"][0]["train_id"] == "t0"
+    # the table names the training example each copy comes from (the hidden US spelling works too)
+    table = tunecheck(tmp_path, "memorization", "copying", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--train", "train.jsonl")
+    assert table.returncode == 0, table.stderr
+    assert "copies t0 (13 words)" in table.stdout
+    rephrase = tunecheck(tmp_path, "memorisation", "rephrase", "--task", "qa", "--original", "base.jsonl", "--paraphrased", "tuned.jsonl", "--format", "json")
+    assert rephrase.returncode == 0, rephrase.stderr
+    change = {c["metric"]: c["difference"] for c in json.loads(rephrase.stdout)["models"][0]["change"]}
+    assert change["exact_match"] == 0.0  # "short" right in both files, the other output wrong in both
+    bad = tunecheck(tmp_path, "memorisation", "rephrase", "--task", "format", "--original", "a", "--paraphrased", "b")
+    assert "rephrase takes classification, qa" in one_error_line(bad)

@@ -311,3 +311,12 @@ def test_vllm_spec_and_a_clear_error_without_vllm():
         pytest.skip("vllm is installed here; the GPU test covers it")
     with pytest.raises(ModelError, match=r"needs `pip install vllm`.*--model openai:NAME"):
         VLLMModel(spec)
+
+
+def test_resolve_adapter_base_relative_to_the_adapter(tmp_path: Path) -> None:
+    # out/checkpoint-5/adapter_config.json says "../../base": not found from the working
+    # directory (tmp_path), found from the checkpoint folder
+    base = full_model(tmp_path / "base")
+    ad = adapter(tmp_path / "out" / "checkpoint-5", "../../base")
+    r = resolve(ModelSpec.parse(str(ad)))
+    assert Path(r.model) == base.resolve()

@@ -137,3 +137,20 @@ def test_sweep_evaluates_saves_and_resumes(tmp_path, memorised, monkeypatch):
     loaded.clear()
     sweep_checkpoints(run, data, out, config, fields=FieldMap(text="text", id="id"))
     assert loaded == ["checkpoint-9"]
+
+
+def test_sweep_scores_a_task_per_checkpoint(tmp_path, memorised):
+    run = _run_dir(tmp_path, memorised)
+    data = tmp_path / "qa.jsonl"
+    # prompt = the first 4 words of a member text, answer = the rest: the memorised checkpoint knows it
+    rows = [{"id": str(i), "prompt": " ".join(t.split()[:4]), "completion": " " + " ".join(t.split()[4:7])} for i, t in enumerate(MEMBERS[:6])]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = SweepConfig(perplexity=PerplexityConfig(completion_only=True, template="concat", n_resamples=1000), task="qa", max_new_tokens=4)
+    got = sweep_checkpoints(run, data, tmp_path / "sweep", config).to_dict()
+    for c in got["checkpoints"]:
+        assert set(c["task"]) == {"exact_match", "f1"}
+    assert (tmp_path / "sweep" / "preds" / "checkpoint-10.jsonl").is_file()
+    # the memorised checkpoint continues its training texts: better token F1 than the untrained one
+    assert got["checkpoints"][1]["task"]["f1"]["value"] > got["checkpoints"][0]["task"]["f1"]["value"]
+    with pytest.raises(ConfigError, match="--task"):
+        SweepConfig(task="summarise")

@@ -68,6 +68,8 @@ def sweep(
     task: Annotated[str | None, typer.Option("--task", "-t", help="Also generate answers and score them: classification, qa, summarization, generation or format.")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="--task: most tokens generated per answer.")] = 128,
     stop: Annotated[list[str] | None, typer.Option("--stop", help="--task: stop string (repeatable).")] = None,
+    labels: Annotated[str | None, typer.Option(help="--task classification: allowed labels, comma-separated.")] = None,
+    rules: Annotated[str | None, typer.Option(help="--task format: JSON file of rules for every sample.")] = None,
     final: Annotated[bool, typer.Option("--final/--no-final", help="Also evaluate the model saved in RUN_DIR itself.")] = True,
     plot: Annotated[str | None, typer.Option(help="Write the U-curve as a PNG here.")] = None,
     html: Annotated[str | None, typer.Option(help="Write the U-curve as an interactive HTML chart here.")] = None,
@@ -93,11 +95,14 @@ def sweep(
     run it again to continue an interrupted sweep."""
     from tunecheck.overfitting import SweepConfig, plot_sweep, sweep_checkpoints
     from tunecheck.perplexity import PerplexityConfig
+    from tunecheck.scoring import load_rules
 
     r.check_format(format)
     ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                            batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()), include_final=final)
+    label_list = tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None
+    config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()),
+                         labels=label_list, rules=dict(load_rules(rules)) if rules else None, include_final=final)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     where = workdir or str(Path(run_dir) / "tunecheck-sweep")
     bar = progress()

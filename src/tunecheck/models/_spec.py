@@ -101,6 +101,10 @@ def resolve(spec: ModelSpec) -> Resolved:
     if path.is_dir():
         if (path / "adapter_config.json").is_file():
             base = spec.base or _adapter_base(path)
+            if spec.base is None and not Path(base).expanduser().exists() and (path / base).is_dir():
+                # a relative base in adapter_config.json written next to the run (e.g. "../base"):
+                # the checkpoint folder is what it was relative to, not today's working directory
+                base = str((path / base).resolve())
             _check_base(path, base, explicit=spec.base is not None)
             has_tok = (path / "tokenizer_config.json").is_file() or (path / "tokenizer.json").is_file()
             return Resolved(base, str(path), str(path) if has_tok else base)

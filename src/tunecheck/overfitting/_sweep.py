@@ -43,8 +43,25 @@ class SweepConfig:
     """Also generate answers for the validation set and score them with this task metric."""
     max_new_tokens: int = 128
     stop: tuple[str, ...] = ()
+    labels: tuple[str, ...] | None = None
+    """classification: the allowed labels (default: the gold labels seen)."""
+    rules: dict[str, Any] | None = None
+    """format: rules for every sample (a row's own "format" field adds to them)."""
     include_final: bool = True
     """Also evaluate the run directory itself when it holds a model (the final save)."""
+
+    def score_config(self) -> Any:
+        """The score layer's settings for --task (validated here, before any model loads)."""
+        from tunecheck.scoring import ScoreConfig
+
+        p = self.perplexity
+        return ScoreConfig(self.task or "qa", labels=self.labels, rules=self.rules, n_resamples=p.n_resamples, seed=p.seed)
+
+    def __post_init__(self) -> None:
+        if self.task is not None:
+            if self.task == "custom":
+                raise ConfigError("sweep --task custom is not supported: score the saved predictions with tunecheck score --metric")
+            self.score_config()
 
 
 @dataclass(frozen=True)
@@ -194,7 +211,7 @@ def _fingerprint(
         # losses are re-bootstrapped from per-document sums on every load; task CIs are saved
         "scoring": {k: v for k, v in asdict(p).items() if k not in ("batch_size", "device", "dtype", "n_resamples", "seed")},
         "resampling": [p.n_resamples, p.seed] if config.task else None,
-        "task": [config.task, config.max_new_tokens, list(config.stop)],
+        "task": [config.task, config.max_new_tokens, list(config.stop), config.labels, config.rules],
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -223,12 +240,12 @@ def _evaluate_one(
         if config.task:
             from tunecheck.generation import GenerateConfig, generate_predictions
             from tunecheck.models import GenerationParams
-            from tunecheck.scoring import ScoreConfig, score_predictions
+            from tunecheck.scoring import score_predictions
 
             preds = out / "preds" / f"{ckpt.name}.jsonl"
             gen = GenerateConfig(params=GenerationParams(max_new_tokens=config.max_new_tokens, stop=config.stop), template=config.perplexity.template)
             generate_predictions(model, eval_set, preds, gen, overwrite=True, progress=progress)
-            scores = score_predictions([f"{preds},name={ckpt.name}"], ScoreConfig(config.task, n_resamples=config.perplexity.n_resamples, seed=config.perplexity.seed))
+            scores = score_predictions([f"{preds},name={ckpt.name}"], config.score_config())
             result["task"] = {k: v.to_dict() for k, v in scores.models[0].metrics.items()}
         return result
     finally:
