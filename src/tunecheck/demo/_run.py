@@ -17,7 +17,7 @@ from tunecheck.demo import _corpus as world_mod
 from tunecheck.demo._train import finetune, pretrain, write_jsonl
 
 # Bump when the recipe changes so cached models are rebuilt.
-RECIPE = {"version": 1, "seed": world_mod.SEED, "countries": world_mod.N_COUNTRIES, "pretrain_steps": 300, "epochs": 5, "lr": 1e-3}
+RECIPE = {"version": 2, "seed": world_mod.SEED, "countries": world_mod.N_COUNTRIES, "pretrain_steps": 300, "epochs": 5, "lr": 1e-3}
 
 
 def _recipe_hash() -> str:
@@ -36,6 +36,7 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
     stamp = workdir / "recipe.json"
     cached = not retrain and stamp.is_file() and json.loads(stamp.read_text()).get("hash") == _recipe_hash()
     cached = cached and (paths["base"] / "config.json").is_file() and (paths["tuned"] / "adapter_config.json").is_file()
+    cached = cached and any((paths["tuned"] / "trainer").glob("checkpoint-*"))
     train_rows, eval_rows = world_mod.shipped_instructions()
     write_jsonl(paths["train"], train_rows)
     write_jsonl(paths["eval"], eval_rows)
@@ -75,6 +76,7 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     from tunecheck.overfitting import (
         CopyConfig,
         ExtractionConfig,
+        SweepConfig,
         analyse_curves,
         compare_diversity,
         evaluate_copying,
@@ -82,7 +84,9 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         evaluate_overfit,
         overfitting_verdict,
         plot_curves,
+        plot_sweep,
         read_curves,
+        sweep_checkpoints,
     )
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
     from tunecheck.scoring import ScoreConfig, score_predictions
@@ -105,6 +109,9 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         for spec, name in ((base, "base"), (tuned, "tuned")):
             preds[name] = out / "preds" / f"{name}.jsonl"
             generate_predictions(spec, paths["eval"], preds[name], gen, overwrite=True, progress=progress)
+        # the checkpoint sweep: every epoch's adapter on the validation questions (and training ones)
+        sweep = sweep_checkpoints(paths["tuned"] / "trainer", paths["eval"], out / "sweep", SweepConfig(perplexity=PerplexityConfig(completion_only=True)),
+                                  train_data=paths["train"], progress=progress)
         # memorisation: does the tuned model answer its training prompts word for word?
         extraction = evaluate_extraction([base, tuned], paths["train"], ExtractionConfig(prefix="prompt", n_samples=120), progress=progress)
     task = score_predictions([str(preds["base"]), str(preds["tuned"])], ScoreConfig("qa", cluster_field="country_index"))
@@ -116,6 +123,8 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     curves = analyse_curves(read_curves(paths["tuned"] / "trainer_state.json"))
     plot_curves(curves, png=out / "curves.png", html=out / "curves.html")
     results["curves"] = _io.clean(curves.to_dict())
+    plot_sweep(sweep, png=out / "sweep.png", html=out / "sweep.html")
+    results["sweep"] = _io.clean(sweep.to_dict())
     results["overlap"] = _io.clean(check_overlap(load_data(paths["train"]), load_data(paths["eval"])).to_dict())
     # the demo's answers are one sentence (6-9 words), too short to hold a 13-gram: count 6-word spans
     copy_preds = [f"{preds['base']},name=base", f"{preds['tuned']},name=tuned"]
@@ -123,7 +132,7 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     results["extraction"] = _io.clean(extraction.to_dict())
     results["diversity"] = _io.clean(compare_diversity(copy_preds).to_dict())
     verdict_of = overfitting_verdict(
-        [results[k] for k in ("overfit", "curves", "copying", "diversity", "extraction")], model="tuned"
+        [results[k] for k in ("overfit", "curves", "sweep", "copying", "diversity", "extraction")], model="tuned"
     )
     results["overfitting"] = _io.clean(verdict_of.to_dict())
     results["verdict"] = verdict_rows(results)
@@ -142,6 +151,9 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         console.rule("Overfitting: the fine-tune's training curves (trainer_state.json)")
         render_of.curves_table(results["curves"])
         console.print(f"plots: [bold]{out / 'curves.png'}[/], [bold]{out / 'curves.html'}[/]")
+        console.rule("Overfitting: every epoch's checkpoint on the validation set (tunecheck sweep)")
+        render_of.sweep_table(results["sweep"])
+        console.print(f"plots: [bold]{out / 'sweep.png'}[/], [bold]{out / 'sweep.html'}[/]")
         console.rule("Leakage: held-out questions vs training data")
         render_of.overlap_tables(results["overlap"])
         console.rule("Memorisation: answers copying training text, training answers reproduced")

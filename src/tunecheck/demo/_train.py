@@ -100,7 +100,8 @@ def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[
         logging_steps=5,
         eval_strategy="steps",
         eval_steps=eval_steps,
-        save_strategy="no",
+        save_strategy="epoch",  # checkpoint-15 ... checkpoint-75: what `tunecheck sweep` evaluates
+        save_only_model=True,
         report_to=[],
         use_cpu=True,
         seed=seed,
