@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tunecheck.errors import DataError
+
 
 def to_jsonable(obj: Any) -> Any:
     if hasattr(obj, "item"):
@@ -60,3 +62,20 @@ def write_text(path: str | Path, text: str) -> None:
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     """Atomic write: a crash mid-write never leaves a truncated results file."""
     write_text(path, json.dumps(clean(payload), indent=2, allow_nan=False, default=to_jsonable) + "\n")
+
+
+def read_json(path: str | Path, *, fix: str = "") -> Any:
+    """A whole JSON file, or a DataError naming the file and line, with `fix` appended: every
+    layer that reads a JSON file by hand reports a bad one the same way."""
+    p = Path(path)
+    tail = f"; {fix}" if fix else ""
+    try:
+        text = p.read_text(encoding="utf-8-sig")  # utf-8-sig: files saved by Windows tools start with a BOM
+    except UnicodeDecodeError as err:
+        raise DataError(f"{p}: not UTF-8 text (byte {err.start}){tail}") from None
+    except OSError as err:
+        raise DataError(f"{p}: cannot read ({err.strerror}){tail}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{p} line {err.lineno}: invalid JSON ({err.msg} at column {err.colno}){tail}") from None

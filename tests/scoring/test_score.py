@@ -217,7 +217,7 @@ def test_bad_rules_file_and_bad_row_rules_are_clear(tmp_path):
     rules = tmp_path / "r.json"
     rules.write_text('{"json": true,}', encoding="utf-8")
     line = one_error_line(tunecheck(tmp_path, "score", "-t", "format", "-p", preds, "--rules", str(rules)))
-    assert f"--rules {rules}: line 1: not valid JSON" in line
+    assert f"{rules} line 1: invalid JSON" in line and "--rules takes a JSON object" in line
     line = one_error_line(tunecheck(tmp_path, "score", "-t", "format", "-p", preds))
     assert "p.jsonl line 1 (id 1) field 'format': unknown rule 'max_word'" in line
 

@@ -3,7 +3,6 @@ diversity and the overfitting verdict. Thin, like the rest of the CLI."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -322,14 +321,7 @@ def verdict(
 
 
 def _read_result(path: str) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise DataError(f"{path}: cannot read ({err.strerror}); pass a results file written with --out") from None
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path} line {err.lineno}: not valid JSON ({err.msg}); pass a results file written with --out") from None
+    payload = _io.read_json(path, fix="pass a results file written with --out")
     if not isinstance(payload, dict) or "layer" not in payload:
         raise DataError(f"{path}: not a tunecheck results file (no 'layer' field); write one with a command's --out")
     return payload

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from tunecheck._io import read_json
 from tunecheck.data._fields import FieldMap, Resolved, RowError, resolve, to_sample
 from tunecheck.data._sample import Dataset, Sample
 from tunecheck.errors import DataError
@@ -142,10 +143,7 @@ def _jsonl_rows(path: Path) -> Iterator[Located]:
 
 
 def _json_rows(path: Path) -> Iterator[Located]:
-    try:
-        data = json.loads(_read_text(path))
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path} line {err.lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
+    data = read_json(path, fix="re-save the file as UTF-8 JSON")
     if isinstance(data, Mapping):
         lists = [k for k, v in data.items() if isinstance(v, list)]
         if len(lists) != 1:

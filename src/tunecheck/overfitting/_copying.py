@@ -23,7 +23,7 @@ from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.hygiene import NgramIndex, sample_text, words
 from tunecheck.hygiene._overlap import On
-from tunecheck.scoring import RECOMMENDED_N, PredictionSet, load_prediction_sets
+from tunecheck.scoring import PredictionSet, load_prediction_sets, pairing_warnings
 from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
 
 TRAIN_EXCERPT = 300
@@ -154,15 +154,13 @@ def evaluate_copying(
     warnings = [f"{s.name}: {s.extra_generations} extra generations (sample > 0) were not checked" for s in sets if s.extra_generations]
     comparison = []
     base = results[0]
-    for other in results[1:]:
+    for pset, other in zip(sets[1:], results[1:]):
         shared, rows_a, rows_b = align_ids(base.ids, other.ids)
+        warnings += pairing_warnings(sets[0], pset, len(shared))
         if not shared:
-            warnings.append(f"{other.model}: no sample ids in common with {base.model}; not compared")
             continue
         results_b = compare_metrics(base.metrics(), other.metrics(), rows_a, rows_b, n_resamples=config.n_resamples, seed=config.seed)
         comparison += [(base.model, other.model, r) for r in results_b]
-        if len(shared) < RECOMMENDED_N:
-            warnings.append(f"only {len(shared)} outputs in common: rare copying cannot be told apart from none")
     for pset in sets:
         short = sum(len(words(p.output)) < config.n for p in pset.rows)
         if short > len(pset.rows) / 2:

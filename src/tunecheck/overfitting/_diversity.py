@@ -30,7 +30,7 @@ from tunecheck.core import Estimate
 from tunecheck.data import align_ids
 from tunecheck.errors import ConfigError
 from tunecheck.metrics import SELF_BLEU_ORDER, distinct_stats, self_bleu
-from tunecheck.scoring import RECOMMENDED_N, PredictionSet, load_prediction_sets
+from tunecheck.scoring import PredictionSet, load_prediction_sets, pairing_warnings
 from tunecheck.stats import (
     N_RESAMPLES,
     PairedResult,
@@ -166,19 +166,9 @@ def compare_diversity(
     for j, s in enumerate(loaded[1:], start=1):
         shared, rows_a, rows_b = align_ids(base_ids, [p.id for p in s.rows])
         task.advance()
+        warnings += pairing_warnings(base, s, len(shared), least=2)
         if len(shared) < 2:
-            warnings.append(f"{s.name}: {len(shared)} sample ids in common with {base.name}; not compared (need 2 or more)")
             continue
-        if len(shared) < max(len(base_ids), len(s.rows)):
-            warnings.append(
-                f"{s.name} vs {base.name}: compared on the {len(shared)} samples both have "
-                f"({len(base_ids)} and {len(s.rows)} in the files)"
-            )
-        if len(shared) < RECOMMENDED_N:
-            warnings.append(
-                f"{s.name} vs {base.name}: only {len(shared)} outputs in common: too few to tell models apart "
-                "reliably (the seeds recommend 100-500)"
-            )
         stats_a = _on_shared(full[0], base, rows_a.tolist(), orders)
         stats_b = _on_shared(full[j], s, rows_b.tolist(), orders)
         pairs = [paired(stats_a[k], stats_b[k], n_resamples=n_resamples, seed=seed) for k in stats_a]

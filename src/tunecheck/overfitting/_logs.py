@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tunecheck._io import read_json
 from tunecheck.errors import ConfigError, DataError
 
 LogFormat = Literal["trainer_state", "csv", "tensorboard"]
@@ -130,12 +131,7 @@ def _read_dir(folder: Path) -> TrainingCurves:
 
 
 def _read_trainer_state(path: Path) -> TrainingCurves:
-    try:
-        state = json.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text (byte {err.start}); is this a trainer_state.json?") from None
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path} line {err.lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
+    state = read_json(path, fix="is this a trainer_state.json?")
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise DataError(

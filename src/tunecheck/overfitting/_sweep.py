@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from tunecheck import _io
+from tunecheck._io import read_json
 from tunecheck._progress import Progress
 from tunecheck.core import Estimate, Record, Verdict
 from tunecheck.data import Dataset, FieldMap, load_data
@@ -298,10 +299,7 @@ def sweep_checkpoints(
 def _load_cache(path: Path, fingerprint: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}: saved sweep result is not valid JSON ({err.msg}); delete it to evaluate that checkpoint again") from None
+    saved = read_json(path, fix="delete it to evaluate that checkpoint again")
     if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint or "eval" not in saved:
         return None  # another version or other settings: evaluate again
     return saved

@@ -10,6 +10,7 @@ from tunecheck.scoring._score import (
     ScoreReport,
     load_prediction_sets,
     load_rules,
+    pairing_warnings,
     score_predictions,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "load_custom",
     "load_prediction_sets",
     "load_rules",
+    "pairing_warnings",
     "score_predictions",
 ]

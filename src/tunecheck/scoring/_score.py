@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tunecheck._io import read_json
 from tunecheck.core import Estimate
 from tunecheck.data import Prediction, align_ids, load_rows, read_predictions
 from tunecheck.errors import ConfigError, DataError
@@ -331,6 +332,21 @@ def load_prediction_sets(preds: Sequence[str | PredictionSet]) -> list[Predictio
     return sets
 
 
+def pairing_warnings(a: PredictionSet, b: PredictionSet, n_shared: int, *, least: int = 1) -> list[str]:
+    """What to tell the user about pairing `b` with the baseline `a` by id: nothing (or too
+    little) in common, a partial overlap, fewer shared samples than the seeds recommend.
+    Empty when the comparison is sound; fewer than `least` shared means "not compared"."""
+    n_a, n_b = len(a.rows), len(b.rows)
+    if n_shared < least:
+        return [f"{b.name}: {n_shared} sample ids in common with {a.name}; not compared (need {least} or more)"]
+    out = []
+    if n_shared < max(n_a, n_b):
+        out.append(f"{b.name} vs {a.name}: compared on the {n_shared} samples both have ({n_a} and {n_b} in the files)")
+    if n_shared < RECOMMENDED_N:
+        out.append(f"{b.name} vs {a.name}: only {n_shared} samples in common: too few to tell models apart reliably (the seeds recommend 100-500)")
+    return out
+
+
 def score_predictions(
     preds: Sequence[str | PredictionSet], config: ScoreConfig, *, data: str | None = None
 ) -> ScoreReport:
@@ -377,14 +393,11 @@ def score_predictions(
     for s, result in zip(sets[1:], scored[1:]):
         shared, rows_a, rows_b = align_ids(base_ids, [p.id for p in s.rows])
         if not shared:
-            warnings.append(f"{s.name}: no sample ids in common with {sets[0].name}; not compared")
+            warnings += pairing_warnings(sets[0], s, 0)
             continue
-        if len(shared) < max(len(base_ids), len(s.rows)):
-            warnings.append(
-                f"{s.name} vs {sets[0].name}: compared on the {len(shared)} samples both have "
-                f"({len(base_ids)} and {len(s.rows)} in the files)"
-            )
         cl = clusters[0][rows_a] if clusters[0] is not None else None
+        # with clusters, the unit that counts is the cluster: warn about those, not the rows
+        warnings += [w for w in pairing_warnings(sets[0], s, len(shared)) if cl is None or "too few" not in w]
         pairs = []
         for name, st_a in scored[0].stats.items():
             st_b = result.stats[name]
@@ -402,11 +415,9 @@ def score_predictions(
                 f"{s.name} vs {sets[0].name}: inconclusive on {len(undecided)} metric(s); the smallest differences "
                 f"detectable at n={len(shared)} (80% power) are {', '.join(undecided)}"
             )
-        n = len(shared) if cl is None else int(np.unique(cl).size)
-        if n < RECOMMENDED_N:
-            unit = "samples" if cl is None else "clusters"
+        if cl is not None and np.unique(cl).size < RECOMMENDED_N:
             warnings.append(
-                f"only {n} {unit} in common: too few to tell models apart reliably (the seeds recommend 100-500)"
+                f"only {np.unique(cl).size} clusters in common: too few to tell models apart reliably (the seeds recommend 100-500)"
             )
     return ScoreReport(
         config.task,
@@ -429,13 +440,7 @@ def score_predictions(
 
 def load_rules(path: str) -> dict[str, Any]:
     """A JSON file of format rules for every sample, e.g. {"json": true, "max_words": 80}."""
-    p = Path(path)
-    try:
-        rules = json.loads(p.read_text(encoding="utf-8-sig"))
-    except OSError as err:
-        raise ConfigError(f"--rules {path}: cannot read ({err.strerror})") from None
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"--rules {path}: line {err.lineno}: not valid JSON ({err.msg})") from None
+    rules = read_json(path, fix="--rules takes a JSON object of rules")
     if not isinstance(rules, dict):
         raise ConfigError(f"--rules {path}: expected a JSON object of rules, e.g. {{\"max_words\": 50}}")
     validate_rules(rules, f"--rules {path}")
