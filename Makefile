@@ -32,6 +32,7 @@ bench: install
 	$(PY) benchmarks/stats.py
 	$(PY) benchmarks/generation.py
 	$(PY) benchmarks/overlap.py
+	$(PY) benchmarks/overfitting.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

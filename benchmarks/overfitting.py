@@ -38,6 +38,7 @@ Not a test: the figures depend on the machine (and, for 1-2, on the seed).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import tempfile
@@ -178,7 +179,7 @@ def fast_distinct_2(ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> fl
     keep = np.ones(codes.size, dtype=bool)
     keep[offsets[1:-1] - 1] = False  # pairs across two outputs
     codes = codes[keep]
-    return np.unique(codes).size / codes.size
+    return float(np.unique(codes).size / codes.size)
 
 
 def distinct_rows(args: argparse.Namespace) -> None:
@@ -213,7 +214,7 @@ def distinct_rows(args: argparse.Namespace) -> None:
         for d in range(args.datasets):
             m = SIZES[d % len(SIZES)]
             ids, offsets = token_ids(m, vocab.size, p, tmpl, data_rng)
-            texts = [" ".join(vocab[ids[a:b]]) for a, b in zip(offsets[:-1], offsets[1:])]
+            texts = [" ".join(vocab[ids[a:b]]) for a, b in itertools.pairwise(offsets)]
             if d < 3:  # the fast count is the metric itself: 13a leaves lower-case words alone
                 assert abs(distinct_n(texts, 2) - fast_distinct_2(ids, offsets, vocab.size)) < 1e-12
             est = estimate(distinct_stats(texts, 2), n_resamples=args.resamples, seed=d)
@@ -262,7 +263,7 @@ def timing_rows(args: argparse.Namespace) -> None:
         words = vocab[rng.choice(vocab.size, int(lengths.sum()), p=p)].tolist()
         cuts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
         made = []
-        for a, b in zip(cuts[:-1], cuts[1:]):
+        for a, b in itertools.pairwise(cuts):
             ws = words[a:b]
             if template is not None and rng.random() < 0.6:  # the tuned model's stock opening
                 ws = template + ws[len(template) :]

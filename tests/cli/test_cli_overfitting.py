@@ -120,3 +120,26 @@ def test_copying_and_rephrase_from_the_command_line(tmp_path: Path) -> None:
     assert change["exact_match"] == 0.0  # "short" right in both files, the other output wrong in both
     bad = tunecheck(tmp_path, "memorisation", "rephrase", "--task", "format", "--original", "a", "--paraphrased", "b")
     assert "rephrase takes classification, qa" in one_error_line(bad)
+
+
+def test_extraction_and_membership_from_the_command_line(tmp_path: Path, memorised: dict[str, Path]) -> None:
+    from tests.conftest import HELDOUT, MEMBERS, write_texts
+
+    write_texts(tmp_path / "train.jsonl", MEMBERS, "m")
+    write_texts(tmp_path / "held.jsonl", HELDOUT, "h")
+    models = ["-m", f"{memorised['base']},name=base", "-m", f"{memorised['tuned']},name=tuned"]
+    ext = tunecheck(tmp_path, "memorisation", "extraction", *models, "--train", "train.jsonl", "--prefix-tokens", "4",
+                    "--suffix-tokens", "8", "--n-resamples", "1000", "--out", "ext.json", "--format", "json")
+    assert ext.returncode == 0, ext.stderr
+    got = json.loads(ext.stdout)
+    # plain text data: "auto" probes with token prefixes; the memorised model gives its texts back
+    assert got["config"]["prefix"] == "tokens"
+    assert got["models"][0]["metrics"]["extracted"]["value"] == 0.0 and got["models"][1]["metrics"]["extracted"]["value"] >= 0.75
+    mem = tunecheck(tmp_path, "memorisation", "membership", *models, "--train", "train.jsonl", "--eval", "held.jsonl",
+                    "--n-resamples", "500", "--out", "mem.json")
+    assert mem.returncode == 0, mem.stderr
+    assert "reference" in mem.stdout and "memorised" in mem.stdout  # the table and the level's message
+    verdict = json.loads(tunecheck(tmp_path, "verdict", "ext.json", "mem.json", "--model", "tuned", "--format", "json").stdout)
+    # a high membership AUROC decides; extraction is only context
+    assert verdict["verdict"] == "regressed"
+    assert [(s["signal"], s["deciding"]) for s in verdict["signals"]] == [("extraction (context)", False), ("membership signal", True)]
