@@ -12,6 +12,7 @@ from tunecheck.hygiene._ngrams import NgramHit, NgramIndex, normalize, words
 from tunecheck.hygiene._overlap import (
     KINDS,
     MatchCount,
+    On,
     OverlapConfig,
     OverlapPair,
     OverlapReport,
@@ -28,6 +29,7 @@ __all__ = [
     "MatchCount",
     "NgramHit",
     "NgramIndex",
+    "On",
     "OverlapConfig",
     "OverlapPair",
     "OverlapReport",

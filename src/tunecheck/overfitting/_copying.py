@@ -21,8 +21,7 @@ import numpy as np
 from tunecheck._progress import Progress
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
-from tunecheck.hygiene import NgramIndex, sample_text, words
-from tunecheck.hygiene._overlap import On
+from tunecheck.hygiene import NgramIndex, On, sample_text, words
 from tunecheck.scoring import PredictionSet, load_prediction_sets, pairing_warnings
 from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
 

@@ -32,12 +32,12 @@ from tunecheck.errors import ConfigError
 from tunecheck.models import (
     HFModel,
     ModelSpec,
+    check_template,
     format_pair,
     format_text,
     load_model,
     release_memory,
 )
-from tunecheck.models._prompt import check_template
 from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
 
 PREFIX_MODES = ("auto", "tokens", "prompt")

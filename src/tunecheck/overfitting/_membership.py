@@ -30,8 +30,7 @@ from tunecheck._progress import Progress
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
-from tunecheck.perplexity import PerplexityConfig
-from tunecheck.perplexity._evaluate import build_requests
+from tunecheck.perplexity import PerplexityConfig, build_requests
 from tunecheck.stats import AurocResult, auroc_test
 
 HIGH_AUROC = 0.8

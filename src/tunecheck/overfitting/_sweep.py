@@ -29,8 +29,13 @@ from tunecheck.core import Estimate, Record, Verdict
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.models import ModelSpec, load_model, release_memory
-from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, score_model
-from tunecheck.perplexity._metrics import SUMS
+from tunecheck.perplexity import (
+    SUMS,
+    ModelPerplexity,
+    PerplexityConfig,
+    score_model,
+    summarise_records,
+)
 from tunecheck.stats import PairedResult, SampleStats, adjust_holm, paired
 
 
@@ -222,8 +227,6 @@ def _perplexity_dict(mp: ModelPerplexity) -> dict[str, Any]:
 
 
 def _perplexity_from(d: dict[str, Any], name: str, config: PerplexityConfig, dataset: Dataset) -> ModelPerplexity:
-    from tunecheck.perplexity._evaluate import summarise_records
-
     records = [Record(str(r["id"]), name, {k: float(r[k]) for k in SUMS}) for r in d["per_document"]]
     return summarise_records(name, records, config, tokenization=d["tokenization_sha256"], identity=d.get("identity") or {})
 

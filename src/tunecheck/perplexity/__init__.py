@@ -9,6 +9,7 @@ from tunecheck.perplexity._evaluate import (
     evaluate_perplexity,
     score_model,
     summarise,
+    summarise_records,
 )
 from tunecheck.perplexity._metrics import (
     METRICS,
@@ -32,4 +33,5 @@ __all__ = [
     "perplexity_metrics",
     "score_model",
     "summarise",
+    "summarise_records",
 ]
