@@ -94,10 +94,7 @@ def overfit(
     progress = _progress()
     with progress.running():
         report = evaluate_overfit(model, train, eval, config, thresholds, fields=fields, progress=progress)
-    payload = _io.clean(report.to_dict())
-    if out:
-        _io.write_json(out, payload)
-    r.print_json(payload) if format == "json" else r.overfit_tables(payload)
+    r.emit(report.to_dict(), out, format, r.overfit_tables)
 
 
 @app.command()

@@ -27,12 +27,6 @@ Train = Annotated[str, typer.Option("--train", help="Training data (any format -
 Samples = Annotated[int, typer.Option("--samples", help="Examples drawn at random (seeded).")]
 
 
-def _emit(payload: dict[str, Any], out: str | None, fmt: str, table: Any) -> None:
-    payload = _io.clean(payload)
-    if out:
-        _io.write_json(out, payload)
-    r.print_json(payload) if fmt == "json" else table(payload)
-
 
 @app.command()
 def curves(
@@ -54,7 +48,7 @@ def curves(
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
         plot_curves(report, png=plot, html=html)
-    _emit(report.to_dict(), out, format, ro.curves_table)
+    r.emit(report.to_dict(), out, format, ro.curves_table)
 
 
 @app.command()
@@ -109,7 +103,7 @@ def sweep(
         report = sweep_checkpoints(run_dir, eval, where, config, train_data=train, fields=fields, progress=bar)
     if plot or html:
         plot_sweep(report, png=plot, html=html)
-    _emit(report.to_dict(), out, format, ro.sweep_table)
+    r.emit(report.to_dict(), out, format, ro.sweep_table)
 
 
 @app.command()
@@ -142,7 +136,7 @@ def overlap(
     with bar.running():
         report = check_overlap(load_data(train, fields), load_data(eval, fields), on=on, n=ngram,  # type: ignore[arg-type]
                                near_threshold=near_threshold, progress=bar)
-    _emit(report.to_dict(), out, format, lambda payload: ro.overlap_tables(payload, show))
+    r.emit(report.to_dict(), out, format, lambda payload: ro.overlap_tables(payload, show))
 
 
 @app.command()
@@ -161,7 +155,7 @@ def diversity(
     bar = progress()
     with bar.running():
         report = compare_diversity(preds, n_resamples=n_resamples, seed=seed, progress=bar)
-    _emit(report.to_dict(), out, format, ro.diversity_tables)
+    r.emit(report.to_dict(), out, format, ro.diversity_tables)
 
 
 @memorisation.command("copying")
@@ -195,7 +189,7 @@ def copying(
     bar = progress()
     with bar.running():
         report = evaluate_copying(preds, train, config, fields=fields, progress=bar)
-    _emit(report.to_dict(), out, format, ro.copying_tables)
+    r.emit(report.to_dict(), out, format, ro.copying_tables)
 
 
 @memorisation.command("extraction")
@@ -233,7 +227,7 @@ def extraction(
     bar = progress()
     with bar.running():
         report = evaluate_extraction(model, train, config, fields=fields, progress=bar)
-    _emit(report.to_dict(), out, format, ro.extraction_tables)
+    r.emit(report.to_dict(), out, format, ro.extraction_tables)
 
 
 @memorisation.command("membership")
@@ -274,7 +268,7 @@ def membership(
     with bar.running():
         report = evaluate_membership(model, train, eval, MembershipConfig(n_samples=samples, k_percent=k_percent, perplexity=ppl),
                                      fields=fields, progress=bar)
-    _emit(report.to_dict(), out, format, ro.membership_table)
+    r.emit(report.to_dict(), out, format, ro.membership_table)
 
 
 @memorisation.command("rephrase")
@@ -302,7 +296,7 @@ def rephrase(
     label_list = tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None
     config = ScoreConfig(task=task, labels=label_list, n_resamples=n_resamples, seed=seed)
     report = rephrase_sensitivity(list(zip(original, paraphrased)), config, data=data)
-    _emit(report.to_dict(), out, format, ro.rephrase_tables)
+    r.emit(report.to_dict(), out, format, ro.rephrase_tables)
 
 
 @app.command()
@@ -317,7 +311,7 @@ def verdict(
 
     r.check_format(format)
     loaded = [_read_result(p) for p in results]
-    _emit(overfitting_verdict(loaded, model).to_dict(), out, format, ro.verdict_table)
+    r.emit(overfitting_verdict(loaded, model).to_dict(), out, format, ro.verdict_table)
 
 
 def _read_result(path: str) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tunecheck._io import to_jsonable
+from tunecheck._io import clean, to_jsonable, write_json
 from tunecheck.errors import ConfigError
 
 _VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusive": "yellow"}
@@ -46,6 +47,14 @@ def ci(pair: Any, digits: int = 4) -> str:
 
 def verdict(word: str) -> str:
     return f"[{_VERDICT_STYLE.get(word, '')}]{word}[/]"
+
+
+def emit(payload: dict[str, Any], out: str | None, fmt: str, table: Callable[[dict[str, Any]], None]) -> None:
+    """The usual ending of a command: the results to --out (atomically), then JSON or a table."""
+    payload = clean(payload)
+    if out:
+        write_json(out, payload)
+    print_json(payload) if fmt == "json" else table(payload)
 
 
 def print_json(payload: dict[str, Any]) -> None:
