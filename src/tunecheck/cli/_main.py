@@ -201,7 +201,7 @@ def score(
     from tunecheck.scoring import ScoreConfig, load_rules, score_predictions
 
     r.check_format(format)
-    label_list = tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None
+    label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, rules=load_rules(rules) if rules else None, custom=tuple(metric or ()),
                          cluster_field=cluster_field, ci_method=ci_method, n_resamples=n_resamples, seed=seed,
                          use_stemmer=use_stemmer, id_field=id_field)

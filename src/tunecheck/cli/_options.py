@@ -44,3 +44,8 @@ Out = Annotated[str | None, typer.Option(help="Also write the full results (with
 
 def field_map(text: str | None, prompt: str | None, response: str | None, messages: str | None, input_: str | None, id_: str | None) -> FieldMap:
     return FieldMap(text=text, prompt=prompt, response=response, messages=messages, input=input_, id=id_)
+
+
+def label_list(labels: str | None) -> tuple[str, ...] | None:
+    """--labels "a, b,c" -> ("a", "b", "c"); None when not given."""
+    return tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None

@@ -93,7 +93,7 @@ def sweep(
     r.check_format(format)
     ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                            batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    label_list = tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None
+    label_list = o.label_list(labels)
     config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()),
                          labels=label_list, rules=dict(load_rules(rules)) if rules else None, include_final=final)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
@@ -293,7 +293,7 @@ def rephrase(
         raise ConfigError(f"--task {task!r}: rephrase takes classification, qa, summarization or generation (format and custom metrics: use the Python API)")
     if len(original) != len(paraphrased):
         raise ConfigError(f"pass one --paraphrased per --original (got {len(original)} and {len(paraphrased)})")
-    label_list = tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None
+    label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, n_resamples=n_resamples, seed=seed)
     report = rephrase_sensitivity(list(zip(original, paraphrased)), config, data=data)
     r.emit(report.to_dict(), out, format, ro.rephrase_tables)
