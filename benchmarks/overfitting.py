@@ -43,10 +43,10 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _common import best, prose  # benchmarks/_common.py: scripts run from this folder
 
 from tunecheck.metrics import distinct_n, distinct_stats, ngram_presence, self_bleu
 from tunecheck.overfitting import CurvePoint, TrainingCurves, analyse_curves, compare_diversity
@@ -56,16 +56,6 @@ EVAL_EVERY = 100
 TRAIN_EVERY = 10
 SIZES = (150, 200, 300)
 TEMPLATE_WORDS = 6
-
-
-def best(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,21 +223,6 @@ def distinct_rows(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # 3. timing
-
-
-def prose(ws: list[str], rng: np.random.Generator) -> str:
-    """Sentence case, a comma now and then, a full stop every 8-20 words."""
-    out, since = [], 0
-    for i, w in enumerate(ws):
-        if since == 0:
-            w = w.capitalize()
-        since += 1
-        if i == len(ws) - 1 or (since >= 8 and rng.random() < 0.15):
-            w, since = w + ".", 0
-        elif rng.random() < 0.05:
-            w += ","
-        out.append(w)
-    return " ".join(out)
 
 
 def timing_rows(args: argparse.Namespace) -> None:

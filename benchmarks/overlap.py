@@ -25,6 +25,7 @@ import os
 import time
 
 import numpy as np
+from _common import prose  # benchmarks/_common.py: scripts run from this folder
 from datasketch import MinHash
 
 from tunecheck.hygiene import find_overlap, normalize
@@ -58,21 +59,6 @@ def texts(n: int, vocab: np.ndarray, p: np.ndarray, rng: np.random.Generator, lo
     tokens = vocab[rng.choice(vocab.size, int(lengths.sum()), p=p)].tolist()
     cuts = np.cumsum(lengths)[:-1].tolist()
     return [tokens[a:b] for a, b in zip([0, *cuts], [*cuts, len(tokens)])]
-
-
-def prose(ws: list[str], rng: np.random.Generator) -> str:
-    """Sentence case, a comma now and then, a full stop every 8-20 words."""
-    out, since = [], 0
-    for i, w in enumerate(ws):
-        if since == 0:
-            w = w.capitalize()
-        since += 1
-        if i == len(ws) - 1 or (since >= 8 and rng.random() < 0.15):
-            w, since = w + ".", 0
-        elif rng.random() < 0.05:
-            w += ","
-        out.append(w)
-    return " ".join(out)
 
 
 def main() -> None:

@@ -12,24 +12,13 @@ machine.
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
+from _common import best  # benchmarks/_common.py: scripts run from this folder
 from scipy import stats as sps
 
 from tunecheck.metrics import corpus_stats
 from tunecheck.stats import SampleStats, bootstrap_p_value, bootstrap_sums, paired, percentile_ci
-
-
-def best(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
