@@ -32,8 +32,8 @@ def test_curves_json_and_plot(tmp_path: Path) -> None:
 
     verdict = tunecheck(tmp_path, "verdict", "curves.json", "--format", "json")
     assert verdict.returncode == 0, verdict.stderr
-    v = json.loads(verdict.stdout)
-    assert v["verdict"] == "regressed" and v["signals"][0]["signal"] == "training curves"
+    v = json.loads(verdict.stdout)["overfitting"]
+    assert v["status"] == "overfitting" and v["signals"][0]["signal"] == "training curves"
 
 
 def test_overlap_json_counts_and_pairs(tmp_path: Path) -> None:
@@ -141,5 +141,5 @@ def test_extraction_and_membership_from_the_command_line(tmp_path: Path, memoris
     assert "reference" in mem.stdout and "memorised" in mem.stdout  # the table and the level's message
     verdict = json.loads(tunecheck(tmp_path, "verdict", "ext.json", "mem.json", "--model", "tuned", "--format", "json").stdout)
     # a high membership AUROC decides; extraction is only context
-    assert verdict["verdict"] == "regressed"
-    assert [(s["signal"], s["deciding"]) for s in verdict["signals"]] == [("extraction (context)", False), ("membership signal", True)]
+    assert verdict["overfitting"]["status"] == "overfitting"
+    assert [(s["signal"], s["deciding"]) for s in verdict["overfitting"]["signals"]] == [("extraction (context)", False), ("membership signal", True)]

@@ -87,7 +87,7 @@ def test_report_json_shape(tmp_path):
     assert payload["config"]["ns"] == [1, 2, 3] and payload["config"]["n_resamples"] == 1000
     assert [m["model"] for m in payload["models"]] == ["base", "mine"]
     for m in payload["models"]:
-        assert set(m) == {"model", "file", "n", "metrics"}
+        assert set(m) == {"model", "file", "n", "metrics", "applies", "reason"}
         assert set(m["metrics"]) == set(METRICS)
         assert all(set(v) == {"value", "ci95"} for v in m["metrics"].values())
     for c in payload["comparison"]:

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from tunecheck.core import Verdict
 from tunecheck.errors import ConfigError
 from tunecheck.overfitting import (
     CurvePoint,
+    Status,
     TrainingCurves,
     analyse_curves,
     compare_diversity,
@@ -40,59 +40,59 @@ def _paired(layer, metric, verdict, ci, model="tuned", base=0.5, value=0.5):
                                             "value": value, "ci95": ci, "verdict": verdict}]}
 
 
-def test_healthy_run_is_improved():
+def test_healthy_run_is_healthy():
     v = overfitting_verdict([_overfit("none", 0.05, [0.01, 0.09]), _curves(CONVERGED)], model="tuned")
-    assert v.verdict == Verdict.IMPROVED
+    assert v.status == Status.HEALTHY
     assert [s.name for s in v.signals] == ["loss gap", "training curves"]
 
 
-def test_real_divergence_makes_it_regressed():
+def test_real_divergence_makes_it_overfitting():
     curves = _curves(DIVERGED)
     assert curves["diverges_at"] is not None
     v = overfitting_verdict([_overfit("none", 0.05, [0.01, 0.09]), curves], model="tuned")
-    assert v.verdict == Verdict.REGRESSED
+    assert v.status == Status.OVERFITTING
     assert "1 of 2" in v.summary and "training curves" in v.summary
 
 
 def test_loss_gap_needs_its_whole_ci_past_a_threshold():
     # 0.9 is "high", but a CI reaching 0.1 cannot show it: inconclusive, not regressed
-    assert overfitting_verdict([_overfit("high", 0.9, [0.1, 1.7])]).verdict == Verdict.INCONCLUSIVE
-    assert overfitting_verdict([_overfit("high", 0.9, [0.6, 1.2])]).verdict == Verdict.REGRESSED
+    assert overfitting_verdict([_overfit("high", 0.9, [0.1, 1.7])]).status == Status.INCONCLUSIVE
+    assert overfitting_verdict([_overfit("high", 0.9, [0.6, 1.2])]).status == Status.OVERFITTING
     # 0.15 is under 0.2 but its CI reaches 0.25: "none" cannot be claimed either
-    assert overfitting_verdict([_overfit("none", 0.15, [0.05, 0.25])]).verdict == Verdict.INCONCLUSIVE
+    assert overfitting_verdict([_overfit("none", 0.15, [0.05, 0.25])]).status == Status.INCONCLUSIVE
 
 
-def test_converged_curves_are_improved_only_when_training_went_well():
+def test_converged_curves_are_healthy_only_when_training_went_well():
     rising = {10: (1.0, 2.1), 20: (1.5, 1.6), 30: (2.0, 1.3), 40: (2.5, 1.15), 50: (3.0, 1.1)}
     v = overfitting_verdict([_curves(rising)], model="tuned")
-    assert v.verdict == Verdict.INCONCLUSIVE and "did not decrease" in v.signals[0].evidence
+    assert v.status == Status.INCONCLUSIVE and "did not decrease" in v.signals[0].reason
     two_evals = {10: (2.0, 2.1), 20: (1.0, 1.6)}
-    assert overfitting_verdict([_curves(two_evals)], model="tuned").verdict == Verdict.INCONCLUSIVE
+    assert overfitting_verdict([_curves(two_evals)], model="tuned").status == Status.INCONCLUSIVE
     no_eval = {10: (2.0, None), 20: (1.0, None)}
-    assert overfitting_verdict([_curves(no_eval)], model="tuned").verdict == Verdict.INCONCLUSIVE
+    assert overfitting_verdict([_curves(no_eval)], model="tuned").status == Status.INCONCLUSIVE
 
 
-def test_compared_signals_need_non_inferiority_for_improved():
+def test_compared_signals_need_non_inferiority_for_healthy():
     # copy rate 0.10 -> 0.10, CI [-0.05, +0.05]: a rise of up to 5 points is not ruled out (margin 2)
     wide = _paired("regurgitation", "copy_rate", "inconclusive", [-0.05, 0.05], base=0.1, value=0.1)
-    assert overfitting_verdict([wide]).verdict == Verdict.INCONCLUSIVE
+    assert overfitting_verdict([wide]).status == Status.INCONCLUSIVE
     # CI [-0.03, +0.01]: any rise above 1 point is ruled out: no worse than the base
     tight = _paired("regurgitation", "copy_rate", "inconclusive", [-0.03, 0.01], base=0.1, value=0.09)
-    assert overfitting_verdict([tight]).verdict == Verdict.IMPROVED
+    assert overfitting_verdict([tight]).status == Status.HEALTHY
     # distinct-2 base 0.40: margin 10% = 0.04; CI of the change [-0.03, +0.02] rules out a 0.04 drop
-    assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [-0.03, 0.02], base=0.4)]).verdict == Verdict.IMPROVED
-    assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [-0.06, 0.02], base=0.4)]).verdict == Verdict.INCONCLUSIVE
-    assert overfitting_verdict([_paired("diversity", "distinct_2", "regressed", [-0.2, -0.1], base=0.4)]).verdict == Verdict.REGRESSED
+    assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [-0.03, 0.02], base=0.4)]).status == Status.HEALTHY
+    assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [-0.06, 0.02], base=0.4)]).status == Status.INCONCLUSIVE
+    assert overfitting_verdict([_paired("diversity", "distinct_2", "regressed", [-0.2, -0.1], base=0.4)]).status == Status.OVERFITTING
 
 
 def test_context_signals_never_decide():
     v = overfitting_verdict([_overfit("none", 0.05, [0.01, 0.09]), _paired("extraction", "extracted", "regressed", [0.3, 0.5])])
-    assert v.verdict == Verdict.IMPROVED
+    assert v.status == Status.HEALTHY
     assert [s.deciding for s in v.signals] == [True, False]
 
 
 def test_nothing_measured():
-    assert overfitting_verdict([]).verdict == Verdict.INCONCLUSIVE
+    assert overfitting_verdict([]).status == Status.INCONCLUSIVE
 
 
 def test_other_models_need_a_name_and_unused_results_are_noted():
@@ -100,9 +100,9 @@ def test_other_models_need_a_name_and_unused_results_are_noted():
     with pytest.raises(ConfigError, match="name one with --model"):
         overfitting_verdict(results)
     v = overfitting_verdict(results, "b")
-    assert v.verdict == Verdict.IMPROVED
+    assert v.status == Status.HEALTHY
     assert v.notes == ["the overfit result gave no signal for b (it names a)"]
-    assert overfitting_verdict(results, "a").verdict == Verdict.REGRESSED
+    assert overfitting_verdict(results, "a").status == Status.OVERFITTING
 
 
 def test_real_diversity_payload_with_undefined_metrics(tmp_path):
@@ -113,4 +113,94 @@ def test_real_diversity_payload_with_undefined_metrics(tmp_path):
 
     payload = _io.clean(compare_diversity([str(tmp_path / "base.jsonl"), str(tmp_path / "tuned.jsonl")]).to_dict())
     v = overfitting_verdict([payload], model="tuned")
-    assert v.verdict == Verdict.INCONCLUSIVE and "n/a" in v.signals[0].evidence
+    assert v.status == Status.INCONCLUSIVE and "n/a" in v.signals[0].evidence
+
+
+# ---- signals that do not apply (issue 9, point 2) ------------------------------------------------
+def _real(report):
+    from tunecheck import _io
+
+    return _io.clean(report.to_dict())
+
+
+def test_classification_fine_tune_is_not_overfitting_because_of_its_label_answers(tmp_path):
+    from tests.overfitting.sentiment import write_predictions
+    from tunecheck.overfitting import CopyConfig, evaluate_copying
+
+    f = write_predictions(tmp_path)
+    div = _real(compare_diversity([f["base"], f["tuned"]], n_resamples=1000))
+    copy = _real(evaluate_copying([f["base"], f["tuned"]], f["train"], CopyConfig(n_resamples=1000)))
+    # what the issue saw: distinct-1 fell (3 label words over 30 one-word outputs: 3/30 = 0.1,
+    # against the base's varied 15-25 word answers), and no output copied a 13-gram (copy rate
+    # 0 -> 0, CI [0, 0]): once read as "regressed" and "improved"
+    d1 = next(c for c in div["comparison"] if c["metric"] == "distinct_1")
+    assert d1["value"] == pytest.approx(0.1) and d1["verdict"] == "regressed"
+    assert [m["copied"] for m in copy["models"]] == [0, 0]
+    v = overfitting_verdict([div, copy, _curves(CONVERGED)], model="tuned")
+    got = {s.name: s for s in v.signals}
+    labels = "the references take only 3 values ('negative', 'neutral', 'positive'): a closed label set"
+    assert got["output diversity"].status == Status.NOT_APPLICABLE and got["output diversity"].reason.startswith(labels)
+    assert got["verbatim copying"].status == Status.NOT_APPLICABLE and got["verbatim copying"].reason.startswith(labels)
+    # only the curves decide, and they are healthy
+    assert v.status == Status.HEALTHY
+    assert v.summary == "no sign of overfitting in any of 1 applicable signals; not applicable: output diversity, verbatim copying"
+    assert v.to_dict()["signals"][0] == {"signal": "output diversity", "status": "not applicable", "reason": got["output diversity"].reason,
+                                         "evidence": got["output diversity"].evidence, "deciding": True}
+
+
+def test_label_answers_without_references_and_outputs_too_short_for_the_span(tmp_path):
+    from tunecheck.overfitting import CopyConfig, evaluate_copying
+
+    def preds(name, outputs):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps({"id": str(i), "model": name, "output": o}) + "\n" for i, o in enumerate(outputs)))
+        return str(path)
+
+    train = tmp_path / "train.jsonl"
+    train.write_text(json.dumps({"id": "t0", "text": "some training text that nobody copies here"}) + "\n")
+    # no label field: one-word outputs repeating 2 values (2 <= 20, 2 * 2 <= 12, 1 word each) read as labels
+    words = ["Yes." if i % 2 else "no" for i in range(12)]
+    div = _real(compare_diversity([preds("base", words), preds("tuned", words)], n_resamples=1000))
+    assert div["models"][1]["reason"].startswith("the 12 outputs repeat 2 short values ('no', 'yes'): label-like answers")
+    # varied 6-word sentences: not labels, but none has the 13 words a copy needs
+    sentences = [f"answer {i} is my very own" for i in range(12)]
+    copy = _real(evaluate_copying([preds("b", sentences), preds("t", sentences)], train, CopyConfig(n_resamples=1000)))
+    assert copy["models"][1]["applies"] is False
+    assert copy["models"][1]["reason"].startswith("only 0 of 12 outputs have 13+ words, and a shorter one can never share a 13-gram")
+    v = overfitting_verdict([copy], model="t")
+    assert [s.status for s in v.signals] == [Status.NOT_APPLICABLE]
+    assert v.status == Status.INCONCLUSIVE and v.summary == "none of the 1 signals applies to this model (verbatim copying)"
+
+
+def test_a_healthy_signal_beside_an_inconclusive_one_is_inconclusive(tmp_path):
+    from tunecheck.overfitting import CopyConfig, evaluate_copying
+
+    def preds(name, outputs):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps({"id": str(i), "model": name, "output": o}) + "\n" for i, o in enumerate(outputs)))
+        return str(path)
+
+    train = tmp_path / "train.jsonl"
+    train.write_text(json.dumps({"id": "t0", "text": "some training text that nobody copies here"}) + "\n")
+    # 12 outputs of 15 words, none from the training text: copy rate 0 -> 0 with CI [0, 0],
+    # which rules out a rise beyond the 2-point margin: healthy
+    long = [f"output {i} " + " ".join(f"w{i}x{k}" for k in range(13)) for i in range(12)]
+    copy = _real(evaluate_copying([preds("base", long), preds("tuned", long)], train, CopyConfig(n_resamples=1000)))
+    # eval loss falls throughout (no divergence) but stays 0.9 above the training loss
+    high_gap = _curves({10: (2.0, 2.6), 20: (1.5, 2.3), 30: (1.2, 2.0), 40: (1.0, 1.8), 50: (0.8, 1.7)})
+    v = overfitting_verdict([copy, high_gap], model="tuned")
+    assert [(s.name, s.status) for s in v.signals] == [("verbatim copying", Status.HEALTHY), ("training curves", Status.INCONCLUSIVE)]
+    assert v.signals[1].reason == "no divergence, but the logged train-eval gap is 0.9"
+    assert v.status == Status.INCONCLUSIVE
+    assert v.summary == "no signal shows overfitting, but training curves cannot rule it out"
+
+
+def test_too_few_samples_and_a_single_checkpoint_do_not_apply():
+    few = _paired("rephrase", "exact_match_change", "regressed", [-0.5, -0.1])
+    few["comparison"][0]["n"] = 6
+    v = overfitting_verdict([few, {"layer": "sweep", "recommendation": "use checkpoint-10", "checkpoints": [{"phase": "best"}]}], model="tuned")
+    assert [(s.status, s.reason) for s in v.signals] == [
+        (Status.NOT_APPLICABLE, "only 6 samples paired with the base: too few to judge (at least 10 needed)"),
+        (Status.NOT_APPLICABLE, "only 1 checkpoint(s): no curve to place them on"),
+    ]
+    assert v.status == Status.INCONCLUSIVE

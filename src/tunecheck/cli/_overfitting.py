@@ -301,17 +301,22 @@ def rephrase(
 
 @app.command()
 def verdict(
-    results: Annotated[list[str], typer.Argument(help="JSON results written with --out by overfit, curves, sweep, diversity and memorisation commands.")],
+    results: Annotated[list[str] | None, typer.Argument(help="JSON results written with --out by score, perplexity (on the task's data), overfit, curves, sweep, overlap, diversity and the memorisation commands.")] = None,
+    general: Annotated[list[str] | None, typer.Option("--general", "-g", help="Perplexity results (perplexity --out) on general text, for 'did general ability hold?' (repeatable).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="The tuned model to judge (default: the only one the results compare).")] = None,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """One overfitting verdict from every check's results, each signal with its evidence."""
-    from tunecheck.overfitting import overfitting_verdict
+    """Did the fine-tune work? Three answers from every layer's results, each with its
+    evidence: did the task get better, did general ability hold, is it overfitting."""
+    from tunecheck.verdict import GENERAL, TASK, Result, did_it_work
 
     r.check_format(format)
-    loaded = [_read_result(p) for p in results]
-    r.emit(overfitting_verdict(loaded, model).to_dict(), out, format, ro.verdict_table)
+    given = [(p, TASK) for p in results or []] + [(p, GENERAL) for p in general or []]
+    if not given:
+        raise ConfigError("give result files (written with --out), e.g. tunecheck verdict score.json gap.json --general ppl_wiki.json")
+    loaded = [Result(_read_result(p), p, role) for p, role in given]
+    r.emit(did_it_work(loaded, model).to_dict(), out, format, ro.verdict_tables)
 
 
 def _read_result(path: str) -> dict[str, Any]:

@@ -94,16 +94,59 @@ def rephrase_tables(payload: dict[str, Any]) -> None:
     warn(payload.get("warnings", []))
 
 
-def verdict_table(payload: dict[str, Any]) -> None:
-    table = Table(title=f"Overfitting verdict for {escape(payload['model'])}: {payload['verdict']}")
-    for col in ("signal", "verdict", "evidence"):
-        table.add_column(col)
+_STATUS_STYLE = {"healthy": "bold green", "overfitting": "bold red", "inconclusive": "yellow", "not applicable": "dim"}
+
+
+def status(word: str) -> str:
+    """An overfitting status (healthy / overfitting / inconclusive / not applicable), styled."""
+    return f"[{_STATUS_STYLE.get(word, '')}]{word}[/]"
+
+
+def signals_table(payload: dict[str, Any]) -> None:
+    """The overfitting signals, each with its status and, when it does not decide, why."""
+    table = Table(title=f"Overfitting signals for {escape(payload['model'])}: {payload['status']}")
+    table.add_column("signal")
+    table.add_column("status", no_wrap=True)  # the word itself is never cut
+    table.add_column("evidence")
     for s in payload["signals"]:
-        name = s["signal"] if s["deciding"] else f"[dim]{s['signal']}[/]"
-        table.add_row(name, verdict(s["verdict"]), escape(s["evidence"]))
-    console.print(table)
-    console.print(f"[bold]{escape(payload['summary'])}[/]")
+        name = escape(s["signal"]) if s["deciding"] else f"[dim]{escape(s['signal'])} (not counted)[/]"
+        why = f"\n[dim]{'not applicable' if s['status'] == 'not applicable' else 'why'}: {escape(s['reason'])}[/]" if s.get("reason") else ""
+        table.add_row(name, status(s["status"]), escape(s["evidence"]) + why)
+    if payload["signals"]:
+        console.print(table)
+
+
+def verdict_table(payload: dict[str, Any]) -> None:
+    """`overfitting_verdict(...).to_dict()`: the signals and the overall status."""
+    signals_table(payload)
+    console.print(f"[bold]Overfitting: {status(payload['status'])}[/] - {escape(payload['summary'])}")
     for line in payload.get("notes", []):
+        console.print(f"[yellow]note:[/] {escape(line)}")
+
+
+def verdict_tables(payload: dict[str, Any]) -> None:
+    """`did_it_work(...).to_dict()`: three answers, then the evidence behind each."""
+    against = f" against {escape(payload['baseline'])}" if payload.get("baseline") else ""
+    console.print(f"[bold]Did the fine-tune work? {escape(payload['model'])}{against}[/]")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    o = payload["overfitting"]
+    grid.add_row("task", verdict(payload["task"]["verdict"]), escape(payload["task"]["summary"]))
+    grid.add_row("general ability", verdict(payload["general"]["verdict"]), escape(payload["general"]["summary"]))
+    grid.add_row("overfitting", status(o["status"]), escape(o["summary"]))
+    console.print(grid)
+    for key, title in (("task", "Task"), ("general", "General ability")):
+        answer = payload[key]
+        if answer["evidence"] or answer["caveats"]:
+            console.print(f"[bold]{title}:[/]")
+        for e in answer["evidence"]:
+            console.print(f"  - {escape(e['text'])}")
+        for c in answer["caveats"]:
+            console.print(f"  [yellow]caveat:[/] {escape(c)}")
+    signals_table(o)
+    for line in payload.get("notes", []) + o.get("notes", []):
         console.print(f"[yellow]note:[/] {escape(line)}")
 
 

@@ -180,7 +180,7 @@ def verdict_rows(results: dict[str, Any]) -> list[dict[str, str]]:
         rows.append({"check": "train/eval loss gap", "model": m["model"], "verdict": word, "evidence": f"gap {m['gap']:.3f} nats/token: {m['message']}"})
     if "overfitting" in results:
         o = results["overfitting"]
-        rows.append({"check": "overfitting (all signals)", "model": o["model"], "verdict": o["verdict"], "evidence": o["summary"]})
+        rows.append({"check": "overfitting (all signals)", "model": o["model"], "verdict": o["status"], "evidence": o["summary"]})
     return rows
 
 
@@ -191,7 +191,7 @@ def _change(improvement_pct: float) -> str:
 def verdict_table(rows: list[dict[str, str]], console: Any) -> None:
     from rich.table import Table
 
-    style = {"improved": "bold green", "ok": "green", "regressed": "bold red", "overfit": "bold red", "inconclusive": "yellow", "warning": "yellow"}
+    style = {"improved": "bold green", "ok": "green", "regressed": "bold red", "overfit": "bold red", "inconclusive": "yellow", "warning": "yellow", "healthy": "bold green", "overfitting": "bold red"}
     table = Table(title="Verdict: did the fine-tune work?")
     for col in ("check", "model", "verdict", "evidence"):
         table.add_column(col)

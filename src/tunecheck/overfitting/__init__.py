@@ -1,5 +1,6 @@
 """Overfitting: the train/validation loss gap (training curves, sweeps and memorisation come next)."""
 
+from tunecheck.overfitting._applies import MIN_SAMPLES, Applies
 from tunecheck.overfitting._copying import CopyConfig, CopyingReport, evaluate_copying
 from tunecheck.overfitting._curves import CurveReport, GapAtStep, TrainLossSummary, analyse_curves
 from tunecheck.overfitting._diversity import (
@@ -42,13 +43,27 @@ from tunecheck.overfitting._sweep import (
     plot_sweep,
     sweep_checkpoints,
 )
-from tunecheck.overfitting._verdict import OverfittingVerdict, Signal, overfitting_verdict
+from tunecheck.overfitting._verdict import (
+    OVERFITTING_LAYERS,
+    RUN,
+    OverfittingVerdict,
+    Signal,
+    Status,
+    combine,
+    models_in,
+    overfitting_verdict,
+    signals_from,
+)
 
 __all__ = [
     "DIVERSITY_NS",
     "HIGH_GAP",
+    "MIN_SAMPLES",
+    "OVERFITTING_LAYERS",
+    "RUN",
     "SOME_GAP",
     "SUGGESTIONS",
+    "Applies",
     "Checkpoint",
     "CopyConfig",
     "CopyingReport",
@@ -71,12 +86,14 @@ __all__ = [
     "RephraseReport",
     "Series",
     "Signal",
+    "Status",
     "SweepConfig",
     "SweepReport",
     "TrainLossSummary",
     "TrainingCurves",
     "analyse_curves",
     "classify_gap",
+    "combine",
     "compare_diversity",
     "diversity_stats",
     "evaluate_copying",
@@ -88,11 +105,13 @@ __all__ = [
     "loss_gap",
     "match_scores",
     "min_k_prob",
+    "models_in",
     "overfitting_verdict",
     "place_on_curve",
     "plot_curves",
     "plot_sweep",
     "read_curves",
     "rephrase_sensitivity",
+    "signals_from",
     "sweep_checkpoints",
 ]

@@ -22,6 +22,13 @@ from tunecheck._progress import Progress
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.hygiene import NgramIndex, On, sample_text, words
+from tunecheck.overfitting._applies import (
+    MIN_SAMPLES,
+    YES,
+    Applies,
+    closed_label_set,
+    references_of,
+)
 from tunecheck.scoring import PredictionSet, load_prediction_sets, pairing_warnings
 from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
 
@@ -56,6 +63,9 @@ class ModelCopying:
     longest: np.ndarray
     """Longest verbatim span shared with the best-matching training example, in words."""
     examples: list[dict[str, Any]] = field(default_factory=list)
+    long_enough: int = 0
+    """Outputs with at least n words: only these can share an n-gram."""
+    applies: Applies = YES
 
     def metrics(self) -> dict[str, SampleStats]:
         return {
@@ -84,6 +94,8 @@ class CopyingReport:
                 "copied": int(m.copied.sum()),
                 "metrics": metrics,
                 "longest_span_max": int(m.longest.max()) if m.longest.size else 0,
+                "long_enough": m.long_enough,
+                **m.applies.to_dict(),
                 "examples": m.examples,
             })
         return {
@@ -101,7 +113,9 @@ def copying_of(pset: PredictionSet, index: NgramIndex, train_ids: Sequence[str],
     copied = np.array([h is not None for h in hits], dtype=np.float64)
     share = np.array([h.covered_ngrams / h.ngram_total if h else 0.0 for h in hits])
     longest = np.array([h.longest_span_words if h else 0 for h in hits], dtype=np.float64)
-    result = ModelCopying(pset.name, pset.path, [p.id for p in pset.rows], copied, share, longest)
+    long_enough = sum(len(words(p.output)) >= config.n for p in pset.rows)
+    result = ModelCopying(pset.name, pset.path, [p.id for p in pset.rows], copied, share, longest,
+                          long_enough=long_enough, applies=copying_applies(pset, long_enough, config.n))
     for k in np.argsort(-longest, kind="stable")[: config.examples]:
         hit = hits[int(k)]
         if hit is None:
@@ -115,6 +129,18 @@ def copying_of(pset: PredictionSet, index: NgramIndex, train_ids: Sequence[str],
             "train_text": train_excerpt(index.train_text(hit.train_index), hit.span_text),
         })
     return result
+
+
+def copying_applies(pset: PredictionSet, long_enough: int, n: int) -> Applies:
+    """Copying cannot be measured on outputs shorter than the span, nor on label answers (a
+    classifier "copies" its labels from the training set, as it should)."""
+    closed = closed_label_set([p.output for p in pset.rows], references_of([p.fields for p in pset.rows]))
+    if closed:
+        return Applies(False, f"{closed}: repeating a label found in the training set is not copying")
+    if long_enough < MIN_SAMPLES:
+        return Applies(False, f"only {long_enough} of {len(pset.rows)} outputs have {n}+ words, and a shorter one can never "
+                              f"share a {n}-gram: too few to measure copying (for short answers lower --ngram, e.g. 6)")
+    return YES
 
 
 def train_excerpt(text: str, span: str, size: int = TRAIN_EXCERPT) -> str:

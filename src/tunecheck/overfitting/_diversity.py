@@ -30,6 +30,7 @@ from tunecheck.core import Estimate
 from tunecheck.data import align_ids
 from tunecheck.errors import ConfigError
 from tunecheck.metrics import SELF_BLEU_ORDER, distinct_stats, self_bleu
+from tunecheck.overfitting._applies import YES, Applies, closed_label_set, enough, references_of
 from tunecheck.scoring import PredictionSet, load_prediction_sets, pairing_warnings
 from tunecheck.stats import (
     N_RESAMPLES,
@@ -55,6 +56,8 @@ class ModelDiversity:
     """Outputs measured: generation 0 of each sample in the file."""
     metrics: dict[str, Estimate]
     """distinct_1, distinct_2, ... and self_bleu, each with its 95% bootstrap CI."""
+    applies: Applies = YES
+    """Not for a closed label set (a classifier's distinct-n falls by design) or too few outputs."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,7 +65,20 @@ class ModelDiversity:
             "file": self.file,
             "n": self.n,
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+            **self.applies.to_dict(),
         }
+
+
+def diversity_applies(pset: PredictionSet) -> Applies:
+    """Diversity says nothing about outputs from a closed label set, nor about a handful."""
+    few = enough(len(pset.rows), "outputs")
+    if not few.applies:
+        return few
+    outputs = [p.output for p in pset.rows]
+    closed = closed_label_set(outputs, references_of([p.fields for p in pset.rows]))
+    if closed:
+        return Applies(False, f"{closed}, where fewer distinct words is what a fine-tune should learn")
+    return YES
 
 
 @dataclass
@@ -151,7 +167,7 @@ def compare_diversity(
     for s in loaded:
         texts = [p.output for p in s.rows]
         full.append(diversity_stats(texts, orders))
-        models.append(ModelDiversity(s.name, s.path, len(texts), _estimates(full[-1], n_resamples, seed)))
+        models.append(ModelDiversity(s.name, s.path, len(texts), _estimates(full[-1], n_resamples, seed), diversity_applies(s)))
         task.advance()
         if s.extra_generations:
             warnings.append(

@@ -14,6 +14,7 @@ from tunecheck.core import Estimate
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
+from tunecheck.overfitting._applies import enough
 from tunecheck.overfitting._gap import GapThresholds, GapVerdict, classify_gap
 from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, score_model
 from tunecheck.stats import bootstrap_sums, percentile_ci
@@ -43,6 +44,9 @@ class ModelGap:
             "eval_perplexity": self.eval.metrics["perplexity"].value,
             "train_tokens": int(self.train.totals["tokens"]),
             "eval_tokens": int(self.eval.totals["tokens"]),
+            "train_documents": len(self.train.records),
+            "eval_documents": len(self.eval.records),
+            **enough(min(len(self.train.records), len(self.eval.records)), "documents in the smaller of the two sets").to_dict(),
             "level": self.verdict.level,
             "message": self.verdict.message,
             "suggestions": list(self.verdict.suggestions),

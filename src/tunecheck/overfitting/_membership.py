@@ -30,6 +30,7 @@ from tunecheck._progress import Progress
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
+from tunecheck.overfitting._applies import YES, Applies, enough
 from tunecheck.perplexity import PerplexityConfig, build_requests
 from tunecheck.stats import AurocResult, auroc_test
 
@@ -96,11 +97,18 @@ class MembershipReport:
             "config": asdict(self.config),
             "baseline": self.baseline,
             "models": [
-                {"model": m.model, "level": m.level, "message": m.message, "signals": {k: v.to_dict() for k, v in m.signals.items()}}
+                {"model": m.model, "level": m.level, "message": m.message, **membership_applies(m).to_dict(),
+                 "signals": {k: v.to_dict() for k, v in m.signals.items()}}
                 for m in self.models
             ],
             "warnings": list(self.warnings),
         }
+
+
+def membership_applies(result: MembershipResult) -> Applies:
+    """An AUROC from a handful of examples per set is not evidence either way."""
+    sizes = [min(s.n_positive, s.n_negative) for s in result.signals.values()]
+    return enough(min(sizes), "examples in the smaller of the training and held-out sets") if sizes else YES
 
 
 def score_docs(model: LogLikelihoodModel, dataset: Dataset, config: MembershipConfig, *, progress: Progress | None = None) -> DocScores:

@@ -166,7 +166,8 @@ def paired(
         raise ValueError(f"paired metrics need the same samples, got {a.n} and {b.n}")
     k = a.columns.shape[1]
     sums = bootstrap_sums(np.hstack([a.columns, b.columns]), n_resamples=n_resamples, seed=seed, clusters=clusters)
-    reps = b.scorer(sums[:, k:]) - a.scorer(sums[:, :k])
+    with np.errstate(invalid="ignore"):  # a degenerate resample (no n-grams at all) scores inf on both sides
+        reps = b.scorer(sums[:, k:]) - a.scorer(sums[:, :k])
     va, vb = a.value(), b.value()
     diff = vb - va
     jack = (b.jackknife(clusters) - a.jackknife(clusters)) if method == "bca" else np.zeros(0)
