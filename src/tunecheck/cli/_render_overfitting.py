@@ -110,8 +110,12 @@ def signals_table(payload: dict[str, Any]) -> None:
     table.add_column("evidence")
     for s in payload["signals"]:
         name = escape(s["signal"]) if s["deciding"] else f"[dim]{escape(s['signal'])} (not counted)[/]"
-        why = f"\n[dim]{'not applicable' if s['status'] == 'not applicable' else 'why'}: {escape(s['reason'])}[/]" if s.get("reason") else ""
-        table.add_row(name, status(s["status"]), escape(s["evidence"]) + why)
+        # a signal that does not apply leads with why; the numbers follow, dimmed
+        if s["status"] == "not applicable":
+            cell = f"{escape(s['reason'] or '')}\n[dim]{escape(s['evidence'])}[/]"
+        else:
+            cell = escape(s["evidence"]) + (f"\n[dim]why: {escape(s['reason'])}[/]" if s.get("reason") else "")
+        table.add_row(name, status(s["status"]), cell)
     if payload["signals"]:
         console.print(table)
 

@@ -7,6 +7,10 @@ reported so a person can look. The base model's outputs are the control: boilerp
 models write is not the fine-tune's doing. Run it on outputs for held-out prompts: copying
 training text into answers to new prompts is the overfitting sign (reproducing a training
 answer for its own training prompt is what `tunecheck memorisation extraction` measures).
+
+Copying does not apply to outputs shorter than the span (fewer than 10 outputs with n+ words:
+a copy rate of 0 over them is guaranteed, not measured) nor to label answers (a classifier
+"copies" its labels): each model's JSON says `applies` and the `reason`.
 """
 
 from __future__ import annotations

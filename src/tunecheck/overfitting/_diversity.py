@@ -15,6 +15,10 @@ or "improved" only if the CI of the difference excludes zero and the adjusted p 
 distinct-n falls as outputs get longer (more tokens, more chances to repeat one), so a
 fine-tune that answers more briefly can gain distinct-1 without being more varied: read it
 beside distinct-2/3 and self-BLEU, which a formulaic answer raises whatever its length.
+
+Diversity does not apply to answers from a closed label set (a classifier's distinct-1 falls
+because it answers with one label word, as it should) nor to fewer than 10 outputs: each model's
+JSON says `applies` and, if not, the `reason`, and the verdict leaves it out.
 """
 
 from __future__ import annotations
