@@ -17,6 +17,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def not_applicable(payload: dict[str, Any]) -> None:
+    """Say which models the check cannot measure, and why (the verdict leaves them out)."""
+    for m in payload.get("models", []):
+        if m.get("applies") is False:
+            console.print(f"[dim]not applicable to {escape(m['model'])}:[/] {escape(m.get('reason') or '')}")
+
+
 def paired_table(rows: list[dict[str, Any]], title: str) -> None:
     if not rows:
         return
@@ -79,6 +86,7 @@ def membership_table(payload: dict[str, Any]) -> None:
     for m in payload["models"]:
         style = {"high": "bold red", "low": "green"}.get(m["level"], "yellow")
         console.print(f"[{style}]{escape(m['model'])}: {escape(m['message'])}[/]")
+    not_applicable(payload)
     warn(payload.get("warnings", []))
 
 
@@ -216,6 +224,7 @@ def copying_tables(payload: dict[str, Any]) -> None:
         for ex in m["examples"][:3]:
             console.print(f"[dim]{escape(m['model'])} {escape(ex['id'])} copies {escape(ex['train_id'])} "
                           f"({ex['longest_span_words']} words):[/] {escape(ex['span'][:120])}")
+    not_applicable(payload)
     warn(payload.get("warnings", []))
 
 
@@ -229,4 +238,5 @@ def diversity_tables(payload: dict[str, Any]) -> None:
         table.add_row(name, *[f"{num(m['metrics'][name]['value'], 3)} {ci(m['metrics'][name]['ci95'], 3)}" for m in models])
     console.print(table)
     paired_table(payload["comparison"], "Against the baseline, paired on shared prompts (p Holm-adjusted)")
+    not_applicable(payload)
     warn(payload.get("warnings", []))
