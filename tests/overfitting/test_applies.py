@@ -1,0 +1,58 @@
+"""When a signal does not apply: the boundaries of `closed_label_set` and `enough`, tested on both
+sides, and a loss gap from too few documents left out of the verdict."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import CORPUS
+from tunecheck import _io
+from tunecheck.overfitting import Status, evaluate_overfit, overfitting_verdict
+from tunecheck.overfitting._applies import closed_label_set, enough
+from tunecheck.perplexity import PerplexityConfig
+
+
+def test_references_decide_a_closed_label_set_at_twenty_values_each_seen_twice_on_average():
+    twenty = [f"label{k % 20}" for k in range(40)]  # 20 values, 2 * 20 <= 40
+    assert closed_label_set(["whatever"] * 40, twenty) == (
+        "the references take only 20 values ('label0', 'label1', 'label10', 'label11', ...): a closed label set"
+    )
+    assert closed_label_set(["x"] * 42, [f"label{k % 21}" for k in range(42)]) is None  # 21 values
+    assert closed_label_set(["x"] * 19, [f"l{k % 10}" for k in range(19)]) is None  # 2 * 10 > 19
+    assert closed_label_set(["x"] * 20, [f"l{k % 10}" for k in range(20)]) is not None  # 2 * 10 = 20
+    # references that are not all strings (QA answers lists): the outputs decide
+    assert closed_label_set([f"answer {i}" for i in range(20)], [["a"]] * 20) is None
+    assert closed_label_set(["yes", "no"] * 10, [["a"]] * 20) is not None
+
+
+def test_outputs_read_as_labels_at_three_words_on_average_at_most():
+    three = ["very good film", "bad"] * 3 + ["so so ok fine"] * 2  # (3 + 1) * 3 + 4 * 2 = 20 words / 8 = 2.5
+    assert closed_label_set(three) == "the 8 outputs repeat 3 short values ('bad', 'so so ok fine', 'very good film'): label-like answers"
+    exactly = ["a b c"] * 4  # 3.0 words: still labels
+    assert closed_label_set(exactly) is not None
+    longer = ["a b c", "a b c", "a b c d"] * 2  # (3 + 3 + 4) / 3 = 3.33 words
+    assert closed_label_set(longer) is None
+    # case, outer punctuation and spacing do not make new values
+    assert closed_label_set(["Positive.", "positive", " POSITIVE ", "negative"]).startswith("the 4 outputs repeat 2 short values")
+
+
+def test_enough_needs_ten():
+    assert enough(9, "outputs").reason == "only 9 outputs: too few to judge (at least 10 needed)"
+    assert enough(10, "outputs").applies
+
+
+def test_a_loss_gap_from_five_documents_does_not_apply(model_dirs, tmp_path):
+    def write(name, texts):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+        return path
+
+    report = evaluate_overfit([f"{model_dirs['base']},name=tuned"], write("train.jsonl", CORPUS[:30]), write("eval.jsonl", CORPUS[30:35]),
+                              PerplexityConfig(n_resamples=300))
+    payload = _io.clean(report.to_dict())
+    [m] = payload["models"]
+    assert (m["train_documents"], m["eval_documents"], m["applies"]) == (30, 5, False)
+    v = overfitting_verdict([payload], model="tuned")
+    assert [(s.status, s.reason) for s in v.signals] == [
+        (Status.NOT_APPLICABLE, "only 5 documents in the smaller of the two sets: too few to judge (at least 10 needed)")
+    ]
