@@ -11,7 +11,7 @@ training text inside an otherwise new 60-word text). Recall counts a planted row
 kind and its source row; "other matches" are flagged rows that were not planted.
 
 Stages are timed as `find_overlap` runs them (a progress object notes when each begins), plus
-two side measurements: MinHash signatures of the character 5-gram shingles alone, in
+two side measurements: MinHash signatures of the word 3-gram shingles alone (the long texts' tier), in
 tunecheck's numpy batches and with one datasketch `MinHash.update_batch` per text on a
 subsample. The baseline, in the same run, is brute-force all-pairs similarity (rapidfuzz's
 `process.cdist`, C++, one thread) on a --base-train x --base-eval subsample, extrapolated to the
@@ -36,7 +36,7 @@ from rapidfuzz.distance import Indel
 
 from tunecheck.hygiene import find_overlap, normalize
 from tunecheck.hygiene._boilerplate import BOILERPLATE_N
-from tunecheck.hygiene._near import Signer, shingle_hashes
+from tunecheck.hygiene._near import Signer, word_shingle_hashes
 from tunecheck.hygiene._ngrams import _WordHasher, window_hashes
 
 
@@ -121,9 +121,10 @@ def main() -> None:
     marks = [*clock.marks, ("end", t0 + total)]
 
     # side measurement: MinHash signatures alone, from precomputed shingle hashes
+    # (the long tier's shingles, word 3-grams: every text here has 200+ characters)
     norm = [normalize(t) for t in train + evals]
-    t0 = time.perf_counter()
-    hashed = [shingle_hashes(norm[lo : lo + 2048], 5) for lo in range(0, len(norm), 2048)]
+    t0, hasher = time.perf_counter(), _WordHasher()
+    hashed = [word_shingle_hashes(hasher, [t.split() for t in norm[lo : lo + 2048]], 3) for lo in range(0, len(norm), 2048)]
     t_shingles = time.perf_counter() - t0
     signer = Signer(128, 1)
     t0 = time.perf_counter()
@@ -171,8 +172,8 @@ def main() -> None:
     print(f"  largest share of training rows holding one word {BOILERPLATE_N}-gram: {top} rows = {100 * top / args.train:.4f}%")
     print(f"  brute-force all-pairs similarity (rapidfuzz cdist): {t_pairs + t_sets:.2f} s for {len(bt):,} x {len(be):,}, "
           f"extrapolated {brute:,.0f} s ({brute / 3600:.1f} h) -> {brute / total:,.0f}x slower")
-    print(f"  LSH {result.lsh[0]} bands x {result.lsh[1]} rows; counts: exact {result.exact.count}, "
-          f"near {result.near.count}, ngram {result.ngram.count}")
+    lsh = ", ".join(f"{tier} {b} bands x {r} rows" for tier, (b, r) in result.lsh.items())
+    print(f"  LSH {lsh}; counts: exact {result.exact.count}, near {result.near.count}, ngram {result.ngram.count}")
     for kind, want in planted.items():
         hit = sum(1 for e, src in want.items() if e in found and kind in found[e].kinds and found[e].train_index == src)
         print(f"  recall {kind:6s} {hit}/{len(want)} = {hit / len(want):.3f}")

@@ -16,7 +16,7 @@ from tunecheck.hygiene import (
     similarity,
     words,
 )
-from tunecheck.hygiene._near import Signer, shingle_hashes
+from tunecheck.hygiene._near import Signer, shingle_hashes, word_shingle_hashes
 from tunecheck.hygiene._ngrams import _WordHasher, window_hashes
 
 
@@ -219,6 +219,14 @@ def test_signatures_equal_datasketch():
         m = MinHash(num_perm=128, seed=7, hashfunc=int)
         m.update_batch(h32[doc == i].tolist())
         assert (sig[i] == m.hashvalues).all(), i
+    # word 3-grams, the long texts' shingles: the same
+    word_lists = [t.split() for t in texts]
+    h32, doc = word_shingle_hashes(_WordHasher(), word_lists, 3)
+    sig = Signer(128, 7).sign(h32, doc, len(word_lists))
+    for i in range(len(word_lists)):
+        m = MinHash(num_perm=128, seed=7, hashfunc=int)
+        m.update_batch(h32[doc == i].tolist())
+        assert (sig[i] == m.hashvalues).all(), i
 
 
 def test_deterministic(planted):
@@ -250,9 +258,10 @@ def test_check_overlap_report(tmp_path, planted):
     rep = check_overlap(tr, ev, on="response")
     d = rep.to_dict()
     assert d["layer"] == "overlap" and d["data"] == {"train": tr.identity(), "eval": ev.identity()}
-    # datasketch's own choice of bands for candidates at half the 0.8 threshold
-    lsh = MinHashLSH(threshold=0.4, num_perm=128, weights=(0.05, 0.95))
-    assert d["config"]["on"] == "response" and d["config"]["n"] == 13 and (d["config"]["lsh_bands"], d["config"]["lsh_rows"]) == (lsh.b, lsh.r)
+    # datasketch's own choice of bands for candidates at 0.4 (short texts) and 0.5 (long texts)
+    short, long = (MinHashLSH(threshold=j, num_perm=128, weights=(0.05, 0.95)) for j in (0.4, 0.5))
+    assert d["config"]["on"] == "response" and d["config"]["n"] == 13
+    assert d["config"]["lsh"] == {"short": {"bands": short.b, "rows": short.r}, "long": {"bands": long.b, "rows": long.r}}
     assert (d["train_rows"], d["eval_rows"]) == (51, 10)
     assert d["exact"] == {"count": 1, "rate": 0.1} and d["near"]["count"] == 3 and d["ngram"]["count"] == 4
     assert [(p["eval_id"], p["train_id"]) for p in d["pairs"]] == [("q0", "t3"), ("q1", "t7"), ("q3", "t50"), ("q2", "t11")]

@@ -138,8 +138,9 @@ class OverlapResult:
     ngram: MatchCount
     pairs: tuple[OverlapPair, ...]
     """Strongest first: by kind (exact, near, ngram), then similarity, then span length."""
-    lsh: tuple[int, int]
-    """MinHash-LSH (bands, rows per band), as datasketch chose them for half the threshold."""
+    lsh: dict[str, tuple[int, int]]
+    """MinHash-LSH (bands, rows per band) of each tier ("short": character 5-grams of texts up to
+    300 characters, "long": word 3-grams of texts from 200), as datasketch chose them."""
     boilerplate: Boilerplate
     """What was left out as boilerplate."""
     caveat: str | None = None
@@ -150,7 +151,8 @@ class OverlapResult:
         return {k: asdict(getattr(self, k)) for k in KINDS}
 
     def config_dict(self) -> dict[str, Any]:
-        return {**asdict(self.config), "boilerplate_n": BOILERPLATE_N, "lsh_bands": self.lsh[0], "lsh_rows": self.lsh[1]}
+        return {**asdict(self.config), "boilerplate_n": BOILERPLATE_N,
+                "lsh": {tier: {"bands": b, "rows": r} for tier, (b, r) in self.lsh.items()}}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -298,16 +300,19 @@ def _caveat(train: list[str], evals: list[str], label: str) -> str | None:
     return f"{label} {' and '.join(reasons)}: exact matches are expected and say nothing about leakage"
 
 
-def _notes(train: list[str], evals: list[str], config: OverlapConfig, lsh: tuple[int, int], bp: Boilerplate) -> list[str]:
-    bands, rows = lsh
+def _notes(
+    train: list[str], evals: list[str], config: OverlapConfig, lsh: dict[str, tuple[int, int]], bp: Boilerplate,
+) -> list[str]:
     t = config.near_threshold
-    half = t / 2
+    (b1, r1), (b2, r2) = lsh["short"], lsh["long"]
+    j1, j2 = t * 0.5, t * 0.625
     notes = [
         "kinds are nested: an exact match also counts as near and ngram, a near match also as ngram",
-        f"near pairs are MinHash-LSH candidates over character {config.shingle}-grams ({bands} bands x {rows} "
-        f"rows) verified with the exact Indel ratio >= {t}: none is a false positive; a pair whose "
-        f"{config.shingle}-gram Jaccard is {half:g} becomes a candidate with probability "
-        f"{1 - (1 - half**rows) ** bands:.3f} (more above it)",
+        f"near pairs are MinHash-LSH candidates verified with the exact Indel ratio >= {t}: none is a false "
+        f"positive; candidates come from character {config.shingle}-grams for texts up to 300 characters "
+        f"({b1} bands x {r1} rows: a pair at Jaccard {j1:g} is a candidate with probability "
+        f"{1 - (1 - j1**r1) ** b1:.3f}) and from word 3-grams for texts from 200 ({b2} x {r2}: at "
+        f"{j2:g}, {1 - (1 - j2**r2) ** b2:.3f}), more above",
     ]
     if bp.share is None:
         notes.append("boilerplate left in (boilerplate_share None)")
