@@ -132,7 +132,7 @@ def compared(on: On, train_shape: str, eval_shape: str, config: OverlapConfig) -
         "normalisation": "Unicode NFKC, lower case, punctuation deleted, whitespace collapsed",
         "exact": "the whole normalised texts are equal",
         "near": f"Indel ratio >= {config.near_threshold} of the normalised texts, with and without boilerplate "
-                f"(candidates: MinHash-LSH over character {config.shingle}-grams)",
+                f"(MinHash-LSH candidates: character {config.shingle}-grams up to 300 characters, word 3-grams from 200)",
         "ngram": f"a shared word {config.n}-gram once boilerplate is removed",
         "boilerplate": share,
     }

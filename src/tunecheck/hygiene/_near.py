@@ -6,7 +6,7 @@ The similarity is the Indel ratio of the two normalised texts (rapidfuzz's
 duplicates when it is at least the threshold (0.8). Characters, not word shingles, because eval
 items are often one short question: a one-word edit in a 12-word question leaves a word 5-gram
 Jaccard of 0.1-0.4 and a character 5-gram Jaccard of 0.6-0.7, but an Indel ratio of about 0.9,
-while unrelated questions about the same entity built from different templates stay at 0.65 or
+while unrelated questions about the same entity built from different templates stay at 0.62 or
 less (benchmarks/overlap.py measures both, by text length and edit).
 
 Candidates come from datasketch's MinHashLSH in two tiers: texts up to 300 characters by their
@@ -28,8 +28,8 @@ the whole texts and on the texts without it: a shared instruction alone cannot m
 near duplicates, nor can a shared remainder under different instructions.
 
 Signatures are datasketch's MinHash (scheme "affine32", its permutations for `seed`), computed for
-many texts at once in numpy rather than one `MinHash.update_batch` per text: about 7 times faster
-on 110,000 texts (benchmarks/overlap.py); the tests check that both give the same signature.
+many texts at once in numpy rather than one `MinHash.update_batch` per text: about 5 times faster
+for the word 3-grams of 110,000 texts (benchmarks/overlap.py); the tests check that both give the same signature.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ whitespace collapsed: see `tunecheck.hygiene._ngrams`), with the whole training 
 
 - exact: the same normalised text (a dict of the training texts);
 - near: a character-level similarity (Indel ratio) >= 0.8, candidates found with MinHash-LSH
-  over character 5-grams and verified exactly (`tunecheck.hygiene._near`): no false positives,
+  (character 5-grams of short texts, word 3-grams of long ones) and verified exactly (`tunecheck.hygiene._near`): no false positives,
   a few misses possible near the threshold;
 - ngram: at least one shared word 13-gram, the contamination test of GPT-3 (Brown et al. 2020,
   appendix C), through an `NgramIndex`; it catches a benchmark item pasted inside a longer
@@ -54,9 +54,9 @@ class OverlapConfig:
     n: int = 13
     """Word n-gram length of the "ngram" check: 13, as GPT-3's and later contamination studies."""
     near_threshold: float = 0.8
-    """Minimum similarity (Indel ratio of the normalised texts) for "near": finds one- to three-word
-    edits of 8-20-word questions and of paragraphs, not unrelated same-topic questions (at most
-    0.65 in benchmarks/overlap.py)."""
+    """Minimum similarity (Indel ratio of the normalised texts) for "near": finds one- and two-word
+    edits of 8-20-word questions and one- to three-word edits of paragraphs, not unrelated
+    same-topic questions (at most 0.62 in benchmarks/overlap.py)."""
     shingle: int = 5
     """Characters per shingle of the MinHash-LSH candidate search; texts shorter are one shingle."""
     num_perm: int = 128
