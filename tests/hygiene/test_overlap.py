@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from datasketch import MinHash
+from datasketch import MinHash, MinHashLSH
 
 from tunecheck.data import load_data
 from tunecheck.errors import ConfigError
@@ -13,10 +13,22 @@ from tunecheck.hygiene import (
     jaccard,
     normalize,
     shingles,
+    similarity,
     words,
 )
-from tunecheck.hygiene._near import Signer, shingle_hashes
+from tunecheck.hygiene._near import Signer, shingle_hashes, word_shingle_hashes
 from tunecheck.hygiene._ngrams import _WordHasher, window_hashes
+
+
+def lcs_ratio(a: str, b: str) -> float:
+    """Reference Indel ratio, 2 x LCS / (len a + len b), by the textbook dynamic programme."""
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return 2 * prev[-1] / (len(a) + len(b))
 
 
 def _text(rng, n, prefix="w"):
@@ -54,17 +66,21 @@ def test_normalize_and_words():
     assert normalize("  ,.!  ") == ""
 
 
-def test_jaccard_hand_computed():
-    # shingles of "a b c d e f": {abcde, bcdef}; of "a b c d e g": {abcde, bcdeg}
-    # intersection 1, union 3
-    assert jaccard("a b c d e f", "a b c d e g") == pytest.approx(1 / 3)
-    # unigrams: {a,b,c,d,e,f} vs {a,b,c,d,e,g}: 5 shared of 7
-    assert jaccard("a b c d e f", "a b c d e g", shingle=1) == pytest.approx(5 / 7)
-    # shorter than 5 words: the whole text is one shingle
-    assert shingles(["a", "b", "c"]) == {("a", "b", "c")}
+def test_jaccard_and_similarity_hand_computed():
+    # character 5-grams of "a b c d e f" (11 characters): 7 of them, "a b c" ... "d e f"; of
+    # "a b c d e g" the same but the last, "d e g": 6 shared of 8
+    assert jaccard("a b c d e f", "a b c d e g") == pytest.approx(6 / 8)
+    # single characters: {a, b, c, d, e, f, " "} vs {a, b, c, d, e, g, " "}: 6 shared of 8
+    assert jaccard("a b c d e f", "a b c d e g", shingle=1) == pytest.approx(6 / 8)
+    # shorter than 5 characters: the whole text is one shingle; "a b c" (5 characters) is one
+    # 5-gram, "a b c d" has three ("a b c", " b c ", "b c d"): 1 shared of 3
+    assert shingles("abc") == {"abc"}
     assert jaccard("A, b c!", "a b c") == 1.0
-    assert jaccard("a b c", "a b c d") == 0.0
+    assert jaccard("a b c", "a b c d") == pytest.approx(1 / 3)
     assert jaccard("", "") == 0.0
+    # the Indel ratio: LCS("kitten", "sitting") = "ittn", 4: 2 x 4 / (6 + 7)
+    assert similarity("Kitten!", "sitting") == pytest.approx(8 / 13)
+    assert similarity("", "") == 0.0
 
 
 def test_planted_matches_kinds_ids_and_nested_counts(planted):
@@ -76,32 +92,41 @@ def test_planted_matches_kinds_ids_and_nested_counts(planted):
     assert r.train_rows == 51 and r.eval_rows == 10
     by_eval = {p.eval_id: p for p in r.pairs}
     assert set(by_eval) == {"e0", "e1", "e2", "e3"}
-    # sorted by strength: exact, then near by Jaccard (e3 0.875 > e1 0.836), then n-gram
-    assert [p.eval_id for p in r.pairs] == ["e0", "e3", "e1", "e2"]
+    # the Indel ratio of e1: one word w... of 2-5 characters replaced by "changed", which shares
+    # no character with it, so LCS = the rest: 2 (L - len w) / (2 L - len w + 7); e3 is a prefix
+    # of its row: 2 len(e3) / (len(e3) + len(row))
+    t7, t50 = " ".join(train_words[7]), " ".join(train_words[50])
+    w = len(train_words[7][30])
+    sim1 = 2 * (len(t7) - w) / (2 * len(t7) - w + 7)
+    e3_text = " ".join(train_words[50][:11])
+    sim3 = 2 * len(e3_text) / (len(e3_text) + len(t50))
+    assert sim1 == pytest.approx(lcs_ratio(normalize(evals[1]), t7)) and sim3 == pytest.approx(lcs_ratio(e3_text, t50))
+    # sorted by strength: exact, then near by similarity (e1 > 0.98 > e3, about 0.95), then n-gram
+    assert sim1 > sim3
+    assert [p.eval_id for p in r.pairs] == ["e0", "e1", "e3", "e2"]
 
     e0 = by_eval["e0"]
     # identical after normalisation: 60 - 13 + 1 = 48 n-grams, all shared; the whole text is the span
-    assert (e0.train_id, e0.kinds, e0.jaccard) == ("t3", ("exact", "near", "ngram"), 1.0)
+    assert (e0.train_id, e0.kinds, e0.similarity) == ("t3", ("exact", "near", "ngram"), 1.0)
     assert (e0.shared_ngrams, e0.ngram_total, e0.longest_span_words) == (48, 48, 60)
     assert e0.span == " ".join(train_words[3])
 
     e1 = by_eval["e1"]
-    # 56 shingles each; word 30 sits in shingles 26..30, so 51 shared of 56 + 5 = 61: 0.836
     # 13-grams: starts 18..30 contain word 30, so 48 - 13 = 35 shared; longest span words 0..29
     assert (e1.train_id, e1.kinds) == ("t7", ("near", "ngram"))
-    assert e1.jaccard == pytest.approx(51 / 61)
+    assert e1.similarity == pytest.approx(sim1)
     assert (e1.shared_ngrams, e1.ngram_total, e1.longest_span_words) == (35, 48, 30)
 
     e2 = by_eval["e2"]
-    # a 20-word passage: 20 - 13 + 1 = 8 shared 13-grams; 16 shared 5-shingles of 56 + 56 - 16
+    # a 20-word passage: 20 - 13 + 1 = 8 shared 13-grams, but a third of the text: not near
     assert (e2.train_id, e2.kinds) == ("t11", ("ngram",))
     assert (e2.shared_ngrams, e2.ngram_total, e2.longest_span_words) == (8, 48, 20)
     assert e2.span == " ".join(train_words[11][10:30])
-    assert e2.jaccard == pytest.approx(16 / 96)
+    assert e2.similarity == pytest.approx(lcs_ratio(normalize(evals[2]), " ".join(train_words[11]))) and e2.similarity < 0.8
 
     e3 = by_eval["e3"]
-    # 11 of 12 words: shingles 7 of 8 shared (0.875 >= 0.8); no 13-gram, still counted as ngram
-    assert (e3.train_id, e3.kinds, e3.jaccard) == ("t50", ("near", "ngram"), 0.875)
+    # 11 of 12 words; no 13-gram, still counted as ngram
+    assert (e3.train_id, e3.kinds) == ("t50", ("near", "ngram")) and e3.similarity == pytest.approx(sim3)
     assert (e3.shared_ngrams, e3.ngram_total, e3.longest_span_words) == (0, 0, 11)
     assert any("fewer than 13 words" in note for note in r.notes)
 
@@ -154,16 +179,25 @@ def test_ngram_index_prefers_the_row_sharing_most():
     assert (hit.covered_ngrams, hit.ngram_total, hit.train_rows) == (11, 38, (1, 0))
 
 
-def test_templated_data_stays_fast_and_verified():
-    # 2,000 rows of one 60-word template with 3 slot words: every pair is a near-duplicate candidate
+def test_templated_data_is_boilerplate_and_stays_fast_and_verified():
+    # 2,000 rows of one 60-word template with 3 slot words: only the template is shared
     rng = np.random.default_rng(5)
     template = _text(rng, 60)
     train = [" ".join([*template[:57], *_text(rng, 3, "s")]) for _ in range(2000)]
     evals = [" ".join([*template[:57], *_text(rng, 3, "q")]) for _ in range(50)]
     r = find_overlap(train, evals)
-    # 56 shingles each, 53 shared (the last 3 hold a slot word): 53 / 59 = 0.898 with any row
-    assert r.near.count == 50 and r.exact.count == 0
-    assert all(p.jaccard == pytest.approx(53 / 59) and p.kinds == ("near", "ngram") for p in r.pairs)
+    # the 57 template words are in every row: 57 - 8 + 1 = 50 boilerplate 8-grams, removed from
+    # every row; what is left, 3 slot words, matches nothing
+    assert (r.exact.count, r.near.count, r.ngram.count) == (0, 0, 0)
+    b = r.boilerplate
+    assert (b.ngrams, b.min_rows, b.train_rows, b.eval_rows) == (50, 100, 2000, 50)
+    assert b.example == " ".join(template[:57])
+    # kept in (the old behaviour), every pair is a near-duplicate candidate: still fast, and each
+    # reported pair verified (the best of 2,000 rows by the slot words' digits, 0.95 or more)
+    kept = find_overlap(train, evals, boilerplate_share=None)
+    assert kept.near.count == 50 and kept.exact.count == 0
+    for p in kept.pairs:
+        assert p.kinds == ("near", "ngram") and p.similarity == pytest.approx(lcs_ratio(normalize(evals[p.eval_index]), normalize(train[p.train_index])))
 
 
 def test_hashes_are_stable():
@@ -175,9 +209,19 @@ def test_hashes_are_stable():
 
 def test_signatures_equal_datasketch():
     rng = np.random.default_rng(4)
-    word_lists = [_text(rng, int(rng.integers(0, 120))) for _ in range(60)]
-    word_lists += [["one"], ["two", "words"], _text(rng, 17_000)]  # short texts; one longer than a block
-    h32, doc = shingle_hashes(_WordHasher(), word_lists, 5)
+    texts = [" ".join(_text(rng, int(rng.integers(0, 120)))) for _ in range(60)]
+    texts += ["a", "ab", "四字熟語", " ".join(_text(rng, 3000))]  # short texts; one longer than a block
+    h32, doc = shingle_hashes(texts, 5)
+    # a text of c characters has c - 4 shingles, or 1 when shorter than 5 (empty: none)
+    assert np.bincount(doc, minlength=len(texts)).tolist() == [len(t) - 4 if len(t) >= 5 else int(bool(t)) for t in texts]
+    sig = Signer(128, 7).sign(h32, doc, len(texts))
+    for i in range(len(texts)):
+        m = MinHash(num_perm=128, seed=7, hashfunc=int)
+        m.update_batch(h32[doc == i].tolist())
+        assert (sig[i] == m.hashvalues).all(), i
+    # word 3-grams, the long texts' shingles: the same
+    word_lists = [t.split() for t in texts]
+    h32, doc = word_shingle_hashes(_WordHasher(), word_lists, 3)
     sig = Signer(128, 7).sign(h32, doc, len(word_lists))
     for i in range(len(word_lists)):
         m = MinHash(num_perm=128, seed=7, hashfunc=int)
@@ -214,18 +258,21 @@ def test_check_overlap_report(tmp_path, planted):
     rep = check_overlap(tr, ev, on="response")
     d = rep.to_dict()
     assert d["layer"] == "overlap" and d["data"] == {"train": tr.identity(), "eval": ev.identity()}
-    assert d["config"]["on"] == "response" and d["config"]["n"] == 13 and d["config"]["lsh_bands"] == 16
+    # datasketch's own choice of bands for candidates at 0.4 (short texts) and 0.5 (long texts)
+    short, long = (MinHashLSH(threshold=j, num_perm=128, weights=(0.05, 0.95)) for j in (0.4, 0.5))
+    assert d["config"]["on"] == "response" and d["config"]["n"] == 13
+    assert d["config"]["lsh"] == {"short": {"bands": short.b, "rows": short.r}, "long": {"bands": long.b, "rows": long.r}}
     assert (d["train_rows"], d["eval_rows"]) == (51, 10)
     assert d["exact"] == {"count": 1, "rate": 0.1} and d["near"]["count"] == 3 and d["ngram"]["count"] == 4
-    assert [(p["eval_id"], p["train_id"]) for p in d["pairs"]] == [("q0", "t3"), ("q3", "t50"), ("q1", "t7"), ("q2", "t11")]
-    assert set(d["pairs"][0]) == {"eval_id", "train_id", "kinds", "jaccard", "shared_ngrams", "ngram_total", "longest_span_words", "span"}
-    assert d["notes"][0].startswith("compared responses only")
+    assert [(p["eval_id"], p["train_id"]) for p in d["pairs"]] == [("q0", "t3"), ("q1", "t7"), ("q3", "t50"), ("q2", "t11")]
+    assert set(d["pairs"][0]) == {"eval_id", "train_id", "kinds", "similarity", "shared_ngrams", "ngram_total", "longest_span_words", "span"}
+    assert d["compared"]["fields"] == "the completion" and d["applicable"] is True and d["caveat"] is None
+    assert d["boilerplate"]["ngrams"] == 0 and any("no boilerplate" in n for n in d["notes"])
     json.dumps(d)  # serialisable as is
-    # on="full" prepends the (differing) two-word prompts, so 2 more shingles differ on each side:
-    # e0 is no longer exact but near (56 shared of 58 + 58 - 56 = 60: 0.93); e1 falls below 0.8
-    # (51 of 65: 0.78) but shares 13-grams, as does e2; the short e3 drops out (7 of 12: 0.58)
+    # on="full" prepends the (differing) two-word prompts: e0 is no longer exact, but near, as e1
+    # and e3 stay (10 or so characters more of ~60 or ~400); e2 shares 13-grams
     full = check_overlap(tr, ev).result
-    assert (full.exact.count, full.near.count, full.ngram.count) == (0, 1, 3)
+    assert (full.exact.count, full.near.count, full.ngram.count) == (0, 3, 4)
 
 
 def test_on_prompt_needs_instruction_data(tmp_path):

@@ -112,7 +112,8 @@ def overlap(
     eval: Annotated[str, typer.Option("--eval", help="Eval data, or benchmark items to check the training set against (contamination).")],
     on: Annotated[str, typer.Option(help="Compare full samples, or only the prompt or the response.")] = "full",
     ngram: Annotated[int, typer.Option(help="Words in the shared n-gram check (13, as contamination studies).")] = 13,
-    near_threshold: Annotated[float, typer.Option(help="Jaccard similarity of word 5-gram sets that makes a near duplicate.")] = 0.8,
+    near_threshold: Annotated[float, typer.Option(help="Character-level similarity (Indel ratio of the normalised texts) that makes a near duplicate.")] = 0.8,
+    boilerplate_share: Annotated[float, typer.Option(help="A word 8-gram in at least this share of the training rows (and 10 or more) is boilerplate, such as a shared instruction, and left out of the near and n-gram checks; 0 keeps everything.")] = 0.05,
     show: Annotated[int, typer.Option(help="Matching pairs listed in the table (the JSON holds them all).")] = 10,
     text_field: o.TextField = None,
     prompt_field: o.PromptField = None,
@@ -123,19 +124,22 @@ def overlap(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Leakage between training and eval data: exact duplicates, near duplicates (MinHash-LSH)
-    and shared 13-grams, with the offending pairs so you can remove them."""
+    """Leakage between training and eval data: exact duplicates, near duplicates (a character-level
+    similarity, MinHash-LSH candidates) and shared 13-grams, with shared instructions left out, and
+    the offending pairs so you can remove them."""
     from tunecheck.data import load_data
     from tunecheck.hygiene import check_overlap
 
     r.check_format(format)
     if on not in ("full", "prompt", "response"):
         raise ConfigError(f"--on {on!r}: use full, prompt or response")
+    if not 0 <= boilerplate_share <= 1:
+        raise ConfigError(f"--boilerplate-share {boilerplate_share}: use a share in [0, 1] (0 keeps everything; 0.05 is the default)")
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():
         report = check_overlap(load_data(train, fields), load_data(eval, fields), on=on, n=ngram,  # type: ignore[arg-type]
-                               near_threshold=near_threshold, progress=bar)
+                               near_threshold=near_threshold, boilerplate_share=boilerplate_share or None, progress=bar)
     r.emit(report.to_dict(), out, format, lambda payload: ro.overlap_tables(payload, show))
 
 

@@ -185,24 +185,31 @@ def curves_table(payload: dict[str, Any]) -> None:
 
 def overlap_tables(payload: dict[str, Any], show: int = 10) -> None:
     c = payload["config"]
+    if payload.get("caveat"):
+        console.print(f"[bold yellow]not applicable: {escape(payload['caveat'])}[/]")
     table = Table(title=f"Overlap of {escape(payload['data']['eval']['source'])} ({payload['eval_rows']} rows) with "
                         f"{escape(payload['data']['train']['source'])} ({payload['train_rows']} rows), on {c['on']}")
     for col in ("match", "eval rows", "rate", "rule"):
         table.add_column(col, justify="right" if col in ("eval rows", "rate") else "left")
-    rules = {"exact": "same text after normalisation", "near": f"Jaccard of word {c['shingle']}-gram sets >= {c['near_threshold']}",
+    rules = {"exact": "same text after normalisation",
+             "near": f"character similarity (Indel ratio) >= {c['near_threshold']}",
              "ngram": f"shares a word {c['n']}-gram"}
     for kind in ("exact", "near", "ngram"):
         k = payload[kind]
-        style = "bold red" if k["count"] else "green"
+        style = "green" if not k["count"] else "yellow" if payload.get("caveat") else "bold red"
         table.add_row(kind, f"[{style}]{k['count']}[/]", f"{100 * k['rate']:.2f}%", rules[kind])
     console.print(table)
+    compared = payload.get("compared")
+    if compared:
+        console.print(f"compared: {escape(compared['fields'])}; {escape(compared['normalisation'])}; "
+                      f"boilerplate: {escape(compared['boilerplate'])}")
     pairs = payload["pairs"][:show]
     if pairs:
         pt = Table(title=f"Matching pairs (strongest first; {len(payload['pairs'])} in all)")
-        for col in ("eval id", "train id", "kinds", "Jaccard", "longest span (words)", "span"):
-            pt.add_column(col, justify="right" if col in ("Jaccard", "longest span (words)") else "left")
+        for col in ("eval id", "train id", "kinds", "similarity", "longest span (words)", "span"):
+            pt.add_column(col, justify="right" if col in ("similarity", "longest span (words)") else "left")
         for p in pairs:
-            pt.add_row(escape(p["eval_id"]), escape(p["train_id"]), ", ".join(p["kinds"]), num(p["jaccard"], 3),
+            pt.add_row(escape(p["eval_id"]), escape(p["train_id"]), ", ".join(p["kinds"]), num(p["similarity"], 3),
                        num(p["longest_span_words"]), escape(p["span"][:80]))
         console.print(pt)
     for line in payload.get("notes", []):

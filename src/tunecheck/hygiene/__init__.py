@@ -2,12 +2,15 @@
 
 `split_dataset` makes random, temporal or category-stratified splits. `check_overlap` (on data
 sets) and `find_overlap` (on lists of texts) find eval rows, or benchmark items, that also appear
-in training: exactly, as near duplicates (MinHash-LSH, verified Jaccard of word 5-gram shingles)
-or through a shared word 13-gram. `NgramIndex` is the reusable n-gram index behind the last one,
+in training: exactly, as near duplicates (a character-level similarity, candidates from
+MinHash-LSH over character 5-grams) or through a shared word 13-gram, with boilerplate (shared
+instructions) left out. `NgramIndex` is the reusable n-gram index behind the last one,
 also for finding model generations that copy long spans of training data (regurgitation).
 """
 
-from tunecheck.hygiene._near import jaccard, shingles
+from tunecheck.hygiene._boilerplate import Boilerplate
+from tunecheck.hygiene._check import OverlapReport, check_overlap, compared, sample_text
+from tunecheck.hygiene._near import jaccard, shingles, similarity
 from tunecheck.hygiene._ngrams import NgramHit, NgramIndex, normalize, words
 from tunecheck.hygiene._overlap import (
     KINDS,
@@ -15,17 +18,15 @@ from tunecheck.hygiene._overlap import (
     On,
     OverlapConfig,
     OverlapPair,
-    OverlapReport,
     OverlapResult,
-    check_overlap,
     find_overlap,
-    sample_text,
 )
 from tunecheck.hygiene._split import STRATEGIES, Split, split_dataset, write_split
 
 __all__ = [
     "KINDS",
     "STRATEGIES",
+    "Boilerplate",
     "MatchCount",
     "NgramHit",
     "NgramIndex",
@@ -36,11 +37,13 @@ __all__ = [
     "OverlapResult",
     "Split",
     "check_overlap",
+    "compared",
     "find_overlap",
     "jaccard",
     "normalize",
     "sample_text",
     "shingles",
+    "similarity",
     "split_dataset",
     "words",
     "write_split",

@@ -103,17 +103,23 @@ class _WordHasher:
 def window_hashes(flat: np.ndarray, lengths: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of every k-word window of every text (texts laid end to end in `flat`, uint64 word
     hashes), in order, and the text each window belongs to. Windows never cross texts."""
+    h, doc, _ = windows(flat, lengths, k)
+    return h, doc
+
+
+def windows(flat: np.ndarray, lengths: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As `window_hashes`, plus where each window starts in `flat`."""
     m = flat.size - k + 1
-    if m <= 0:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    if m <= 0 or k < 1:
+        return np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64)
     h = np.zeros(m, dtype=np.uint64)
     for j in range(k):  # Horner's rule over the window, all windows at once; uint64 wraps mod 2^64
         h *= _P
         h += flat[j : j + m]
     ends = np.cumsum(lengths)
     doc = np.repeat(np.arange(lengths.size), lengths)[:m]
-    valid = np.arange(m) + k <= ends[doc]
-    return _fmix64(h[valid]), doc[valid]
+    valid = np.flatnonzero(np.arange(m) + k <= ends[doc])
+    return _fmix64(h[valid]), doc[valid], valid
 
 
 def longest_span(query: Sequence[str], train: Sequence[str]) -> tuple[int, str]:

@@ -4,12 +4,18 @@ Every eval text is compared, after normalisation (NFKC, lowercase, punctuation r
 whitespace collapsed: see `tunecheck.hygiene._ngrams`), with the whole training set in three ways:
 
 - exact: the same normalised text (a dict of the training texts);
-- near: Jaccard similarity of word 5-gram shingle sets >= 0.8, found with MinHash-LSH and
-  verified exactly (`tunecheck.hygiene._near`): no false positives, a few misses possible
-  near the threshold;
+- near: a character-level similarity (Indel ratio) >= 0.8, candidates found with MinHash-LSH
+  (character 5-grams of short texts, word 3-grams of long ones) and verified exactly (`tunecheck.hygiene._near`): no false positives,
+  a few misses possible near the threshold;
 - ngram: at least one shared word 13-gram, the contamination test of GPT-3 (Brown et al. 2020,
   appendix C), through an `NgramIndex`; it catches a benchmark item pasted inside a longer
   training document, which neither of the others can.
+
+Boilerplate, word 8-grams found in at least 5% of the training rows (a shared instruction, a
+system prompt, a header), is removed from both sides before the near and n-gram checks
+(`tunecheck.hygiene._boilerplate`); exact matches compare whole texts. When the compared texts
+are too short or repeat a few values (one-word labels), exact matches are expected and the result
+says so (`caveat`) instead of letting a 100% rate pass for leakage.
 
 The kinds are nested: an exact match also counts as near and as n-gram, a near match also as
 n-gram (even when the texts are shorter than 13 words and have no 13-gram), so
@@ -23,10 +29,17 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from tunecheck._progress import Progress, start
-from tunecheck.data import Dataset, Sample
 from tunecheck.errors import ConfigError
-from tunecheck.hygiene._near import near_matches, shingle_jaccard, shingles
+from tunecheck.hygiene._boilerplate import (
+    BOILERPLATE_N,
+    Boilerplate,
+    check_share,
+    strip_boilerplate,
+)
+from tunecheck.hygiene._near import near_matches, ratio
 from tunecheck.hygiene._ngrams import NgramHit, NgramIndex, longest_span, normalize
 
 Kind = Literal["exact", "near", "ngram"]
@@ -41,13 +54,18 @@ class OverlapConfig:
     n: int = 13
     """Word n-gram length of the "ngram" check: 13, as GPT-3's and later contamination studies."""
     near_threshold: float = 0.8
-    """Minimum Jaccard similarity of shingle sets for "near" (the level Lee et al. 2022 dedup at)."""
+    """Minimum similarity (Indel ratio of the normalised texts) for "near": finds one- and two-word
+    edits of 8-20-word questions and one- to three-word edits of paragraphs, not unrelated
+    same-topic questions (at most 0.62 in benchmarks/overlap.py)."""
     shingle: int = 5
-    """Words per shingle for "near"; texts shorter than this are one shingle."""
+    """Characters per shingle of the MinHash-LSH candidate search; texts shorter are one shingle."""
     num_perm: int = 128
     """MinHash permutations: more makes LSH recall sharper around the threshold, and slower."""
     seed: int = 1
     """Seed of the MinHash permutations (results are deterministic for a given seed)."""
+    boilerplate_share: float | None = 0.05
+    """A word 8-gram in at least this share of the training rows (and in 10 or more) is
+    boilerplate, left out of the near and n-gram checks; None keeps everything."""
 
     def __post_init__(self) -> None:
         # named as the CLI flag and the API argument: either may have set it
@@ -56,9 +74,10 @@ class OverlapConfig:
         if not 0 < self.near_threshold <= 1:
             raise ConfigError(f"--near-threshold (near_threshold) must be in (0, 1], got {self.near_threshold}; 0.8 is the default")
         if self.shingle < 1:
-            raise ConfigError(f"shingle must be at least 1 word, got {self.shingle}; 5 is the default")
+            raise ConfigError(f"shingle must be at least 1 character, got {self.shingle}; 5 is the default")
         if self.num_perm < 16:
             raise ConfigError(f"num_perm must be at least 16, got {self.num_perm}; 128 is the default")
+        check_share(self.boilerplate_share)
 
 
 @dataclass(frozen=True)
@@ -82,8 +101,9 @@ class OverlapPair:
     train_id: str
     kinds: tuple[Kind, ...]
     """The kinds of match, nested: ("exact", "near", "ngram"), ("near", "ngram") or ("ngram",)."""
-    jaccard: float
-    """Exact Jaccard similarity of the two texts' shingle sets."""
+    similarity: float
+    """Indel ratio of the two compared texts (boilerplate removed; for a near match the lower of
+    the ratios with and without boilerplate): 1.0 for an exact match."""
     shared_ngrams: int
     """How many of the eval text's n-grams occur in the training row (0 when it is shorter than n)."""
     ngram_total: int
@@ -98,7 +118,7 @@ class OverlapPair:
             "eval_id": self.eval_id,
             "train_id": self.train_id,
             "kinds": list(self.kinds),
-            "jaccard": round(self.jaccard, 6),
+            "similarity": round(self.similarity, 6),
             "shared_ngrams": self.shared_ngrams,
             "ngram_total": self.ngram_total,
             "longest_span_words": self.longest_span_words,
@@ -117,16 +137,22 @@ class OverlapResult:
     near: MatchCount
     ngram: MatchCount
     pairs: tuple[OverlapPair, ...]
-    """Strongest first: by kind (exact, near, ngram), then Jaccard, then span length."""
-    lsh: tuple[int, int]
-    """MinHash-LSH (bands, rows per band), as datasketch chose them for the threshold."""
+    """Strongest first: by kind (exact, near, ngram), then similarity, then span length."""
+    lsh: dict[str, tuple[int, int]]
+    """MinHash-LSH (bands, rows per band) of each tier ("short": character 5-grams of texts up to
+    300 characters, "long": word 3-grams of texts from 200), as datasketch chose them."""
+    boilerplate: Boilerplate
+    """What was left out as boilerplate."""
+    caveat: str | None = None
+    """Why matches say nothing about leakage here (texts too short, a few repeated values), or None."""
     notes: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, dict[str, Any]]:
         return {k: asdict(getattr(self, k)) for k in KINDS}
 
     def config_dict(self) -> dict[str, Any]:
-        return {**asdict(self.config), "lsh_bands": self.lsh[0], "lsh_rows": self.lsh[1]}
+        return {**asdict(self.config), "boilerplate_n": BOILERPLATE_N,
+                "lsh": {tier: {"bands": b, "rows": r} for tier, (b, r) in self.lsh.items()}}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,33 +160,10 @@ class OverlapResult:
             "train_rows": self.train_rows,
             "eval_rows": self.eval_rows,
             **self.counts(),
+            "applicable": self.caveat is None,
+            "caveat": self.caveat,
+            "boilerplate": asdict(self.boilerplate),
             "pairs": [p.to_dict() for p in self.pairs],
-            "notes": list(self.notes),
-        }
-
-
-@dataclass(frozen=True)
-class OverlapReport:
-    """`check_overlap` on two data sets: the result plus what was compared."""
-
-    data: dict[str, Any]
-    """{"train": identity, "eval": identity} (`Dataset.identity()`)."""
-    on: On
-    """Which part of each sample was compared: "full", "prompt" or "response"."""
-    result: OverlapResult
-    notes: tuple[str, ...] = ()
-    """The result's notes plus what `on` compared."""
-
-    def to_dict(self) -> dict[str, Any]:
-        r = self.result
-        return {
-            "layer": "overlap",
-            "data": self.data,
-            "config": {"on": self.on, **r.config_dict()},
-            "train_rows": r.train_rows,
-            "eval_rows": r.eval_rows,
-            **r.counts(),
-            "pairs": [p.to_dict() for p in r.pairs],
             "notes": list(self.notes),
         }
 
@@ -174,38 +177,44 @@ def find_overlap(
     shingle: int = 5,
     num_perm: int = 128,
     seed: int = 1,
+    boilerplate_share: float | None = 0.05,
     train_ids: Sequence[str] | None = None,
     eval_ids: Sequence[str] | None = None,
+    label: str = "texts",
     progress: Progress | None = None,
 ) -> OverlapResult:
     """Which eval texts match training texts exactly, nearly, or by a shared n-gram.
 
     Pass training texts and eval texts (for leakage) or benchmark items (for contamination).
-    Ids default to the 0-based row number. Deterministic for given inputs and `seed`.
+    Ids default to the 0-based row number; `label` names the texts in the caveat ("responses").
+    Deterministic for given inputs and `seed`.
     """
-    config = OverlapConfig(n, near_threshold, shingle, num_perm, seed)
+    config = OverlapConfig(n, near_threshold, shingle, num_perm, seed, boilerplate_share)
     tids = list(train_ids) if train_ids is not None else [str(i) for i in range(len(train_texts))]
     eids = list(eval_ids) if eval_ids is not None else [str(i) for i in range(len(eval_texts))]
     if len(tids) != len(train_texts) or len(eids) != len(eval_texts):
         raise ConfigError("train_ids/eval_ids must have one id per text")
     task = start(progress, "normalising", len(train_texts) + len(eval_texts))
-    train: list[str] = []
-    evals: list[str] = []
-    for texts, out in ((train_texts, train), (eval_texts, evals)):
+    train_full: list[str] = []
+    evals_full: list[str] = []
+    for texts, out in ((train_texts, train_full), (eval_texts, evals_full)):
         for t in texts:
             out.append(normalize(t))
             task.advance()
 
     first: dict[str, int] = {}
-    for i, t in enumerate(train):
+    for i, t in enumerate(train_full):
         if t:
             first.setdefault(t, i)
-    exact = {i: first[t] for i, t in enumerate(evals) if t in first}
+    exact = {i: first[t] for i, t in enumerate(evals_full) if t in first}
+    # near and n-gram checks on the texts without boilerplate; exact ones on the whole texts
+    train, evals, boilerplate = strip_boilerplate(train_full, evals_full, boilerplate_share, progress)
+    stripped = boilerplate.ngrams > 0
     index = NgramIndex.from_normalized(train, n=n, progress=progress)
     hits = index.query_normalized(evals, progress)
     near, lsh = near_matches(
-        train, evals, threshold=near_threshold, shingle=shingle, num_perm=num_perm, seed=seed,
-        skip=set(exact), progress=progress,
+        train, evals, threshold=near_threshold, shingle=shingle, num_perm=num_perm, seed=seed, skip=set(exact),
+        train_full=train_full if stripped else None, evals_full=evals_full if stripped else None, progress=progress,
     )
 
     pairs = []
@@ -213,15 +222,16 @@ def find_overlap(
     for i, hit in enumerate(hits):
         task.advance()
         if i in exact:
-            row, kinds = exact[i], KINDS
+            row, kinds, sim = exact[i], KINDS, 1.0
         elif i in near:
-            row, kinds = near[i][0], KINDS[1:]
+            (row, sim), kinds = near[i], KINDS[1:]
         elif hit is not None:
             row, kinds = hit.train_index, KINDS[2:]
+            sim = ratio(evals[i], train[row])
         else:
             continue
-        pairs.append(_pair(i, row, kinds, evals[i], train[row], hit, index, config, eids[i], tids[row]))
-    pairs.sort(key=lambda p: (-len(p.kinds), -p.jaccard, -p.longest_span_words, p.eval_index))
+        pairs.append(_pair(i, row, kinds, sim, evals[i], train[row], hit, index, config, eids[i], tids[row]))
+    pairs.sort(key=lambda p: (-len(p.kinds), -p.similarity, -p.longest_span_words, p.eval_index))
 
     total = len(evals)
     near_rows = set(exact) | set(near)
@@ -235,12 +245,14 @@ def find_overlap(
         ngram=_count(len(ngram_rows), total),
         pairs=tuple(pairs),
         lsh=lsh,
-        notes=tuple(_notes(train, evals, config, lsh)),
+        boilerplate=boilerplate,
+        caveat=_caveat(train_full, evals_full, label),
+        notes=tuple(_notes(train, evals, config, lsh, boilerplate)),
     )
 
 
 def _pair(
-    i: int, row: int, kinds: tuple[Kind, ...], eval_text: str, train_text: str, hit: NgramHit | None,
+    i: int, row: int, kinds: tuple[Kind, ...], sim: float, eval_text: str, train_text: str, hit: NgramHit | None,
     index: NgramIndex, config: OverlapConfig, eval_id: str, train_id: str,
 ) -> OverlapPair:
     ew, tw = eval_text.split(), train_text.split()
@@ -252,7 +264,7 @@ def _pair(
         eval_id=eval_id,
         train_id=train_id,
         kinds=kinds,
-        jaccard=shingle_jaccard(shingles(ew, config.shingle), shingles(tw, config.shingle)),
+        similarity=sim,
         shared_ngrams=shared,
         ngram_total=max(0, len(ew) - config.n + 1),
         longest_span_words=size,
@@ -264,93 +276,64 @@ def _count(count: int, total: int) -> MatchCount:
     return MatchCount(count, count / total if total else 0.0)
 
 
-def _notes(train: list[str], evals: list[str], config: OverlapConfig, lsh: tuple[int, int]) -> list[str]:
-    bands, rows = lsh
+SHORT_WORDS = 3
+"""Compared texts whose median length is at most this many words are too short to tell a leak
+from a common answer ("positive", "Paris", "42")."""
+REPEATED_SHARE = 0.5
+"""Training texts of which at most this share are distinct repeat a small set of values (labels)."""
+
+
+def _caveat(train: list[str], evals: list[str], label: str) -> str | None:
+    """Why exact and near matches say nothing here, or None: one-word labels from a closed set
+    match by construction, whoever saw what."""
+    if not train or not evals:
+        return None
+    median = float(np.median([len(e.split()) for e in evals]))
+    distinct = len(set(train))
+    reasons = []
+    if median <= SHORT_WORDS:
+        reasons.append(f"are too short (median {median:g} word{'' if median == 1 else 's'})")
+    if len(train) >= 10 and distinct <= REPEATED_SHARE * len(train):
+        reasons.append(f"repeat a small set of values ({distinct:,} distinct in {len(train):,} training rows)")
+    if not reasons:
+        return None
+    return f"{label} {' and '.join(reasons)}: exact matches are expected and say nothing about leakage"
+
+
+def _notes(
+    train: list[str], evals: list[str], config: OverlapConfig, lsh: dict[str, tuple[int, int]], bp: Boilerplate,
+) -> list[str]:
     t = config.near_threshold
+    (b1, r1), (b2, r2) = lsh["short"], lsh["long"]
+    j1, j2 = t * 0.5, t * 0.625
     notes = [
         "kinds are nested: an exact match also counts as near and ngram, a near match also as ngram",
-        f"near pairs are MinHash-LSH candidates ({bands} bands x {rows} rows) verified with the exact "
-        f"Jaccard: none is a false positive, but a pair at Jaccard {t} is found with probability "
-        f"{1 - (1 - t**rows) ** bands:.3f} (more above it)",
+        f"near pairs are MinHash-LSH candidates verified with the exact Indel ratio >= {t}: none is a false "
+        f"positive; candidates come from character {config.shingle}-grams for texts up to 300 characters "
+        f"({b1} bands x {r1} rows: a pair at Jaccard {j1:g} is a candidate with probability "
+        f"{1 - (1 - j1**r1) ** b1:.3f}) and from word 3-grams for texts from 200 ({b2} x {r2}: at "
+        f"{j2:g}, {1 - (1 - j2**r2) ** b2:.3f}), more above",
     ]
+    if bp.share is None:
+        notes.append("boilerplate left in (boilerplate_share None)")
+    elif bp.ngrams:
+        notes.append(
+            f"ignored {bp.ngrams:,} word {BOILERPLATE_N}-grams found in at least {bp.min_rows:,} training rows "
+            f"({100 * bp.share:g}% or more: boilerplate, e.g. \"{bp.example[:80]}\"): their words were removed "
+            f"from {bp.train_rows:,} train and {bp.eval_rows:,} eval rows before the near and n-gram checks"
+        )
+    else:
+        notes.append(f"no boilerplate: no word {BOILERPLATE_N}-gram is in {bp.min_rows:,} or more training rows")
     short = sum(1 for e in evals if 0 < len(e.split()) < config.n)
     if short:
         notes.append(
-            f"{short} eval row(s) have fewer than {config.n} words, hence no {config.n}-gram: "
-            "only an exact or near match can flag them"
+            f"{short} eval row(s) have fewer than {config.n} words{' once boilerplate is removed' if bp.ngrams else ''}, "
+            f"hence no {config.n}-gram: only an exact or near match can flag them"
         )
     empty_t, empty_e = sum(1 for x in train if not x), sum(1 for x in evals if not x)
     if empty_t or empty_e:
         notes.append(
-            f"{empty_t} train and {empty_e} eval row(s) are empty after normalisation (only "
-            "punctuation or spaces) and match nothing"
+            f"{empty_t} train and {empty_e} eval row(s) are empty after normalisation"
+            f"{' and boilerplate removal' if bp.ngrams else ''} and can only match exactly"
         )
     return notes
-
-
-def sample_text(sample: Sample, on: On) -> str | None:
-    """The part of a sample that `check_overlap` compares; None when the sample lacks it.
-
-    "full" is the text, or the prompt and response joined with a newline (for chat, every
-    non-system turn and the response: a system prompt shared by all rows would otherwise make
-    every row an n-gram match).
-    """
-    if on == "prompt":
-        return sample.prompt
-    if on == "response":
-        return sample.response
-    if sample.text is not None:
-        return sample.text
-    if sample.messages is not None:
-        turns = [m.content for m in sample.messages if m.role != "system"]
-        return "\n".join([*turns, sample.response or ""])
-    return "\n".join(p for p in (sample.prompt, sample.response) if p is not None)
-
-
-def _texts(dataset: Dataset, on: On, side: str) -> list[str]:
-    texts = []
-    for s in dataset:
-        text = sample_text(s, on)
-        if text is None:
-            what = "plain text (no prompt/response split)" if dataset.shape == "text" else f"no {on}"
-            raise ConfigError(
-                f'on="{on}": {side} data {dataset.source} {s.location or "row " + s.id} has {what}; '
-                'use on="full" to compare whole samples'
-            )
-        texts.append(text)
-    return texts
-
-
-def check_overlap(
-    train: Dataset,
-    eval: Dataset,
-    *,
-    on: On = "full",
-    n: int = 13,
-    near_threshold: float = 0.8,
-    shingle: int = 5,
-    num_perm: int = 128,
-    seed: int = 1,
-    progress: Progress | None = None,
-) -> OverlapReport:
-    """Leakage between a training set and an eval set, or contamination of a training set by a
-    benchmark (pass the benchmark as `eval`): `find_overlap` on the chosen part of each sample,
-    with sample ids in the pairs so matching rows can be removed."""
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f'on={on!r}: use "full", "prompt" or "response"')
-    result = find_overlap(
-        _texts(train, on, "train"), _texts(eval, on, "eval"),
-        n=n, near_threshold=near_threshold, shingle=shingle, num_perm=num_perm, seed=seed,
-        train_ids=[s.id for s in train], eval_ids=[s.id for s in eval], progress=progress,
-    )
-    what = {
-        "full": "whole samples (text, or prompt and response joined by a newline; chat system turns left out)",
-        "prompt": "prompts only",
-        "response": "responses only",
-    }[on]
-    return OverlapReport(
-        data={"train": train.identity(), "eval": eval.identity()},
-        on=on,
-        result=result,
-        notes=(f"compared {what}", *result.notes),
-    )

@@ -1,0 +1,138 @@
+"""`check_overlap`: the leakage check on two data sets, on the part of each sample the user chose."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tunecheck._progress import Progress
+from tunecheck.data import Dataset, Sample
+from tunecheck.errors import ConfigError
+from tunecheck.hygiene._boilerplate import BOILERPLATE_N
+from tunecheck.hygiene._overlap import On, OverlapConfig, OverlapResult, find_overlap
+
+
+@dataclass(frozen=True)
+class OverlapReport:
+    """`check_overlap` on two data sets: the result plus what was compared."""
+
+    data: dict[str, Any]
+    """{"train": identity, "eval": identity} (`Dataset.identity()`)."""
+    on: On
+    """Which part of each sample was compared: "full", "prompt" or "response"."""
+    result: OverlapResult
+    compared: dict[str, str]
+    """What was compared: the parts of each sample, the normalisation, each kind's rule."""
+    notes: tuple[str, ...] = ()
+    """The result's notes."""
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "layer": "overlap",
+            "data": self.data,
+            "config": {"on": self.on, **r.config_dict()},
+            "compared": self.compared,
+            "train_rows": r.train_rows,
+            "eval_rows": r.eval_rows,
+            **r.counts(),
+            "applicable": r.caveat is None,
+            "caveat": r.caveat,
+            "boilerplate": asdict(r.boilerplate),
+            "pairs": [p.to_dict() for p in r.pairs],
+            "notes": list(self.notes),
+        }
+
+
+def sample_text(sample: Sample, on: On) -> str | None:
+    """The part of a sample that `check_overlap` compares; None when the sample lacks it.
+
+    "full" is the text, or the prompt and response joined with a newline (for chat, every
+    non-system turn and the response: a system prompt shared by all rows would otherwise make
+    every row an n-gram match).
+    """
+    if on == "prompt":
+        return sample.prompt
+    if on == "response":
+        return sample.response
+    if sample.text is not None:
+        return sample.text
+    if sample.messages is not None:
+        turns = [m.content for m in sample.messages if m.role != "system"]
+        return "\n".join([*turns, sample.response or ""])
+    return "\n".join(p for p in (sample.prompt, sample.response) if p is not None)
+
+
+def _texts(dataset: Dataset, on: On, side: str) -> list[str]:
+    texts = []
+    for s in dataset:
+        text = sample_text(s, on)
+        if text is None:
+            what = "plain text (no prompt/response split)" if dataset.shape == "text" else f"no {on}"
+            raise ConfigError(
+                f'on="{on}": {side} data {dataset.source} {s.location or "row " + s.id} has {what}; '
+                'use on="full" to compare whole samples'
+            )
+        texts.append(text)
+    return texts
+
+
+def check_overlap(
+    train: Dataset,
+    eval: Dataset,
+    *,
+    on: On = "full",
+    n: int = 13,
+    near_threshold: float = 0.8,
+    shingle: int = 5,
+    num_perm: int = 128,
+    seed: int = 1,
+    boilerplate_share: float | None = 0.05,
+    progress: Progress | None = None,
+) -> OverlapReport:
+    """Leakage between a training set and an eval set, or contamination of a training set by a
+    benchmark (pass the benchmark as `eval`): `find_overlap` on the chosen part of each sample,
+    with sample ids in the pairs so matching rows can be removed."""
+    if on not in ("full", "prompt", "response"):
+        raise ConfigError(f'on={on!r}: use "full", "prompt" or "response"')
+    result = find_overlap(
+        _texts(train, on, "train"), _texts(eval, on, "eval"),
+        n=n, near_threshold=near_threshold, shingle=shingle, num_perm=num_perm, seed=seed,
+        boilerplate_share=boilerplate_share, train_ids=[s.id for s in train], eval_ids=[s.id for s in eval],
+        label={"full": "samples", "prompt": "prompts", "response": "responses"}[on], progress=progress,
+    )
+    return OverlapReport(
+        data={"train": train.identity(), "eval": eval.identity()},
+        on=on,
+        result=result,
+        compared=compared(on, train.shape, eval.shape, result.config),
+        notes=result.notes,
+    )
+
+
+_PARTS = {
+    "text": {"full": "the text field"},
+    "prompt_completion": {"full": "prompt and completion joined by a newline", "prompt": "the prompt", "response": "the completion"},
+    "alpaca": {"full": "instruction, input and output joined by newlines", "prompt": "instruction and input",
+               "response": "the output"},
+    "chat": {"full": "every non-system turn and the final assistant reply, joined by newlines (system turns left out)",
+             "prompt": "the conversation before the reply", "response": "the final assistant reply"},
+}
+
+
+def compared(on: On, train_shape: str, eval_shape: str, config: OverlapConfig) -> dict[str, str]:
+    """What `check_overlap` compared, in words, for the report."""
+    def part(shape: str) -> str:
+        return _PARTS.get(shape, {}).get(on, on)
+
+    a, b = part(train_shape), part(eval_shape)
+    share = "off" if config.boilerplate_share is None else f"word {BOILERPLATE_N}-grams in >= {100 * config.boilerplate_share:g}% of training rows"
+    return {
+        "fields": a if a == b else f"train: {a}; eval: {b}",
+        "normalisation": "Unicode NFKC, lower case, punctuation deleted, whitespace collapsed",
+        "exact": "the whole normalised texts are equal",
+        "near": f"Indel ratio >= {config.near_threshold} of the normalised texts, with and without boilerplate "
+                f"(MinHash-LSH candidates: character {config.shingle}-grams up to 300 characters, word 3-grams from 200)",
+        "ngram": f"a shared word {config.n}-gram once boilerplate is removed",
+        "boilerplate": share,
+    }
