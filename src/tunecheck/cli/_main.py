@@ -35,9 +35,10 @@ def perplexity(
     input_field: o.InputField = None,
     id_field: o.IdField = None,
     n_resamples: o.Resamples = 10_000,
-    seed: o.Seed = 0,
+    limit: o.Limit = None,
+    seed: o.SampledSeed = 0,
     per_document: Annotated[bool, typer.Option(help="Include per-document sums in the JSON output.")] = False,
-    out: o.Out = None,
+    out: o.PerDocumentOut = None,
     format: o.Format = "table",
 ) -> None:
     """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model
@@ -48,9 +49,10 @@ def perplexity(
     config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                               batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    dataset = o.sampled(data, fields, limit, seed)
     progress = _progress()
     with progress.running():
-        report = evaluate_perplexity(model, data, config, fields=fields, progress=progress)
+        report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress)
     if out:
         _io.write_json(out, report.to_dict(per_document=True))
     payload = _io.clean(report.to_dict(per_document=per_document))
@@ -78,7 +80,8 @@ def overfit(
     input_field: o.InputField = None,
     id_field: o.IdField = None,
     n_resamples: o.Resamples = 10_000,
-    seed: o.Seed = 0,
+    limit: o.Limit = None,
+    seed: o.SampledSeed = 0,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
@@ -91,9 +94,10 @@ def overfit(
     config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                               batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    train_set, eval_set = o.sampled(train, fields, limit, seed), o.sampled(eval, fields, limit, seed)
     progress = _progress()
     with progress.running():
-        report = evaluate_overfit(model, train, eval, config, thresholds, fields=fields, progress=progress)
+        report = evaluate_overfit(model, train_set, eval_set, config, thresholds, fields=fields, progress=progress)
     r.emit(report.to_dict(), out, format, r.overfit_tables)
 
 
@@ -193,7 +197,7 @@ def score(
     n_resamples: o.Resamples = 10_000,
     seed: o.Seed = 0,
     per_sample: Annotated[bool, typer.Option(help="Include per-sample scores in the JSON output.")] = False,
-    out: o.Out = None,
+    out: o.PerSampleOut = None,
     format: o.Format = "table",
 ) -> None:
     """Task metrics for each predictions file with 95% CIs; later files are compared with the first,
