@@ -169,16 +169,13 @@ def overfit_tables(payload: dict[str, Any]) -> None:
 
 
 def split_table(summary: dict[str, Any]) -> None:
-    table = Table(title=f"{summary['strategy']} split of {summary['source']}")
-    for col in ("side", "rows", "file", "sha256"):
-        table.add_column(col, justify="right" if col == "rows" else "left")
-    for side in ("train", "validation"):
-        s = summary[side]
-        table.add_row(side, num(s["n"]), s["path"], s["sha256"][:23])
-    console.print(table)
+    cols = [Col("side", "left"), Col("rows"), left("file"), Col("sha256", "left", keep=1)]
+    cells = [[side, num(summary[side]["n"]), escape(summary[side]["path"]), summary[side]["sha256"][:23]]
+             for side in ("train", "validation", "test") if side in summary]
+    console.print(fitted(f"{summary['strategy']} split of {escape(summary['source'])}", cols, cells))
     if summary["categories_too_small"]:
         names = ", ".join(summary["categories_too_small"])
-        console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {names}")
+        console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {escape(names)}")
 
 
 def generate_table(payload: dict[str, Any]) -> None:
