@@ -216,3 +216,29 @@ def test_the_default_cache_is_tunecheck_s_own_never_the_training_folder(tmp_path
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_cache_dir(run).parent == tmp_path / "home" / ".cache" / "tunecheck" / "sweep"
+
+
+def test_cli_sweep_keeps_the_training_folder_clean_and_notes_the_final_save(tmp_path, memorised):
+    from typer.testing import CliRunner
+
+    from tunecheck.cli import app
+
+    run = _run_dir(tmp_path, memorised)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(memorised["tuned"] / name, run / name)
+    (run / "trainer_state.json").write_text(json.dumps({"global_step": 10}))
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    data = write_texts(tmp_path / "eval.jsonl", MEMBERS, "m")
+    args = ["sweep", str(run), "--eval", str(data), "--limit", "3", "--n-resamples", "300", "--format", "json"]
+    result = CliRunner().invoke(app, args, env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # nothing written into the run
+    saved = list((tmp_path / "xdg" / "tunecheck" / "sweep").glob("run-*/checkpoints/*.json"))
+    assert sorted(p.name for p in saved) == ["checkpoint-10.json", "checkpoint-9.json"]
+    assert got["notes"][0].startswith(f"final model in {run} = checkpoint-10 (both saved at step 10), not scored twice")
+    assert got["data"]["eval"]["sampled"] == {"n": 3, "of": len(MEMBERS), "seed": 0}
+    # --cache-dir puts it where the user says
+    result = CliRunner().invoke(app, [*args, "--cache-dir", str(tmp_path / "mine")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mine" / "checkpoints" / "checkpoint-9.json").is_file()
