@@ -236,6 +236,7 @@ def test_cli_sweep_keeps_the_training_folder_clean_and_notes_the_final_save(tmp_
     assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # nothing written into the run
     saved = list((tmp_path / "xdg" / "tunecheck" / "sweep").glob("run-*/checkpoints/*.json"))
     assert sorted(p.name for p in saved) == ["checkpoint-10.json", "checkpoint-9.json"]
+    assert got["notes"][1].startswith(f"per-checkpoint results are kept in {saved[0].parent.parent}")
     assert got["notes"][0].startswith(f"final model in {run} = checkpoint-10 (both saved at step 10), not scored twice")
     assert got["data"]["eval"]["sampled"] == {"n": 3, "of": len(MEMBERS), "seed": 0}
     # --cache-dir puts it where the user says

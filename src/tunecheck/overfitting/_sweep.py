@@ -326,6 +326,7 @@ def sweep_checkpoints(
     data = {"eval": eval_set.identity(), **({"train": train_set.identity()} if train_set else {})}
     note = final_note(run_dir, checkpoints, include_final=config.include_final)
     notes = [note] if note else []
+    notes.append(f"per-checkpoint results are kept in {out_dir}: a rerun continues from them (--cache-dir to choose the place)")
     return SweepReport(results, best, versus, phases, recommend(results, best, phases), data, config, notes)
 
 
