@@ -51,6 +51,21 @@ def test_verdicts_and_metric_names_are_never_cut(screen, width):
         for word in ("improved", "regressed", "inconclusive", "word_perplexity", "bits_per_byte", "weighted_f1", shown):
             assert word in words, (width, word, text)
         assert max(len(line) for line in text.splitlines()) <= width
+        assert all(line.endswith("┓") for line in text.splitlines() if line.startswith("┏")), text  # not clipped
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_a_table_of_short_verdicts_still_fits(screen, width):
+    # "improved" is shorter than the room a verdict column keeps for "inconclusive": the fit must
+    # count that room, or the right edge is clipped
+    rows = [_comparison("runs/lora-sentiment/checkpoint-1200", m, "improved", 0.5) for m in ("accuracy", "macro_f1", "weighted_f1")]
+    for draw in (lambda: r.score_tables({"task": "qa", "models": [], "comparison": rows, "warnings": []}),
+                 lambda: r.comparison_table(rows), lambda: ro.paired_table(rows, "Against the base")):
+        console = screen(width)
+        draw()
+        lines = _text(console).splitlines()
+        assert all(line.endswith("┓") for line in lines if line.startswith("┏")), "\n".join(lines)
+        assert "improved" in _text(console).split()
 
 
 def test_a_narrow_terminal_drops_whole_columns_and_says_which(screen):

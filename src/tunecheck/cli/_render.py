@@ -58,7 +58,7 @@ def fitted(title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]], width
     columns are dropped, lowest `keep` first, until the narrowest layout fits; a caption names them."""
     width = width or console.width
     shown = list(range(len(cols)))
-    mins = [_min_width(c, [r[i] for r in rows]) for i, c in enumerate(cols)]
+    mins = [max(_min_width(c, [r[i] for r in rows]), len("inconclusive") if c.verdict else 0) for i, c in enumerate(cols)]
     while sum(mins[i] + 3 for i in shown) + 1 > width:
         droppable = [i for i in shown if cols[i].keep is not None]
         if not droppable:
@@ -70,7 +70,7 @@ def fitted(title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]], width
     for i in shown:
         c = cols[i]
         if c.verdict:
-            table.add_column(c.header, justify=c.justify, no_wrap=True, min_width=max(mins[i], len("inconclusive")))
+            table.add_column(c.header, justify=c.justify, no_wrap=True, min_width=mins[i])
         elif c.fold:
             table.add_column(c.header, justify=c.justify, overflow="fold", min_width=mins[i])
         else:
