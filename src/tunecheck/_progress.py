@@ -1,14 +1,17 @@
 """Progress reporting that the library can call without knowing who is watching.
 
-The CLI passes a Rich progress bar (on stderr, so JSON on stdout stays clean); notebooks get
-one by default; tests and batch jobs pass None.
+The CLI passes a Rich progress bar (on stderr, so JSON on stdout stays clean); when stderr is
+not a terminal (a log file, CI, nohup) the bar would draw nothing, so plain lines go there
+instead. Notebooks get one by default; tests and batch jobs pass None.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Protocol, TextIO
 
 
 class Progress(Protocol):
@@ -40,8 +43,65 @@ def _rate_column_class() -> type:
     return RateColumn
 
 
+def _clock(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class LineProgress:
+    """Progress as plain lines, for logs: one every `every_pct` percent or `every_s` seconds
+    (whichever comes first) and one when a task is done, each with done/total, rate and ETA."""
+
+    def __init__(self, stream: TextIO | None = None, unit: str = "tok", *, every_pct: float = 10.0, every_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.unit, self.every_pct, self.every_s, self.clock = unit, every_pct, every_s, clock
+
+    @contextmanager
+    def running(self) -> Iterator[LineProgress]:
+        yield self
+
+    def task(self, description: str, total: int) -> _LineTask:
+        return _LineTask(self, description, total)
+
+    def write(self, line: str) -> None:
+        stream = self.stream or sys.stderr
+        stream.write(line + "\n")
+        stream.flush()
+
+
+class _LineTask:
+    def __init__(self, owner: LineProgress, description: str, total: int) -> None:
+        self.owner, self.description, self.total = owner, description, total
+        self.done = 0
+        self.start = self.last_time = owner.clock()
+        self.last_step = 0
+
+    def advance(self, n: int = 1) -> None:
+        o = self.owner
+        self.done += n
+        now = o.clock()
+        step = int(100 * self.done / self.total // o.every_pct) if self.total > 0 else 0
+        finished = self.total > 0 and self.done >= self.total
+        if not (finished or step > self.last_step or now - self.last_time >= o.every_s):
+            return
+        self.last_step, self.last_time = step, now
+        elapsed = now - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        pct = f" ({100 * self.done / self.total:.0f}%)" if self.total > 0 else ""
+        line = f"{self.description}: {self.done:,}/{self.total:,} {o.unit}{pct}"
+        if rate:
+            line += f", {rate:,.1f} {o.unit}/s"
+        if finished:
+            line += f", done in {_clock(elapsed)}"
+        elif rate:
+            line += f", ETA {_clock((self.total - self.done) / rate)}"
+        o.write(line)
+
+
 class RichProgress:
-    """A Rich progress bar with rate and ETA, drawn on stderr."""
+    """A Rich progress bar with rate and ETA, drawn on stderr; plain lines (`LineProgress`)
+    when stderr is not a terminal."""
 
     def __init__(self, unit: str = "tok") -> None:
         from rich.console import Console
@@ -69,13 +129,16 @@ class RichProgress:
             transient=False,
             disable=not console.is_terminal,
         )
+        self._lines = None if console.is_terminal else LineProgress(unit=unit)
 
     @contextmanager
     def running(self) -> Iterator[RichProgress]:
         with self._rich:
             yield self
 
-    def task(self, description: str, total: int) -> _RichTask:
+    def task(self, description: str, total: int) -> _RichTask | _LineTask:
+        if self._lines is not None:
+            return self._lines.task(description, total)
         return _RichTask(self._rich, self._rich.add_task(description, total=total))
 
 

@@ -57,6 +57,16 @@ def test_eval_still_falling_at_the_end():
     assert r.recommendation.startswith("eval loss was still falling at the end: use the final checkpoint")
 
 
+def test_still_falling_near_zero_loss_is_not_advice_to_train_longer():
+    # the real run: eval loss 0.05 -> 0.0105 at the end (perplexity 1.011). It still fell, by far
+    # more than the 1% floor, but at most 0.0105 nats/token is left to gain: no "training longer"
+    train = dict(zip(range(10, 110, 10), [2.0, 1.0, 0.5, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.008]))
+    r = analyse_curves(make_curves(train, {20: 1.0, 40: 0.3, 60: 0.1, 80: 0.05, 100: 0.0105}))
+    assert r.best_step == 100
+    assert "training longer may help" not in r.recommendation
+    assert r.recommendation.startswith("eval loss still fell at the end, but at 0.0105 nats/token (perplexity 1.011) little is left to gain")
+
+
 def test_high_final_gap_is_added_to_the_recommendation():
     # eval plateaus while train keeps falling to 0.2: at step 100 the gap is 0.845 - 0.2 = 0.645 > 0.5
     train = dict(zip(range(10, 110, 10), [2.0, 1.6, 1.3, 1.0, 0.8, 0.6, 0.45, 0.35, 0.25, 0.2]))

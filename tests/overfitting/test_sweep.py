@@ -21,7 +21,7 @@ from tunecheck.overfitting import (
     plot_sweep,
     sweep_checkpoints,
 )
-from tunecheck.overfitting._sweep import Checkpoint, CheckpointResult
+from tunecheck.overfitting._sweep import Checkpoint, CheckpointResult, recommend
 from tunecheck.perplexity import PerplexityConfig
 from tunecheck.perplexity._evaluate import summarise_records
 
@@ -114,7 +114,8 @@ def test_sweep_evaluates_saves_and_resumes(tmp_path, memorised, monkeypatch):
     # the memorised model has the lowest loss on its own training texts; the untrained one is far worse
     assert first["best_checkpoint"] == "checkpoint-10"
     assert first["checkpoints"][0]["phase"] == "under-fitting"
-    assert "still falling" in first["recommendation"]
+    assert "loss still fell at the last checkpoint" in first["recommendation"]
+    assert first["recommendation"].endswith("more training may help")  # at 0.11 nats/token, 5.6 lower than before
     assert (out / "checkpoints" / "checkpoint-9.json").is_file()
     plot_sweep(report, png=tmp_path / "u.png")
     assert (tmp_path / "u.png").read_bytes().startswith(b"\x89PNG")
@@ -154,3 +155,91 @@ def test_sweep_scores_a_task_per_checkpoint(tmp_path, memorised):
     assert got["checkpoints"][1]["task"]["f1"]["value"] > got["checkpoints"][0]["task"]["f1"]["value"]
     with pytest.raises(ConfigError, match="--task"):
         SweepConfig(task="summarise")
+
+
+def _falling(last_loss, previous_loss, task=None):
+    rng = np.random.default_rng(2)
+    noise = rng.normal(0, 0.001, 200)
+    results = [_fake("checkpoint-1", 1, previous_loss + noise), _fake("checkpoint-2", 2, last_loss + noise)]
+    if task:
+        results[1].task.update(task)
+    best, _, phases = place_on_curve(results, PerplexityConfig(n_resamples=500))
+    assert best == 1 and phases == ["under-fitting", "best"]
+    return recommend(results, best, phases)
+
+
+def test_more_training_is_advised_only_when_there_is_something_left_to_gain():
+    from tunecheck.core import Estimate
+
+    # 2.0 -> 1.0 nats/token, significantly lower at the last checkpoint: more training may help
+    assert _falling(1.0, 2.0).endswith("loss still fell at the last checkpoint (by 1.0000 from checkpoint-1): more training may help")
+    # 0.05 -> 0.01 (perplexity 1.010): at most 0.01 nats/token is left to gain (loss >= 0)
+    low = _falling(0.01, 0.05)
+    assert "more training may help" not in low
+    assert "but at 0.0100 nats/token (perplexity 1.010) little is left to gain" in low
+    # accuracy already 1.0 (the real run: validation loss 0.01, 100% accuracy): the task cannot improve
+    at_max = _falling(1.0, 2.0, {"accuracy": Estimate(1.0, None), "macro_f1": Estimate(0.97, None)})
+    assert "more training may help" not in at_max and "but accuracy is already at its maximum" in at_max
+    # chrF is on a 0-100 scale: 99.0 is below its maximum, 100 is at it
+    assert _falling(1.0, 2.0, {"chrf": Estimate(99.0, None)}).endswith("more training may help")
+    assert "chrf is already at its maximum" in _falling(1.0, 2.0, {"chrf": Estimate(100.0, None)})
+
+
+def test_a_final_save_at_a_checkpoints_step_is_named_in_a_note(tmp_path, memorised):
+    from tunecheck.overfitting._sweep import final_note
+
+    run = _run_dir(tmp_path, memorised)
+    assert final_note(run, find_checkpoints(run)) is None  # no model in the run folder itself
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(memorised["tuned"] / name, run / name)
+    (run / "trainer_state.json").write_text(json.dumps({"global_step": 10}))
+    note = final_note(run, find_checkpoints(run))
+    assert note is not None and note.startswith(f"final model in {run} = checkpoint-10 (both saved at step 10), not scored twice")
+    assert final_note(run, find_checkpoints(run, include_final=False), include_final=False) is None  # the user asked
+    (run / "trainer_state.json").write_text(json.dumps({"global_step": 12}))
+    assert final_note(run, find_checkpoints(run)) is None  # scored as "final"
+
+
+def test_the_default_cache_is_tunecheck_s_own_never_the_training_folder(tmp_path, monkeypatch):
+    from tunecheck.overfitting import default_cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    run = tmp_path / "runs" / "lora"
+    run.mkdir(parents=True)
+    where = default_cache_dir(run)
+    assert where.parent == tmp_path / "xdg" / "tunecheck" / "sweep" and where.name.startswith("lora-")
+    assert run.resolve() not in where.parents
+    # another run folder of the same name elsewhere gets its own cache
+    other = tmp_path / "elsewhere" / "lora"
+    other.mkdir(parents=True)
+    assert default_cache_dir(other) != where
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir(run).parent == tmp_path / "home" / ".cache" / "tunecheck" / "sweep"
+
+
+def test_cli_sweep_keeps_the_training_folder_clean_and_notes_the_final_save(tmp_path, memorised):
+    from typer.testing import CliRunner
+
+    from tunecheck.cli import app
+
+    run = _run_dir(tmp_path, memorised)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(memorised["tuned"] / name, run / name)
+    (run / "trainer_state.json").write_text(json.dumps({"global_step": 10}))
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    data = write_texts(tmp_path / "eval.jsonl", MEMBERS, "m")
+    args = ["sweep", str(run), "--eval", str(data), "--limit", "3", "--n-resamples", "300", "--format", "json"]
+    result = CliRunner().invoke(app, args, env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # nothing written into the run
+    saved = list((tmp_path / "xdg" / "tunecheck" / "sweep").glob("run-*/checkpoints/*.json"))
+    assert sorted(p.name for p in saved) == ["checkpoint-10.json", "checkpoint-9.json"]
+    assert got["notes"][1].startswith(f"per-checkpoint results are kept in {saved[0].parent.parent}")
+    assert got["notes"][0].startswith(f"final model in {run} = checkpoint-10 (both saved at step 10), not scored twice")
+    assert got["data"]["eval"]["sampled"] == {"n": 3, "of": len(MEMBERS), "seed": 0}
+    # --cache-dir puts it where the user says
+    result = CliRunner().invoke(app, [*args, "--cache-dir", str(tmp_path / "mine")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mine" / "checkpoints" / "checkpoint-9.json").is_file()

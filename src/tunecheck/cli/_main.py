@@ -35,9 +35,10 @@ def perplexity(
     input_field: o.InputField = None,
     id_field: o.IdField = None,
     n_resamples: o.Resamples = 10_000,
-    seed: o.Seed = 0,
+    limit: o.Limit = None,
+    seed: o.SampledSeed = 0,
     per_document: Annotated[bool, typer.Option(help="Include per-document sums in the JSON output.")] = False,
-    out: o.Out = None,
+    out: o.PerDocumentOut = None,
     format: o.Format = "table",
 ) -> None:
     """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model
@@ -48,9 +49,10 @@ def perplexity(
     config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                               batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    dataset = o.sampled(data, fields, limit, seed)
     progress = _progress()
     with progress.running():
-        report = evaluate_perplexity(model, data, config, fields=fields, progress=progress)
+        report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress)
     if out:
         _io.write_json(out, report.to_dict(per_document=True))
     payload = _io.clean(report.to_dict(per_document=per_document))
@@ -78,7 +80,8 @@ def overfit(
     input_field: o.InputField = None,
     id_field: o.IdField = None,
     n_resamples: o.Resamples = 10_000,
-    seed: o.Seed = 0,
+    limit: o.Limit = None,
+    seed: o.SampledSeed = 0,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
@@ -91,18 +94,20 @@ def overfit(
     config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                               batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    train_set, eval_set = o.sampled(train, fields, limit, seed), o.sampled(eval, fields, limit, seed)
     progress = _progress()
     with progress.running():
-        report = evaluate_overfit(model, train, eval, config, thresholds, fields=fields, progress=progress)
+        report = evaluate_overfit(model, train_set, eval_set, config, thresholds, fields=fields, progress=progress)
     r.emit(report.to_dict(), out, format, r.overfit_tables)
 
 
 @app.command()
 def split(
     data: Annotated[str, typer.Option("--data", "-d", help="The data set to split (any format --data takes).")],
-    out: Annotated[str, typer.Option("--out", "-o", help="Folder for train.jsonl and validation.jsonl.")],
-    strategy: Annotated[str, typer.Option(help="random, temporal (latest rows to validation) or category (stratified).")] = "random",
-    test_size: Annotated[float, typer.Option(help="Share of rows for validation (the seeds suggest 0.1-0.2).")] = 0.1,
+    out: Annotated[str, typer.Option("--out", "-o", help="Folder for train.jsonl, validation.jsonl (and test.jsonl with --test-size).")],
+    strategy: Annotated[str, typer.Option(help="random, temporal (latest rows held out: test the latest, validation before it) or category (stratified).")] = "random",
+    validation_size: Annotated[float, typer.Option(help="Share of rows for validation (the seeds suggest 0.1-0.2).")] = 0.1,
+    test_size: Annotated[float, typer.Option(help="Share of rows for a test split too, held out from validation (default 0: none).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for random and category splits.")] = 42,
     date_field: Annotated[str | None, typer.Option(help="temporal: field with an ISO date or a number (default: file order).")] = None,
     category_field: Annotated[str, typer.Option(help="category: field holding the category.")] = "category",
@@ -114,14 +119,15 @@ def split(
     id_field: o.IdField = None,
     format: o.Format = "table",
 ) -> None:
-    """Split a data set into train and validation files, with their content hashes."""
+    """Split a data set into train and validation files (and test, with --test-size), with their content hashes."""
     from tunecheck.data import load_data
     from tunecheck.hygiene import split_dataset, write_split
 
     r.check_format(format)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     result = split_dataset(
-        load_data(data, fields), strategy, test_size=test_size, seed=seed, date_field=date_field, category_field=category_field
+        load_data(data, fields), strategy, validation_size=validation_size, test_size=test_size, seed=seed,
+        date_field=date_field, category_field=category_field,
     )
     summary = {"source": data, **write_split(result, out)}
     r.print_json(summary) if format == "json" else r.split_table(summary)
@@ -193,7 +199,7 @@ def score(
     n_resamples: o.Resamples = 10_000,
     seed: o.Seed = 0,
     per_sample: Annotated[bool, typer.Option(help="Include per-sample scores in the JSON output.")] = False,
-    out: o.Out = None,
+    out: o.PerSampleOut = None,
     format: o.Format = "table",
 ) -> None:
     """Task metrics for each predictions file with 95% CIs; later files are compared with the first,

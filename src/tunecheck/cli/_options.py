@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tunecheck.data import FieldMap
+from tunecheck.data import Dataset, FieldMap, check_limit, load_data
 
 Models = Annotated[
     list[str],
@@ -39,7 +39,13 @@ Dtype = Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
 Resamples = Annotated[int, typer.Option(help="Bootstrap resamples for confidence intervals.")]
 Seed = Annotated[int, typer.Option(help="Seed for the bootstrap.")]
-Out = Annotated[str | None, typer.Option(help="Also write the full results (with per-document values) to this JSON file.")]
+Out = Annotated[str | None, typer.Option(help="Also write the results to this JSON file.")]
+PerDocumentOut = Annotated[str | None, typer.Option("--out", help="Also write the full results (with per-document values) to this JSON file.")]
+PerSampleOut = Annotated[str | None, typer.Option("--out", help="Also write the full results (with per-sample scores) to this JSON file.")]
+SampledSeed = Annotated[int, typer.Option(help="Seed for the bootstrap and for --limit's sample.")]
+Limit = Annotated[
+    int | None, typer.Option(help="A quick look: a random sample of N rows of each data set (seeded by --seed; default: all rows).")
+]
 
 
 def field_map(text: str | None, prompt: str | None, response: str | None, messages: str | None, input_: str | None, id_: str | None) -> FieldMap:
@@ -49,3 +55,10 @@ def field_map(text: str | None, prompt: str | None, response: str | None, messag
 def label_list(labels: str | None) -> tuple[str, ...] | None:
     """--labels "a, b,c" -> ("a", "b", "c"); None when not given."""
     return tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None
+
+
+def sampled(source: str, fields: FieldMap, limit: int | None, seed: int) -> str | Dataset:
+    """--limit N: the data set's seeded sample of N rows (`Dataset.sample`); without it the
+    source itself, for the library to load."""
+    check_limit(limit)
+    return source if limit is None else load_data(source, fields).sample(limit, seed)

@@ -3,7 +3,6 @@ diversity and the overfitting verdict. Thin, like the rest of the CLI."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -56,7 +55,7 @@ def sweep(
     run_dir: Annotated[str, typer.Argument(help="Training output_dir holding checkpoint-* directories (full models or adapters).")],
     eval: Annotated[str, typer.Option("--eval", help="Held-out validation data.")],
     train: Annotated[str | None, typer.Option("--train", help="Training data (or a sample), for the train/validation gap.")] = None,
-    workdir: Annotated[str | None, typer.Option(help="Where per-checkpoint results are saved, so a rerun continues (default: RUN_DIR/tunecheck-sweep).")] = None,
+    cache_dir: Annotated[str | None, typer.Option("--cache-dir", "--workdir", help="Where per-checkpoint results (and --task predictions) are kept, so a rerun continues (default: $XDG_CACHE_HOME/tunecheck/sweep/RUN-NAME-HASH, ~/.cache without it; never RUN_DIR).")] = None,
     base: Annotated[str | None, typer.Option(help="Base model for adapter checkpoints (default: from adapter_config.json).")] = None,
     task: Annotated[str | None, typer.Option("--task", "-t", help="Also generate answers and score them: classification, qa, summarization, generation or format.")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="--task: most tokens generated per answer.")] = 128,
@@ -80,13 +79,14 @@ def sweep(
     input_field: o.InputField = None,
     id_field: o.IdField = None,
     n_resamples: o.Resamples = 10_000,
-    seed: o.Seed = 0,
+    limit: o.Limit = None,
+    seed: o.SampledSeed = 0,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
     """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve;
     run it again to continue an interrupted sweep."""
-    from tunecheck.overfitting import SweepConfig, plot_sweep, sweep_checkpoints
+    from tunecheck.overfitting import SweepConfig, default_cache_dir, plot_sweep, sweep_checkpoints
     from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import load_rules
 
@@ -97,10 +97,12 @@ def sweep(
     config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()),
                          labels=label_list, rules=dict(load_rules(rules)) if rules else None, include_final=final)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
-    where = workdir or str(Path(run_dir) / "tunecheck-sweep")
+    eval_set = o.sampled(eval, fields, limit, seed)
+    train_set = o.sampled(train, fields, limit, seed) if train is not None else None
+    where = cache_dir or str(default_cache_dir(run_dir))
     bar = progress()
     with bar.running():
-        report = sweep_checkpoints(run_dir, eval, where, config, train_data=train, fields=fields, progress=bar)
+        report = sweep_checkpoints(run_dir, eval_set, where, config, train_data=train_set, fields=fields, progress=bar)
     if plot or html:
         plot_sweep(report, png=plot, html=html)
     r.emit(report.to_dict(), out, format, ro.sweep_table)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from tunecheck._io import clean, to_jsonable, write_json
 from tunecheck.errors import ConfigError
@@ -18,6 +21,63 @@ _VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusi
 _LEVEL_STYLE = {"none": "green", "some": "yellow", "high": "bold red"}
 
 console = Console()
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column and how it behaves on a narrow terminal. Verdicts and numbers are never cut
+    or wrapped (a cut "improv…" or "12,34…" misleads); names and prose fold onto more lines; when
+    even that does not fit, the columns with the lowest `keep` are left out first."""
+
+    header: str
+    justify: Literal["left", "right"] = "right"
+    keep: int | None = None
+    """Drop order on a narrow terminal (lowest first); None: always shown."""
+    fold: bool = False
+    """Names and prose: wrap (at words, else anywhere) instead of keeping to one line."""
+    verdict: bool = False
+
+
+def left(header: str, keep: int | None = None) -> Col:
+    """A name column (model, metric, checkpoint): folds, never cut."""
+    return Col(header, "left", keep, fold=True)
+
+
+VERDICT = Col("verdict", "left", verdict=True)
+
+
+def _min_width(col: Col, cells: Sequence[str]) -> int:
+    texts = [Text.from_markup(c).plain for c in (escape(col.header), *cells)]
+    if col.fold:  # a folded column can go down to its longest word (or 8: longer words fold)
+        return max(min(8, max((cell_len(w) for w in t.split()), default=0)) for t in texts)
+    return max(max((cell_len(line) for line in t.splitlines()), default=0) for t in texts)
+
+
+def fitted(title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]], width: int | None = None) -> Table:
+    """A table that fits `width` (the terminal's) without cutting a verdict, a number or a name:
+    columns are dropped, lowest `keep` first, until the narrowest layout fits; a caption names them."""
+    width = width or console.width
+    shown = list(range(len(cols)))
+    mins = [max(_min_width(c, [r[i] for r in rows]), len("inconclusive") if c.verdict else 0) for i, c in enumerate(cols)]
+    while sum(mins[i] + 3 for i in shown) + 1 > width:
+        droppable = [i for i in shown if cols[i].keep is not None]
+        if not droppable:
+            break
+        shown.remove(min(droppable, key=lambda i: (cols[i].keep, -i)))
+    hidden = [cols[i].header.replace("\n", " ") for i in range(len(cols)) if i not in shown]
+    caption = f"narrow terminal: {', '.join(hidden)} not shown (widen it, or use --format json)" if hidden else None
+    table = Table(title=title, caption=caption)
+    for i in shown:
+        c = cols[i]
+        if c.verdict:
+            table.add_column(c.header, justify=c.justify, no_wrap=True, min_width=mins[i])
+        elif c.fold:
+            table.add_column(c.header, justify=c.justify, overflow="fold", min_width=mins[i])
+        else:
+            table.add_column(c.header, justify=c.justify, no_wrap=True, min_width=mins[i])
+    for r in rows:
+        table.add_row(*[r[i] for i in shown])
+    return table
 
 
 def check_format(fmt: str) -> str:
@@ -78,30 +138,29 @@ def perplexity_tables(payload: dict[str, Any]) -> None:
 def comparison_table(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    table = Table(title="Compared with the baseline (paired bootstrap over documents)")
-    for col in ("model", "metric", "baseline", "value", "improvement", "95% CI", "p", "verdict"):
-        table.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
+    cols = [left("model"), Col("metric", "left"), Col("baseline", keep=2), Col("value", keep=3), Col("improvement"),
+            Col("95% CI", keep=4), Col("p", keep=1), VERDICT]
+    cells = []
     for c in rows:
         lo_hi = c.get("improvement_pct_ci95")
-        table.add_row(
-            c["model"], c["metric"], num(c["baseline_value"]), num(c["value"]),
+        cells.append([
+            escape(c["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]),
             f"{num(c['improvement_pct'], 1)}%", f"[{num(lo_hi[0], 1)}%, {num(lo_hi[1], 1)}%]" if lo_hi else "",
             num(c["p_value"], 4), verdict(c["verdict"]),
-        )
-    console.print(table)
+        ])
+    console.print(fitted("Compared with the baseline (paired bootstrap over documents)", cols, cells))
     for c in rows:
         if c.get("note"):
             console.print(f"[yellow]note[/]: {c['model']}: {c['note']}")
 
 
 def overfit_tables(payload: dict[str, Any]) -> None:
-    table = Table(title=f"Train vs validation loss ({payload['data']['train']['source']} / {payload['data']['eval']['source']})")
-    for col in ("model", "train loss", "eval loss", "gap", "gap 95% CI", "verdict"):
-        table.add_column(col, justify="left" if col in ("model", "verdict") else "right")
-    for m in payload["models"]:
-        style = _LEVEL_STYLE[m["level"]]
-        table.add_row(m["model"], num(m["train_loss"]), num(m["eval_loss"]), num(m["gap"]), ci(m["ci95"]["gap"]), f"[{style}]{m['message']}[/]")
-    console.print(table)
+    title = f"Train vs validation loss ({payload['data']['train']['source']} / {payload['data']['eval']['source']})"
+    cols = [left("model"), Col("train loss", keep=3), Col("eval loss", keep=4), Col("gap"), Col("gap 95% CI", keep=2),
+            Col("verdict", "left", fold=True)]
+    cells = [[escape(m["model"]), num(m["train_loss"]), num(m["eval_loss"]), num(m["gap"]), ci(m["ci95"]["gap"]),
+              f"[{_LEVEL_STYLE[m['level']]}]{escape(m['message'])}[/]"] for m in payload["models"]]
+    console.print(fitted(escape(title), cols, cells))
     for m in payload["models"]:
         if m["suggestions"]:
             console.print(f"[bold]Suggestions for {m['model']}:[/]")
@@ -110,16 +169,13 @@ def overfit_tables(payload: dict[str, Any]) -> None:
 
 
 def split_table(summary: dict[str, Any]) -> None:
-    table = Table(title=f"{summary['strategy']} split of {summary['source']}")
-    for col in ("side", "rows", "file", "sha256"):
-        table.add_column(col, justify="right" if col == "rows" else "left")
-    for side in ("train", "validation"):
-        s = summary[side]
-        table.add_row(side, num(s["n"]), s["path"], s["sha256"][:23])
-    console.print(table)
+    cols = [Col("side", "left"), Col("rows"), left("file"), Col("sha256", "left", keep=1)]
+    cells = [[side, num(summary[side]["n"]), escape(summary[side]["path"]), summary[side]["sha256"][:23]]
+             for side in ("train", "validation", "test") if side in summary]
+    console.print(fitted(f"{summary['strategy']} split of {escape(summary['source'])}", cols, cells))
     if summary["categories_too_small"]:
         names = ", ".join(summary["categories_too_small"])
-        console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {names}")
+        console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {escape(names)}")
 
 
 def generate_table(payload: dict[str, Any]) -> None:
@@ -143,28 +199,42 @@ def warn(lines: list[str]) -> None:
 def score_tables(payload: dict[str, Any]) -> None:
     models = payload["models"]
     table = Table(title=f"{payload['task']} metrics (95% CI)")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True)
     for m in models:
-        table.add_column(f"{escape(m['model'])}\nn={m['n']}", justify="right")
+        table.add_column(f"{escape(m['model'])}\nn={m['n']}", justify="right", overflow="fold")
     names = list(models[0]["metrics"]) if models else []
     for name in names:
         cells = []
         for m in models:
             est = m["metrics"].get(name)
             cells.append(f"{num(est['value'])} {ci(est['ci95'])}" if est else "")
-        table.add_row(name, *cells)
+        table.add_row(escape(name), *cells)
     if any("unparsed" in m for m in models):
         table.add_row("unparsed outputs", *[num(m.get("unparsed", 0)) for m in models])
     console.print(table)
+    for m in models:
+        if m.get("per_class"):
+            classification_tables(m)
     rows = payload["comparison"]
     if rows:
-        comp = Table(title="Paired comparison with the baseline (p Holm-adjusted over metrics)")
-        for col in ("model", "metric", "difference", "95% CI", "p", "detectable", "verdict"):
-            comp.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
-        for c in rows:
-            comp.add_row(
-                escape(c["model"]), c["metric"], signed(c["difference"]), ci(c["ci95"]), num(c["p_value_holm"], 3),
-                f"±{num(c['mdd'], 3)}", verdict(c["verdict"]),
-            )
-        console.print(comp)
+        cols = [left("model"), Col("metric", "left"), Col("difference"), Col("95% CI", keep=3), Col("p", keep=2), Col("detectable", keep=1), VERDICT]
+        compared = [[escape(c["model"]), escape(c["metric"]), signed(c["difference"]), ci(c["ci95"]), num(c["p_value_holm"], 3),
+                     f"±{num(c['mdd'], 3)}", verdict(c["verdict"])] for c in rows]
+        console.print(fitted("Paired comparison with the baseline (p Holm-adjusted over metrics)", cols, compared))
     warn(payload.get("warnings", []))
+
+
+def classification_tables(m: dict[str, Any]) -> None:
+    """Per-class precision / recall / F1 and the confusion matrix of one model, the unparsed
+    outputs (naming no allowed label) in a column of their own."""
+    name = escape(m["model"])
+    cols = [left("class"), Col("support"), Col("precision"), Col("recall"), Col("F1")]
+    cells = [[escape(label), num(v["support"]), num(v["precision"], 3), num(v["recall"], 3), num(v["f1"], 3)]
+             for label, v in m["per_class"].items()]
+    console.print(fitted(f"{name}: per class", cols, cells))
+    labels = list(m.get("labels") or m["per_class"])
+    confusion = m.get("confusion")
+    if confusion:
+        cols = [left("gold \\ predicted"), *[Col(escape(label), fold=True) for label in labels], Col("unparsed\n(no label)")]
+        cells = [[escape(label), *[num(int(v)) for v in row]] for label, row in zip(labels, confusion)]
+        console.print(fitted(f"{name}: confusion matrix (rows: gold label, columns: predicted)", cols, cells))

@@ -8,7 +8,18 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from tunecheck.cli._render import ci, console, num, signed, verdict, warn
+from tunecheck.cli._render import (
+    VERDICT,
+    Col,
+    ci,
+    console,
+    fitted,
+    left,
+    num,
+    signed,
+    verdict,
+    warn,
+)
 
 _PHASE_STYLE = {"best": "bold green", "near best": "green", "under-fitting": "yellow", "over-fitting": "bold red", "diverged": "bold red"}
 
@@ -27,32 +38,32 @@ def not_applicable(payload: dict[str, Any]) -> None:
 def paired_table(rows: list[dict[str, Any]], title: str) -> None:
     if not rows:
         return
-    table = Table(title=title)
-    for col in ("model", "metric", "baseline", "value", "difference", "95% CI", "p (Holm)", "verdict"):
-        table.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
-    for c in rows:
-        p = c.get("p_value_holm", c.get("p_value"))
-        table.add_row(escape(c["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]), signed(c["difference"]),
-                      ci(c["ci95"]), num(p, 3), verdict(c["verdict"]))
-    console.print(table)
+    cols = [left("model"), Col("metric", "left"), Col("baseline", keep=2), Col("value", keep=3), Col("difference"),
+            Col("95% CI", keep=4), Col("p (Holm)", keep=1), VERDICT]
+    cells = [[escape(c["model"]), escape(c["metric"]), num(c["baseline_value"]), num(c["value"]), signed(c["difference"]),
+              ci(c["ci95"]), num(c.get("p_value_holm", c.get("p_value")), 3), verdict(c["verdict"])] for c in rows]
+    console.print(fitted(title, cols, cells))
 
 
 def sweep_table(payload: dict[str, Any]) -> None:
     rows = payload["checkpoints"]
     tasks = list(rows[0]["task"]) if rows else []
-    table = Table(title=f"Checkpoint sweep on {escape(payload['data']['eval']['source'])} (validation loss, nats/token)")
-    cols = ["checkpoint", "step", "eval loss", "95% CI", "perplexity", "train loss", "gap", *tasks, "vs best", "phase"]
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("checkpoint", "phase") else "right")
+    cols = [left("checkpoint"), Col("step", keep=2), Col("eval loss"), Col("95% CI", keep=4), Col("perplexity", keep=1),
+            Col("train loss", keep=3), Col("gap", keep=3), *[Col(escape(t), keep=5, fold=True) for t in tasks],
+            Col("vs best", keep=4, fold=True), Col("phase", "left", verdict=True)]
+    cells = []
     for c in rows:
         vs = c["versus_best"]
-        style = _PHASE_STYLE.get(c["phase"], "")
-        table.add_row(
+        cells.append([
             escape(c["checkpoint"]), num(c["step"]), num(c["eval_loss"]), ci(c["eval_loss_ci95"]), num(c["eval_perplexity"], 3),
             num(c["train_loss"]), num(c["gap"]), *[num(c["task"][t]["value"], 3) for t in tasks],
-            f"{signed(vs['difference'])} (p={num(vs['p_value_holm'], 3)})" if vs else "-", f"[{style}]{c['phase']}[/]",
-        )
-    console.print(table)
+            f"{signed(vs['difference'])} (p={num(vs['p_value_holm'], 3)})" if vs else "-",
+            f"[{_PHASE_STYLE.get(c['phase'], '')}]{c['phase']}[/]",
+        ])
+    title = f"Checkpoint sweep on {escape(payload['data']['eval']['source'])} (validation loss, nats/token)"
+    console.print(fitted(title, cols, cells))
+    for line in payload.get("notes", []):
+        console.print(f"[yellow]note:[/] {escape(line)}")
     console.print(f"[bold]Recommendation:[/] {escape(payload['recommendation'])}")
 
 
@@ -91,13 +102,11 @@ def membership_table(payload: dict[str, Any]) -> None:
 
 
 def rephrase_tables(payload: dict[str, Any]) -> None:
-    table = Table(title=f"{payload['task']}: original vs paraphrased prompts")
-    for col in ("model", "metric", "original", "paraphrased", "change", "95% CI", "verdict"):
-        table.add_column(col, justify="left" if col in ("model", "metric", "verdict") else "right")
-    for m in payload["models"]:
-        for c in m["change"]:
-            table.add_row(escape(m["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]), signed(c["difference"]), ci(c["ci95"]), verdict(c["verdict"]))
-    console.print(table)
+    cols = [left("model"), Col("metric", "left"), Col("original", keep=2), Col("paraphrased", keep=3), Col("change"),
+            Col("95% CI", keep=4), VERDICT]
+    cells = [[escape(m["model"]), escape(c["metric"]), num(c["baseline_value"]), num(c["value"]), signed(c["difference"]),
+              ci(c["ci95"]), verdict(c["verdict"])] for m in payload["models"] for c in m["change"]]
+    console.print(fitted(f"{payload['task']}: original vs paraphrased prompts", cols, cells))
     paired_table(payload["comparison"], "Change on paraphrases against the base model's change")
     warn(payload.get("warnings", []))
 
@@ -112,10 +121,8 @@ def status(word: str) -> str:
 
 def signals_table(payload: dict[str, Any]) -> None:
     """The overfitting signals, each with its status and, when it does not decide, why."""
-    table = Table(title=f"Overfitting signals for {escape(payload['model'])}: {payload['status']}")
-    table.add_column("signal")
-    table.add_column("status", no_wrap=True)  # the word itself is never cut
-    table.add_column("evidence")
+    cols = [left("signal"), Col("status", "left", verdict=True), Col("evidence", "left", fold=True)]
+    cells = []
     for s in payload["signals"]:
         name = escape(s["signal"]) if s["deciding"] else f"[dim]{escape(s['signal'])} (not counted)[/]"
         # a signal that does not apply leads with why; the numbers follow, dimmed
@@ -123,9 +130,9 @@ def signals_table(payload: dict[str, Any]) -> None:
             cell = f"{escape(s['reason'] or '')}\n[dim]{escape(s['evidence'])}[/]"
         else:
             cell = escape(s["evidence"]) + (f"\n[dim]why: {escape(s['reason'])}[/]" if s.get("reason") else "")
-        table.add_row(name, status(s["status"]), cell)
-    if payload["signals"]:
-        console.print(table)
+        cells.append([name, status(s["status"]), cell])
+    if cells:
+        console.print(fitted(f"Overfitting signals for {escape(payload['model'])}: {payload['status']}", cols, cells))
 
 
 def verdict_table(payload: dict[str, Any]) -> None:
@@ -238,7 +245,7 @@ def copying_tables(payload: dict[str, Any]) -> None:
 def diversity_tables(payload: dict[str, Any]) -> None:
     models = payload["models"]
     table = Table(title="Output diversity (distinct-n: unique / all n-grams of the whole set; self-BLEU: lower = more diverse)")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True)
     for m in models:
         table.add_column(f"{escape(m['model'])}\nn={m['n']}", justify="right")
     for name in list(models[0]["metrics"]) if models else []:

@@ -8,7 +8,7 @@ from tunecheck.data._predictions import (
     PredictionWriter,
     read_predictions,
 )
-from tunecheck.data._sample import Dataset, Message, Sample, Shape, align_ids
+from tunecheck.data._sample import Dataset, Message, Sample, Shape, align_ids, check_limit
 
 __all__ = [
     "REFERENCE_FIELDS",
@@ -20,6 +20,7 @@ __all__ = [
     "Sample",
     "Shape",
     "align_ids",
+    "check_limit",
     "content_hash",
     "load_data",
     "load_rows",

@@ -44,6 +44,14 @@ class Sample:
     """Where the row is in its file ("line 17", "row 3"), for error messages of later layers."""
 
 
+def check_limit(n: int | None) -> None:
+    """--limit N: None (all rows) or a whole number >= 1; checked before anything loads."""
+    from tunecheck.errors import ConfigError
+
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ConfigError(f"--limit must be a whole number of rows, at least 1, got {n!r} (leave it out for all rows)")
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A loaded eval or train set; `sha256` identifies its content for result comparability."""
@@ -54,6 +62,24 @@ class Dataset:
     shape: Shape
     sha256: str
     """Hash of the rows' canonical JSON: equal hashes mean the same data, whatever the file format."""
+    sampled: dict[str, int] | None = None
+    """Set by `sample()`: {"n": rows kept, "of": rows in the source, "seed": seed}; None for all rows."""
+
+    def sample(self, n: int | None, seed: int = 0) -> Dataset:
+        """A seeded random sample of `n` rows in their original order, for a quick look (every
+        command's --limit comes here, so they all draw the same rows for the same seed). All rows
+        when `n` is None or not below their count. Its hash is the sampled rows' own."""
+        from tunecheck.data._load import content_hash
+
+        if n is None:
+            return self
+        check_limit(n)
+        if n >= len(self.samples):
+            return self
+        keep = np.sort(np.random.default_rng(seed).choice(len(self.samples), size=n, replace=False))
+        chosen = tuple(self.samples[int(i)] for i in keep)
+        return Dataset(chosen, self.source, self.shape, content_hash(s.fields for s in chosen),
+                       {"n": n, "of": len(self.samples), "seed": seed})
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -63,7 +89,10 @@ class Dataset:
 
     def identity(self) -> dict[str, Any]:
         """What results record about the data they measured."""
-        return {"source": self.source, "sha256": self.sha256, "n": len(self.samples), "shape": self.shape}
+        out: dict[str, Any] = {"source": self.source, "sha256": self.sha256, "n": len(self.samples), "shape": self.shape}
+        if self.sampled is not None:
+            out["sampled"] = dict(self.sampled)
+        return out
 
 
 def align_ids(a: Sequence[str], b: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -1,6 +1,7 @@
-"""Train/validation splits as the seeds describe them: random, temporal, category-stratified.
+"""Train/validation(/test) splits as the seeds describe them: random, temporal, category-stratified.
 
-Rows are kept whole (every field, in their original order within each side) so the output files
+A test split is optional (`test_size` > 0): held out from both training and the validation set
+that picks checkpoints and settings, so the final number is not tuned on. Rows are kept whole (every field, in their original order within each side) so the output files
 are drop-in training and validation sets; each side gets the content hash `load_data` would give.
 """
 
@@ -23,44 +24,74 @@ Strategy = Literal["random", "temporal", "category"]
 STRATEGIES = ("random", "temporal", "category")
 
 
+SIDES = ("train", "validation", "test")
+
+
 @dataclass
 class Split:
     train: list[Sample]
     validation: list[Sample]
     strategy: str
     too_small: list[str] = field(default_factory=list)
-    """Categories with too few rows to appear on both sides; kept whole in train."""
+    """Categories with too few rows to appear on every side; kept whole in train."""
+    test: list[Sample] | None = None
+    """The test side, when one was asked for (test_size > 0)."""
+
+    def sides(self) -> tuple[str, ...]:
+        return SIDES if self.test is not None else SIDES[:2]
 
     def rows(self, side: str) -> list[dict[str, Any]]:
-        return [dict(s.fields) for s in (self.train if side == "train" else self.validation)]
+        samples = {"train": self.train, "validation": self.validation, "test": self.test or []}[side]
+        return [dict(s.fields) for s in samples]
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "strategy": self.strategy,
-            "train": {"n": len(self.train), "sha256": content_hash(self.rows("train"))},
-            "validation": {"n": len(self.validation), "sha256": content_hash(self.rows("validation"))},
-            "categories_too_small": self.too_small,
-        }
+        out: dict[str, Any] = {"strategy": self.strategy}
+        for side in self.sides():
+            rows = self.rows(side)
+            out[side] = {"n": len(rows), "sha256": content_hash(rows)}
+        out["categories_too_small"] = self.too_small
+        return out
 
 
-def _n_validation(n: int, test_size: float) -> int:
-    """round(n * test_size), but at least 1 and leaving at least 1 for training (n >= 2)."""
-    return min(n - 1, max(1, round(n * test_size)))
+def _sizes(n: int, validation_size: float, test_size: float) -> tuple[int, int]:
+    """(validation rows, test rows): round(n * share), at least 1 of each asked for, leaving at
+    least 1 row for training."""
+    n_test = max(1, round(n * test_size)) if test_size > 0 else 0
+    n_val = max(1, round(n * validation_size))
+    while n_val + n_test > n - 1:  # too few rows for the shares: the larger side gives one up
+        if n_test > 1 and n_test >= n_val:
+            n_test -= 1
+        else:
+            n_val -= 1
+    return n_val, n_test
 
 
-def _check(test_size: float, n: int, source: str) -> None:
-    if not 0 < test_size < 1:
-        raise ConfigError(f"--test-size must be between 0 and 1 (a fraction), got {test_size}")
-    if n < 2:
-        raise DataError(f"{source}: {n} row(s); a split needs at least 2")
+def _check(validation_size: float, test_size: float, n: int, source: str) -> None:
+    if not 0 < validation_size < 1:
+        raise ConfigError(f"--validation-size must be between 0 and 1 (a fraction), got {validation_size}")
+    if not 0 <= test_size < 1:
+        raise ConfigError(f"--test-size must be between 0 and 1 (a fraction; 0 = no test split), got {test_size}")
+    if validation_size + test_size >= 1:
+        raise ConfigError(f"--validation-size {validation_size} + --test-size {test_size} leave nothing to train on; make them add up to less than 1")
+    need = 3 if test_size > 0 else 2
+    if n < need:
+        raise DataError(f"{source}: {n} row(s); a split into {need} sides needs at least {need}")
 
 
-def split_random(dataset: Dataset, test_size: float = 0.1, seed: int = 42) -> Split:
+def _assemble(samples: list[Sample], val: set[int], test: set[int] | None, strategy: str, too_small: list[str] | None = None) -> Split:
+    """The sides in file order; `test` None when no test split was asked for."""
+    held = val | (test or set())
+    return Split([s for i, s in enumerate(samples) if i not in held], [s for i, s in enumerate(samples) if i in val], strategy,
+                 too_small or [], None if test is None else [s for i, s in enumerate(samples) if i in test])
+
+
+def split_random(dataset: Dataset, validation_size: float = 0.1, seed: int = 42, test_size: float = 0.0) -> Split:
     samples = list(dataset)
-    _check(test_size, len(samples), dataset.source)
-    perm = np.random.default_rng(seed).permutation(len(samples))
-    val = set(perm[: _n_validation(len(samples), test_size)].tolist())
-    return Split([s for i, s in enumerate(samples) if i not in val], [s for i, s in enumerate(samples) if i in val], "random")
+    _check(validation_size, test_size, len(samples), dataset.source)
+    perm = np.random.default_rng(seed).permutation(len(samples)).tolist()
+    n_val, n_test = _sizes(len(samples), validation_size, test_size)
+    val = set(perm[:n_val])
+    return _assemble(samples, val, set(perm[n_val : n_val + n_test]) if test_size > 0 else None, "random")
 
 
 def _parse_time(value: Any, sample: Sample, source: str, name: str) -> float:
@@ -82,10 +113,11 @@ def _parse_time(value: Any, sample: Sample, source: str, name: str) -> float:
     return parsed.timestamp()
 
 
-def split_temporal(dataset: Dataset, test_size: float = 0.1, date_field: str | None = None) -> Split:
-    """The latest rows become validation: by `date_field` if given, else by file order."""
+def split_temporal(dataset: Dataset, validation_size: float = 0.1, date_field: str | None = None, test_size: float = 0.0) -> Split:
+    """The latest rows are held out: by `date_field` if given, else by file order; with a test
+    split, the very latest are the test set and the ones just before them validation."""
     samples = list(dataset)
-    _check(test_size, len(samples), dataset.source)
+    _check(validation_size, test_size, len(samples), dataset.source)
     if date_field is not None:
         for s in samples:
             if date_field not in s.fields:
@@ -94,16 +126,19 @@ def split_temporal(dataset: Dataset, test_size: float = 0.1, date_field: str | N
         order = sorted(range(len(samples)), key=lambda i: (keys[i], i))  # stable for equal dates
     else:
         order = list(range(len(samples)))
-    cut = len(samples) - _n_validation(len(samples), test_size)
-    val = set(order[cut:])
-    return Split([s for i, s in enumerate(samples) if i not in val], [s for i, s in enumerate(samples) if i in val], "temporal")
+    n_val, n_test = _sizes(len(samples), validation_size, test_size)
+    cut = len(samples) - n_val - n_test
+    val = set(order[cut : cut + n_val])
+    return _assemble(samples, val, set(order[cut + n_val :]) if test_size > 0 else None, "temporal")
 
 
-def split_category(dataset: Dataset, test_size: float = 0.1, seed: int = 42, category_field: str = "category") -> Split:
-    """Stratified: each category split on its own, so every category is on both sides; one too
-    small for that (a single row) is reported by name and kept in train."""
+def split_category(
+    dataset: Dataset, validation_size: float = 0.1, seed: int = 42, category_field: str = "category", test_size: float = 0.0
+) -> Split:
+    """Stratified: each category split on its own, so every category is on every side; one too
+    small for that (fewer rows than sides) is reported by name and kept in train."""
     samples = list(dataset)
-    _check(test_size, len(samples), dataset.source)
+    _check(validation_size, test_size, len(samples), dataset.source)
     groups: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
         if category_field not in s.fields or s.fields[category_field] is None:
@@ -111,40 +146,46 @@ def split_category(dataset: Dataset, test_size: float = 0.1, seed: int = 42, cat
         groups[str(s.fields[category_field])].append(i)
     rng = np.random.default_rng(seed)
     val: set[int] = set()
+    test: set[int] = set()
     too_small = []
+    sides = 3 if test_size > 0 else 2
     for name in sorted(groups):
         idx = groups[name]
-        if len(idx) < 2:
+        if len(idx) < sides:
             too_small.append(name)
             continue
-        chosen = rng.permutation(len(idx))[: _n_validation(len(idx), test_size)]
-        val.update(idx[j] for j in chosen.tolist())
-    return Split([s for i, s in enumerate(samples) if i not in val], [s for i, s in enumerate(samples) if i in val], "category", too_small)
+        perm = rng.permutation(len(idx)).tolist()
+        n_val, n_test = _sizes(len(idx), validation_size, test_size)
+        val.update(idx[j] for j in perm[:n_val])
+        test.update(idx[j] for j in perm[n_val : n_val + n_test])
+    return _assemble(samples, val, test if test_size > 0 else None, "category", too_small)
 
 
 def split_dataset(
     dataset: Dataset,
     strategy: str = "random",
     *,
-    test_size: float = 0.1,
+    validation_size: float = 0.1,
+    test_size: float = 0.0,
     seed: int = 42,
     date_field: str | None = None,
     category_field: str = "category",
 ) -> Split:
+    """Train / validation, and a test split too when `test_size` > 0 (shares of all rows)."""
     if strategy == "random":
-        return split_random(dataset, test_size, seed)
+        return split_random(dataset, validation_size, seed, test_size)
     if strategy == "temporal":
-        return split_temporal(dataset, test_size, date_field)
+        return split_temporal(dataset, validation_size, date_field, test_size)
     if strategy == "category":
-        return split_category(dataset, test_size, seed, category_field)
+        return split_category(dataset, validation_size, seed, category_field, test_size)
     raise ConfigError(f"--strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
 
 
 def write_split(split: Split, out: str | Path) -> dict[str, Any]:
-    """Write train.jsonl and validation.jsonl (atomically) and return the summary with paths."""
+    """Write train.jsonl, validation.jsonl (and test.jsonl) atomically; the summary with paths."""
     folder = Path(out)
     summary = split.summary()
-    for side in ("train", "validation"):
+    for side in split.sides():
         path = folder / f"{side}.jsonl"
         text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in split.rows(side))
         write_text(path, text)

@@ -185,10 +185,11 @@ def evaluate_copying(
     base = results[0]
     for pset, other in zip(sets[1:], results[1:]):
         shared, rows_a, rows_b = align_ids(base.ids, other.ids)
-        warnings += pairing_warnings(sets[0], pset, len(shared))
         if not shared:
+            warnings += pairing_warnings(sets[0], pset, 0)
             continue
         results_b = compare_metrics(base.metrics(), other.metrics(), rows_a, rows_b, n_resamples=config.n_resamples, seed=config.seed)
+        warnings += pairing_warnings(sets[0], pset, len(shared), results=results_b)
         comparison += [(base.model, other.model, r) for r in results_b]
     for pset in sets:
         short = sum(len(words(p.output)) < config.n for p in pset.rows)

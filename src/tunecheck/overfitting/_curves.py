@@ -40,6 +40,9 @@ NOISE_MULTIPLE = 2.0
 """Automatic min_delta: this many times the eval loss's point-to-point noise ..."""
 RELATIVE_FLOOR = 0.01
 """... and at least this fraction of the best eval loss: smaller rises are not worth acting on."""
+LITTLE_LEFT = 0.05
+"""An eval loss (nats/token) below which "train longer" is not worth saying: the loss cannot go
+below 0, so at most this much is left to gain (perplexity under 1.05); the rest is memorising."""
 _SPIKE_RATIO = 0.5  # a training point 50% above the median of the 5 before it is a spike ...
 _SPIKE_NOISE = 6.0  # ... provided that is also 6 noise units: noisy per-step losses are not spikes
 _NOISY_EVAL = 0.05  # eval noise above 5% of the best eval loss gets its own finding
@@ -299,6 +302,9 @@ def _recommend(
         at = f"{_at(best)}, eval loss {_num(best.value)} is the best"
         previous = evals[-2].value if len(evals) > 1 else None
         if previous is not None and previous - best.value > max(md, 2 * RELATIVE_FLOOR * abs(best.value)):
+            if best.value < LITTLE_LEFT:
+                return (f"eval loss still fell at the end, but at {_num(best.value)} nats/token (perplexity "
+                        f"{math.exp(best.value):.3f}) little is left to gain: use the final checkpoint ({at})")
             return f"eval loss was still falling at the end: use the final checkpoint ({at}); training longer may help"
         return f"training converged: use the final checkpoint ({at})"
     if rise is not None:

@@ -186,13 +186,15 @@ def compare_diversity(
     for j, s in enumerate(loaded[1:], start=1):
         shared, rows_a, rows_b = align_ids(base_ids, [p.id for p in s.rows])
         task.advance()
-        warnings += pairing_warnings(base, s, len(shared), least=2)
         if len(shared) < 2:
+            warnings += pairing_warnings(base, s, len(shared), least=2)
             continue
         stats_a = _on_shared(full[0], base, rows_a.tolist(), orders)
         stats_b = _on_shared(full[j], s, rows_b.tolist(), orders)
         pairs = [paired(stats_a[k], stats_b[k], n_resamples=n_resamples, seed=seed) for k in stats_a]
-        comparison.extend((base.name, s.name, r) for r in adjust_holm(pairs))
+        adjusted = adjust_holm(pairs)
+        warnings += pairing_warnings(base, s, len(shared), least=2, results=adjusted)
+        comparison.extend((base.name, s.name, r) for r in adjusted)
     config = {
         "ns": list(orders),
         "n_resamples": n_resamples,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from tunecheck.core import Estimate, Record, Verdict
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.models import ModelSpec, load_model, release_memory
+from tunecheck.overfitting._curves import LITTLE_LEFT, RELATIVE_FLOOR
 from tunecheck.perplexity import (
     SUMS,
     ModelPerplexity,
@@ -83,10 +85,7 @@ def find_checkpoints(run_dir: str | Path, *, include_final: bool = True) -> list
     root = Path(run_dir)
     if not root.is_dir():
         raise ConfigError(f"{run_dir}: no such directory (pass the training run's output_dir)")
-
-    def is_model(p: Path) -> bool:
-        return (p / "config.json").is_file() or (p / "adapter_config.json").is_file()
-
+    is_model = _is_model
     found = []
     for p in root.glob("checkpoint-*"):
         tail = p.name.rsplit("-", 1)[-1]
@@ -105,6 +104,32 @@ def find_checkpoints(run_dir: str | Path, *, include_final: bool = True) -> list
             "save_strategy='steps' or 'epoch'); pass the training run's output_dir"
         )
     return found
+
+
+def _is_model(p: Path) -> bool:
+    return (p / "config.json").is_file() or (p / "adapter_config.json").is_file()
+
+
+def final_note(run_dir: str | Path, checkpoints: Sequence[Checkpoint], *, include_final: bool = True) -> str | None:
+    """Why the model saved in the run directory itself is not in the sweep, when it is not: it
+    was saved at a checkpoint's step, so it holds that checkpoint's weights."""
+    root = Path(run_dir)
+    if not include_final or not _is_model(root) or any(c.name == "final" for c in checkpoints):
+        return None
+    step = _global_step(root)
+    return (f"final model in {run_dir} = checkpoint-{step} (both saved at step {step}), not scored twice; "
+            "if training used load_best_model_at_end it holds the best checkpoint's weights instead")
+
+
+def default_cache_dir(run_dir: str | Path) -> Path:
+    """Where a sweep keeps its per-checkpoint results unless told (--cache-dir): tunecheck's own
+    cache, $XDG_CACHE_HOME/tunecheck/sweep (~/.cache/... without it), one folder per run
+    directory (its name plus a hash of its absolute path), never inside the training folder."""
+    import os
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tunecheck" / "sweep"
+    root = Path(run_dir).resolve()
+    return base / f"{root.name}-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}"
 
 
 def _global_step(root: Path) -> int | None:
@@ -138,6 +163,8 @@ class SweepReport:
     recommendation: str
     data: dict[str, Any]
     config: SweepConfig
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about how the sweep was run (e.g. the final save not scored twice)."""
 
     def to_dict(self) -> dict[str, Any]:
         rows = []
@@ -167,6 +194,7 @@ class SweepReport:
             "best_eval_loss": best.eval_loss,
             "u_curve": "under-fitting" in self.phases and "over-fitting" in self.phases,
             "recommendation": self.recommendation,
+            "notes": list(self.notes),
             "checkpoints": rows,
         }
 
@@ -296,7 +324,10 @@ def sweep_checkpoints(
             task.advance(1)
     best, versus, phases = place_on_curve(results, config.perplexity)
     data = {"eval": eval_set.identity(), **({"train": train_set.identity()} if train_set else {})}
-    return SweepReport(results, best, versus, phases, recommend(results, best, phases), data, config)
+    note = final_note(run_dir, checkpoints, include_final=config.include_final)
+    notes = [note] if note else []
+    notes.append(f"per-checkpoint results are kept in {out_dir}: a rerun continues from them (--cache-dir to choose the place)")
+    return SweepReport(results, best, versus, phases, recommend(results, best, phases), data, config, notes)
 
 
 def _load_cache(path: Path, fingerprint: str) -> dict[str, Any] | None:
@@ -353,13 +384,37 @@ def recommend(results: Sequence[CheckpointResult], best: int, phases: Sequence[s
     broken = [r.checkpoint.name for r, ph in zip(results, phases) if ph == "diverged"]
     if later:
         text += f"; {len(later)} later checkpoint(s) overfit (validation loss significantly higher: {', '.join(later[:3])}{'...' if len(later) > 3 else ''})"
-    elif best == len(results) - 1:
-        text += "; loss was still falling at the last checkpoint: more training may help"
+    elif best == len(results) - 1 and best > 0:
+        text += _at_the_end(results, best, phases)
     elif any(ph == "near best" for ph in phases[best + 1 :]):
         text += "; later checkpoints are not significantly worse"
     if broken:
         text += f"; {', '.join(broken[:3])}{'...' if len(broken) > 3 else ''}: loss is NaN/inf (training diverged numerically)"
     return text
+
+
+_CEILING = {"bleu": 100.0, "chrf": 100.0}
+"""Task metrics on a 0-100 scale; every other sweep task metric tops out at 1."""
+
+
+def _at_the_end(results: Sequence[CheckpointResult], best: int, phases: Sequence[str]) -> str:
+    """What to say when the last checkpoint is the best: "more training may help" only when the
+    last step still gained clearly and there is something left to gain (a loss well above 0, a
+    task metric below its maximum)."""
+    b, prev = results[best], results[best - 1]
+    gain = prev.eval_loss - b.eval_loss
+    fell = f"loss still fell at the last checkpoint (by {gain:.4f} from {prev.checkpoint.name})"
+    if phases[best - 1] != "under-fitting":
+        return f"; {prev.checkpoint.name} is not told apart from it: the loss has levelled off"
+    at_max = [k for k, v in b.task.items() if math.isfinite(v.value) and v.value >= _CEILING.get(k, 1.0) - 1e-9]
+    if at_max:
+        return f"; {fell}, but {', '.join(at_max)} is already at its maximum: more training cannot improve the task, only memorise"
+    if b.eval_loss < LITTLE_LEFT:
+        return (f"; {fell}, but at {b.eval_loss:.4f} nats/token (perplexity {math.exp(b.eval_loss):.3f}) "
+                "little is left to gain: more training would mostly memorise")
+    if gain < RELATIVE_FLOOR * b.eval_loss:
+        return f"; {fell}, under {RELATIVE_FLOOR:.0%} of the loss: it has nearly levelled off"
+    return f"; {fell}: more training may help"
 
 
 def plot_sweep(report: SweepReport, *, png: str | Path | None = None, html: str | Path | None = None) -> None:

@@ -11,6 +11,7 @@ from tunecheck.scoring._score import (
     load_prediction_sets,
     load_rules,
     pairing_warnings,
+    samples_to_detect,
     score_predictions,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "load_prediction_sets",
     "load_rules",
     "pairing_warnings",
+    "samples_to_detect",
     "score_predictions",
 ]

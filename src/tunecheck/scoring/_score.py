@@ -332,19 +332,43 @@ def load_prediction_sets(preds: Sequence[str | PredictionSet]) -> list[Predictio
     return sets
 
 
-def pairing_warnings(a: PredictionSet, b: PredictionSet, n_shared: int, *, least: int = 1) -> list[str]:
+def pairing_warnings(
+    a: PredictionSet, b: PredictionSet, n_shared: int, *, least: int = 1, results: Sequence[PairedResult] = (),
+    clusters: int | None = None,
+) -> list[str]:
     """What to tell the user about pairing `b` with the baseline `a` by id: nothing (or too
-    little) in common, a partial overlap, fewer shared samples than the seeds recommend.
-    Empty when the comparison is sound; fewer than `least` shared means "not compared"."""
+    little) in common, a partial overlap, and too few shared samples (or `clusters`, when
+    resampled by cluster: then the cluster is the unit that counts) - only when that matters: `results` holds an inconclusive metric whose
+    observed difference more samples could make detectable (`samples_to_detect`). A clear
+    result at n=90 needs no warning that 90 is few. Empty when the comparison is sound; fewer than
+    `least` shared means "not compared"."""
     n_a, n_b = len(a.rows), len(b.rows)
     if n_shared < least:
         return [f"{b.name}: {n_shared} sample ids in common with {a.name}; not compared (need {least} or more)"]
     out = []
     if n_shared < max(n_a, n_b):
         out.append(f"{b.name} vs {a.name}: compared on the {n_shared} samples both have ({n_a} and {n_b} in the files)")
-    if n_shared < RECOMMENDED_N:
-        out.append(f"{b.name} vs {a.name}: only {n_shared} samples in common: too few to tell models apart reliably (the seeds recommend 100-500)")
+    n, unit = (n_shared, "samples") if clusters is None else (clusters, "clusters")
+    if n < RECOMMENDED_N:
+        needs = [(r, samples_to_detect(r, n)) for r in results if r.verdict.value == "inconclusive"]
+        needs = [(r, k) for r, k in needs if k is not None]
+        if needs:
+            named = ", ".join(f"{r.metric} ({r.difference:+.3g}: ~{k:,} {unit})" for r, k in needs)
+            out.append(
+                f"{b.name} vs {a.name}: only {n} {unit} in common: too few to tell models apart reliably "
+                f"(the seeds recommend 100-500); inconclusive, but detectable with more {unit} at the difference seen: {named}"
+            )
     return out
+
+
+def samples_to_detect(r: PairedResult, n: int) -> int | None:
+    """How many samples would make a true difference of the size observed detectable (two-sided
+    5%, 80% power): the MDD falls as 1/sqrt(n), so n * (MDD / |difference|)^2. None when more
+    samples could not help: no difference seen, or an MDD that is 0 or undefined."""
+    d = abs(r.difference)
+    if not (np.isfinite(r.mdd) and r.mdd > 0 and np.isfinite(d) and d > 0):
+        return None
+    return int(np.ceil(n * (r.mdd / d) ** 2))
 
 
 def score_predictions(
@@ -396,8 +420,6 @@ def score_predictions(
             warnings += pairing_warnings(sets[0], s, 0)
             continue
         cl = clusters[0][rows_a] if clusters[0] is not None else None
-        # with clusters, the unit that counts is the cluster: warn about those, not the rows
-        warnings += [w for w in pairing_warnings(sets[0], s, len(shared)) if cl is None or "too few" not in w]
         pairs = []
         for name, st_a in scored[0].stats.items():
             st_b = result.stats[name]
@@ -405,8 +427,11 @@ def score_predictions(
                 paired(st_a.take(rows_a), st_b.take(rows_b), method=config.ci_method, n_resamples=config.n_resamples,
                        seed=config.seed, clusters=cl)
             )
+        adjusted = adjust_holm(pairs)
+        n_clusters = int(np.unique(cl).size) if cl is not None else None
+        warnings += pairing_warnings(sets[0], s, len(shared), results=adjusted, clusters=n_clusters)
         undecided = []
-        for r in adjust_holm(pairs):
+        for r in adjusted:
             comparison.append((sets[0].name, s.name, r))
             if r.verdict.value == "inconclusive" and np.isfinite(r.mdd) and r.mdd > 0:
                 undecided.append(f"{r.metric} ±{r.mdd:.3g}")
@@ -414,10 +439,6 @@ def score_predictions(
             warnings.append(
                 f"{s.name} vs {sets[0].name}: inconclusive on {len(undecided)} metric(s); the smallest differences "
                 f"detectable at n={len(shared)} (80% power) are {', '.join(undecided)}"
-            )
-        if cl is not None and np.unique(cl).size < RECOMMENDED_N:
-            warnings.append(
-                f"only {np.unique(cl).size} clusters in common: too few to tell models apart reliably (the seeds recommend 100-500)"
             )
     return ScoreReport(
         config.task,
