@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from tunecheck import _io
+from tunecheck._files import Output, check_paths
 from tunecheck.cli import _options as o
 from tunecheck.cli import _render as r
 from tunecheck.cli import _render_overfitting as ro
@@ -45,6 +46,7 @@ def curves(
     r.check_format(format)
     if patience < 1:
         raise ConfigError(f"--patience must be at least 1, got {patience}")
+    check_paths([path], [_out(plot, "--plot"), _out(html, "--html"), _out(out)])
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
         plot_curves(report, png=plot, html=html)
@@ -91,13 +93,15 @@ def sweep(
     from tunecheck.scoring import load_rules
 
     r.check_format(format)
+    where = workdir or str(Path(run_dir) / "tunecheck-sweep")
+    check_paths([run_dir, eval, train, base, rules],
+                [Output(where, "--workdir", folder=True), _out(plot, "--plot"), _out(html, "--html"), _out(out)])
     ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                            batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     label_list = o.label_list(labels)
     config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()),
                          labels=label_list, rules=dict(load_rules(rules)) if rules else None, include_final=final)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
-    where = workdir or str(Path(run_dir) / "tunecheck-sweep")
     bar = progress()
     with bar.running():
         report = sweep_checkpoints(run_dir, eval, where, config, train_data=train, fields=fields, progress=bar)
@@ -131,6 +135,9 @@ def overlap(
     r.check_format(format)
     if on not in ("full", "prompt", "response"):
         raise ConfigError(f"--on {on!r}: use full, prompt or response")
+    if show < 0:
+        raise ConfigError(f"--show {show}: the number of pairs to list must be 0 or more")
+    check_paths([train, eval], [_out(out)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():
@@ -152,6 +159,7 @@ def diversity(
     from tunecheck.overfitting import compare_diversity
 
     r.check_format(format)
+    check_paths(preds, [_out(out)])
     bar = progress()
     with bar.running():
         report = compare_diversity(preds, n_resamples=n_resamples, seed=seed, progress=bar)
@@ -184,6 +192,7 @@ def copying(
         raise ConfigError(f"--on {on!r}: use full, prompt or response")
     if ngram < 1:
         raise ConfigError(f"--ngram must be at least 1, got {ngram}")
+    check_paths([*preds, train], [_out(out)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
     bar = progress()
@@ -221,6 +230,7 @@ def extraction(
     from tunecheck.overfitting import ExtractionConfig, evaluate_extraction
 
     r.check_format(format)
+    check_paths([*model, train], [_out(out)])
     config = ExtractionConfig(n_samples=samples, prefix=prefix, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens,
                               template=template, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
@@ -261,6 +271,7 @@ def membership(
     from tunecheck.perplexity import PerplexityConfig
 
     r.check_format(format)
+    check_paths([*model, train, eval], [_out(out)])
     ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                            batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
@@ -293,6 +304,7 @@ def rephrase(
         raise ConfigError(f"--task {task!r}: rephrase takes classification, qa, summarization or generation (format and custom metrics: use the Python API)")
     if len(original) != len(paraphrased):
         raise ConfigError(f"pass one --paraphrased per --original (got {len(original)} and {len(paraphrased)})")
+    check_paths([*original, *paraphrased, data], [_out(out)])
     label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, n_resamples=n_resamples, seed=seed)
     report = rephrase_sensitivity(list(zip(original, paraphrased)), config, data=data)
@@ -310,8 +322,13 @@ def verdict(
     from tunecheck.overfitting import overfitting_verdict
 
     r.check_format(format)
+    check_paths(results, [_out(out)])
     loaded = [_read_result(p) for p in results]
     r.emit(overfitting_verdict(loaded, model).to_dict(), out, format, ro.verdict_table)
+
+
+def _out(path: str | None, flag: str = "--out") -> Output | None:
+    return Output(path, flag) if path else None
 
 
 def _read_result(path: str) -> dict[str, Any]:

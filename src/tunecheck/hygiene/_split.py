@@ -21,6 +21,8 @@ from tunecheck.errors import ConfigError, DataError
 
 Strategy = Literal["random", "temporal", "category"]
 STRATEGIES = ("random", "temporal", "category")
+SPLIT_FILES = ("train.jsonl", "validation.jsonl")
+"""The files `write_split` writes in its folder (the CLI checks none of them is an input)."""
 
 
 @dataclass
@@ -144,8 +146,9 @@ def write_split(split: Split, out: str | Path) -> dict[str, Any]:
     """Write train.jsonl and validation.jsonl (atomically) and return the summary with paths."""
     folder = Path(out)
     summary = split.summary()
-    for side in ("train", "validation"):
-        path = folder / f"{side}.jsonl"
+    for name in SPLIT_FILES:
+        side = name.removesuffix(".jsonl")
+        path = folder / name
         text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in split.rows(side))
         write_text(path, text)
         summary[side]["path"] = str(path)
