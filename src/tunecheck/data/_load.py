@@ -68,7 +68,22 @@ def load_data(source: str | Path, fields: FieldMap | None = None, *, limit: int 
         samples.append(sample)
     if not samples or spec is None:
         raise DataError(f"{src}: no rows (the data set is empty)")
+    _check_not_all_empty(src, samples, spec)
     return Dataset(tuple(samples), src, spec.shape, "sha256:" + digest.hexdigest())
+
+
+def _check_not_all_empty(src: str, samples: list[Sample], spec: Resolved) -> None:
+    """Every row blank: nothing to score or prompt with, which would end in "n/a" everywhere."""
+    role = "text" if spec.shape == "text" else "messages" if spec.shape == "chat" else "prompt"
+    parts = [s.text if spec.shape == "text" else (s.prompt or "") + (s.response or "") for s in samples]
+    if any(p and p.strip() for p in parts):
+        return
+    name = spec.names.get(role, role)
+    where = ", ".join(s.location for s in samples[:3]) + (", ..." if len(samples) > 3 else "")
+    raise DataError(
+        f'{src}: field "{name}" is empty in all {len(samples)} rows ({where}); '
+        f"name the field that holds the text with {spec.flag(role)}"
+    )
 
 
 def load_rows(source: str | Path, id_field: str = "id") -> dict[str, tuple[str, Mapping[str, Any]]]:

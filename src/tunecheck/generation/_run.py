@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunecheck._device import check_device
 from tunecheck._files import output_lock
 from tunecheck._progress import Progress
 from tunecheck.data import (
@@ -72,6 +73,7 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         check_template(self.template)
+        check_device(self.device)
         if self.chat_template is False and self.template == "chat":
             raise ConfigError("--no-chat-template contradicts --template chat; drop one of them")
         if self.batch_size is not None and self.batch_size < 1:

@@ -335,8 +335,15 @@ def load_prediction_sets(preds: Sequence[str | PredictionSet]) -> list[Predictio
 def pairing_warnings(a: PredictionSet, b: PredictionSet, n_shared: int, *, least: int = 1) -> list[str]:
     """What to tell the user about pairing `b` with the baseline `a` by id: nothing (or too
     little) in common, a partial overlap, fewer shared samples than the seeds recommend.
-    Empty when the comparison is sound; fewer than `least` shared means "not compared"."""
+    Empty when the comparison is sound; fewer than `least` shared means "not compared". No id
+    in common at all is a DataError: the files answer different data sets (or number their
+    rows differently), and a report with no comparison would hide that."""
     n_a, n_b = len(a.rows), len(b.rows)
+    if n_shared == 0:
+        raise DataError(
+            f"{b.path} and {a.path}: no sample id in common (e.g. {b.rows[0].id!r} and {a.rows[0].id!r}), so nothing can be "
+            "compared; pass predictions for the same data set, with the ids of its samples"
+        )
     if n_shared < least:
         return [f"{b.name}: {n_shared} sample ids in common with {a.name}; not compared (need {least} or more)"]
     out = []
