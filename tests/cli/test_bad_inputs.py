@@ -153,6 +153,8 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
      "no sample id in common"),
     ("copying-no-common-ids", ["memorisation", "copying", "-p", "p.jsonl", "-p", "o.jsonl", "--train", "g.jsonl"],
      {"p.jsonl": PREDS, "o.jsonl": OTHER_PREDS, "g.jsonl": TEXT}, "no sample id in common"),
+    ("rephrase-no-common-ids", ["memorisation", "rephrase", "-t", "qa", "--original", "p.jsonl", "--paraphrased", "o.jsonl"],
+     {"p.jsonl": PREDS, "o.jsonl": OTHER_PREDS}, "no sample id in common"),
     ("score-list-ids", ["score", "-t", "qa", "-p", "l.jsonl"], {"l.jsonl": LIST_IDS},
      "l.jsonl line 1: field 'id' is a list (['a']); an id must be a string or a whole number"),
     ("diversity-list-ids", ["diversity", "-p", "l.jsonl"], {"l.jsonl": LIST_IDS}, "field 'id' is a list"),
