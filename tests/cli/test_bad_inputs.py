@@ -101,6 +101,7 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
      "--out adir: is a directory"),
     ("sweep-workdir-is-file", ["sweep", "run", "--eval", "g.jsonl", "--workdir", "g.jsonl"], {"g.jsonl": TEXT, "run/x": ""},
      "--workdir g.jsonl: is a file"),
+    ("demo-workdir-is-file", ["demo", "--workdir", "g.jsonl"], {"g.jsonl": TEXT}, "--workdir g.jsonl: is a file; --workdir takes a folder"),
     # --- inputs that are not regular files: refused, never read (a FIFO would hang for ever)
     ("ppl-data-fifo", ["perplexity", "-m", M, "-d", "pipe.jsonl"], {"pipe.jsonl": "FIFO"}, "pipe.jsonl: is a named pipe (FIFO)"),
     ("generate-data-dir", ["generate", "-m", M, "-d", "adir", "--out", "o.jsonl"], {"adir": "DIR"}, "adir: is a directory"),
@@ -238,7 +239,7 @@ def test_bad_input_is_one_line_and_loses_nothing(
 def test_every_command_has_rows() -> None:
     commands = {c[1][0] if c[1][0] != "memorisation" else c[1][1] for c in CASES}
     assert commands >= {"perplexity", "overfit", "split", "generate", "score", "curves", "sweep", "overlap", "diversity",
-                        "copying", "extraction", "membership", "rephrase", "verdict"}
+                        "copying", "extraction", "membership", "rephrase", "verdict", "demo"}
     assert len(CASES) >= 30
 
 

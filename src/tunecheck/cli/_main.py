@@ -228,6 +228,7 @@ def demo(
     from tunecheck.demo import run_demo
 
     r.check_format(format)
+    check_paths([], [Output(workdir, "--workdir", folder=True)])
     run_demo(workdir, retrain=retrain, json_output=format == "json")
 
 
