@@ -162,6 +162,8 @@ def check_writable(target: Path, flag: str, *, folder: bool = False) -> None:
         problem = _place_problem(target)
     elif target.is_dir():
         problem = "is a directory, not a file"
+    elif target.exists() and not target.is_file():
+        problem = f"is {_kind(target.stat().st_mode)}, not a file"
     elif target.exists() and not os.access(target, os.W_OK):
         problem = "the file is read-only"
     else:

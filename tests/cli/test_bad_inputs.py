@@ -101,6 +101,8 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
      "--out adir: is a directory"),
     ("sweep-workdir-is-file", ["sweep", "run", "--eval", "g.jsonl", "--workdir", "g.jsonl"], {"g.jsonl": TEXT, "run/x": ""},
      "--workdir g.jsonl: is a file"),
+    ("generate-out-is-fifo", ["generate", "-m", M, "-d", "d.jsonl", "--out", "pipe.jsonl"], {"d.jsonl": PAIRS, "pipe.jsonl": "FIFO"},
+     "--out pipe.jsonl: is a named pipe (FIFO), not a file"),
     ("demo-workdir-is-file", ["demo", "--workdir", "g.jsonl"], {"g.jsonl": TEXT}, "--workdir g.jsonl: is a file; --workdir takes a folder"),
     # --- inputs that are not regular files: refused, never read (a FIFO would hang for ever)
     ("ppl-data-fifo", ["perplexity", "-m", M, "-d", "pipe.jsonl"], {"pipe.jsonl": "FIFO"}, "pipe.jsonl: is a named pipe (FIFO)"),
