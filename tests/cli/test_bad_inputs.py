@@ -112,6 +112,8 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
     ("score-preds-dir", ["score", "-t", "qa", "-p", "adir"], {"adir": "DIR"}, "adir: is a directory, not a predictions file"),
     ("score-rules-fifo", ["score", "-t", "format", "-p", "p.jsonl", "--rules", "pipe.json"], {"p.jsonl": PREDS, "pipe.json": "FIFO"},
      "pipe.json: is a named pipe"),
+    ("score-metric-fifo", ["score", "-t", "custom", "-p", "p.jsonl", "--metric", "m.py:f"], {"p.jsonl": PREDS, "m.py": "FIFO"},
+     "m.py: is a named pipe (FIFO), not a Python file"),
     ("overlap-train-fifo", ["overlap", "--train", "pipe.jsonl", "--eval", "e.jsonl"], {"pipe.jsonl": "FIFO", "e.jsonl": TEXT},
      "pipe.jsonl: is a named pipe"),
     ("curves-csv-fifo", ["curves", "log.csv"], {"log.csv": "FIFO"}, "log.csv: is a named pipe"),
