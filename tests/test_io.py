@@ -31,7 +31,7 @@ def test_read_json_reports_file_line_and_fix(tmp_path):
     bad.write_text('{\n  "a": 1,\n}')
     with pytest.raises(DataError, match=r"bad\.json line 3: invalid JSON .*; do this"):
         read_json(bad, fix="do this")
-    with pytest.raises(DataError, match=r"missing\.json: cannot read"):
+    with pytest.raises(DataError, match=r"missing\.json: no such file"):
         read_json(tmp_path / "missing.json")
     latin = tmp_path / "latin.json"
     latin.write_bytes(b'{"a": "\xe9"}')

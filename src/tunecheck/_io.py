@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tunecheck._files import check_input_file, decode_utf8
 from tunecheck.errors import DataError
 
 
@@ -69,12 +70,12 @@ def read_json(path: str | Path, *, fix: str = "") -> Any:
     layer that reads a JSON file by hand reports a bad one the same way."""
     p = Path(path)
     tail = f"; {fix}" if fix else ""
+    check_input_file(p, "file", fix)
     try:
-        text = p.read_text(encoding="utf-8-sig")  # utf-8-sig: files saved by Windows tools start with a BOM
-    except UnicodeDecodeError as err:
-        raise DataError(f"{p}: not UTF-8 text (byte {err.start}){tail}") from None
+        data = p.read_bytes()
     except OSError as err:
         raise DataError(f"{p}: cannot read ({err.strerror}){tail}") from None
+    text = decode_utf8(p, data, fix or "re-save the file as UTF-8")  # a BOM (Windows tools) is dropped
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:

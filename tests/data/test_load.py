@@ -539,9 +539,12 @@ def test_empty_json_list_csv_and_header_only_csv(tmp_path: Path) -> None:
     assert "no rows" in data_error(header_only)
 
 
-def test_limit_zero_is_empty(tmp_path: Path) -> None:
+def test_limit_below_one_names_the_flag(tmp_path: Path) -> None:
+    # islice(rows, -1) raised a bare ValueError; 0 read as "the data set is empty"
     path = write_jsonl(tmp_path / "d.jsonl", TEXT_ROWS)
-    assert "no rows" in data_error(path, limit=0)
+    for limit in (0, -1):
+        with pytest.raises(TunecheckError, match=f"--limit {limit}: must be at least 1"):
+            load_data(path, limit=limit)
 
 
 def test_nonexistent_path(tmp_path: Path) -> None:
@@ -568,10 +571,11 @@ def test_unknown_extension(tmp_path: Path) -> None:
 
 def test_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
-    # Latin-1 "é" (0xE9) at byte 13: `{"text": "caf` is 13 bytes.
-    path.write_bytes(b'{"text": "caf\xe9"}\n')
+    # Latin-1 "é" (0xE9) at byte 13 of line 2: `{"text": "caf` is 13 bytes, so column 14.
+    # (was "byte 13" counted from the start of the file, useless in a large file)
+    path.write_bytes(b'{"text": "ok"}\n{"text": "caf\xe9"}\n')
     msg = data_error(path)
-    assert msg == f"{path}: not UTF-8 text (byte 13); re-save the file as UTF-8"
+    assert msg == f"{path} line 2: not UTF-8 text (byte 0xe9 at column 14); re-save the file as UTF-8"
 
 
 def test_non_utf8_csv(tmp_path: Path) -> None:

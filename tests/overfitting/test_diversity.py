@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tunecheck.errors import ConfigError
+from tunecheck.errors import ConfigError, DataError
 from tunecheck.metrics import distinct_n, self_bleu
 from tunecheck.overfitting import compare_diversity
 
@@ -119,12 +119,12 @@ def test_pairs_only_shared_ids_and_warns(tmp_path):
     assert "too few" not in text  # 140 >= 100
 
 
-def test_no_shared_ids_is_not_compared(tmp_path):
+def test_no_shared_ids_is_an_error(tmp_path):
+    # was a warning with exit 0: files with no id in common answer different data sets
     a = write(tmp_path / "a.jsonl", rows(varied(5), "base", [0, 1, 2, 3, 4]))
     b = write(tmp_path / "b.jsonl", rows(varied(5, seed=3), "tuned", [5, 6, 7, 8, 9]))
-    report = compare_diversity([a, b], n_resamples=1000)
-    assert report.comparison == []
-    assert any("0 sample ids in common" in w for w in report.warnings)
+    with pytest.raises(DataError, match="no sample id in common"):
+        compare_diversity([a, b], n_resamples=1000)
 
 
 def test_progress_and_bad_options(tmp_path):

@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 
 from tunecheck import _io
+from tunecheck._files import Output, check_paths
 from tunecheck._progress import RichProgress
 from tunecheck.cli import _options as o
 from tunecheck.cli import _render as r
 from tunecheck.cli._app import app, state
 from tunecheck.cli._app import progress as _progress
-from tunecheck.errors import TunecheckError
+from tunecheck.errors import ConfigError, TunecheckError
 
 
 @app.command()
@@ -46,6 +47,7 @@ def perplexity(
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
 
     r.check_format(format)
+    check_paths([*model, data], [Output(out) if out else None])
     config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                               batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
@@ -53,10 +55,7 @@ def perplexity(
     progress = _progress()
     with progress.running():
         report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress)
-    if out:
-        _io.write_json(out, report.to_dict(per_document=True))
-    payload = _io.clean(report.to_dict(per_document=per_document))
-    r.print_json(payload) if format == "json" else r.perplexity_tables(payload)
+    r.emit(report.to_dict(per_document=per_document), out, format, r.perplexity_tables, full=report.to_dict(per_document=True))
 
 
 @app.command()
@@ -90,6 +89,7 @@ def overfit(
     from tunecheck.perplexity import PerplexityConfig
 
     r.check_format(format)
+    check_paths([*model, train, eval], [Output(out) if out else None])
     thresholds = GapThresholds(high=high_gap, some=some_gap)
     config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                               batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
@@ -121,9 +121,10 @@ def split(
 ) -> None:
     """Split a data set into train and validation files (and test, with --test-size), with their content hashes."""
     from tunecheck.data import load_data
-    from tunecheck.hygiene import split_dataset, write_split
+    from tunecheck.hygiene import SPLIT_FILES, split_dataset, write_split
 
     r.check_format(format)
+    check_paths([data], [Output(out, "--out", SPLIT_FILES, folder=True)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     result = split_dataset(
         load_data(data, fields), strategy, validation_size=validation_size, test_size=test_size, seed=seed,
@@ -171,6 +172,9 @@ def generate(
     from tunecheck.models import GenerationParams
 
     r.check_format(format)
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: must be at least 1 (or leave it out for every sample)")
+    check_paths([model, data], [Output(out)])
     state["interrupt_hint"] = f"finished rows are saved in {out}; run the same command again to continue"
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed, stop=tuple(stop or ()))
     config = GenerateConfig(params=params, template=template, chat_template=chat_template, system_prompt=system_prompt,
@@ -207,15 +211,13 @@ def score(
     from tunecheck.scoring import ScoreConfig, load_rules, score_predictions
 
     r.check_format(format)
+    check_paths([*preds, data, rules, *[m.rpartition(":")[0] for m in metric or ()]], [Output(out) if out else None])
     label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, rules=load_rules(rules) if rules else None, custom=tuple(metric or ()),
                          cluster_field=cluster_field, ci_method=ci_method, n_resamples=n_resamples, seed=seed,
                          use_stemmer=use_stemmer, id_field=id_field)
     report = score_predictions(preds, config, data=data)
-    if out:
-        _io.write_json(out, report.to_dict(per_sample=True))
-    payload = _io.clean(report.to_dict(per_sample=per_sample))
-    r.print_json(payload) if format == "json" else r.score_tables(payload)
+    r.emit(report.to_dict(per_sample=per_sample), out, format, r.score_tables, full=report.to_dict(per_sample=True))
 
 
 # the overfitting and memorisation commands register here, so `--help` lists them before demo
@@ -232,6 +234,7 @@ def demo(
     from tunecheck.demo import run_demo
 
     r.check_format(format)
+    check_paths([], [Output(workdir, "--workdir", folder=True)])
     run_demo(workdir, retrain=retrain, json_output=format == "json")
 
 

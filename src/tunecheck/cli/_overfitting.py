@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from tunecheck import _io
+from tunecheck._files import Output, check_paths
 from tunecheck.cli import _options as o
 from tunecheck.cli import _render as r
 from tunecheck.cli import _render_overfitting as ro
@@ -44,6 +45,7 @@ def curves(
     r.check_format(format)
     if patience < 1:
         raise ConfigError(f"--patience must be at least 1, got {patience}")
+    check_paths([path], [_out(plot, "--plot"), _out(html, "--html"), _out(out)])
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
         plot_curves(report, png=plot, html=html)
@@ -91,6 +93,9 @@ def sweep(
     from tunecheck.scoring import load_rules
 
     r.check_format(format)
+    where = cache_dir or str(default_cache_dir(run_dir))
+    check_paths([run_dir, eval, train, base, rules],
+                [Output(where, "--cache-dir", folder=True), _out(plot, "--plot"), _out(html, "--html"), _out(out)])
     ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                            batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     label_list = o.label_list(labels)
@@ -99,7 +104,6 @@ def sweep(
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     eval_set = o.sampled(eval, fields, limit, seed)
     train_set = o.sampled(train, fields, limit, seed) if train is not None else None
-    where = cache_dir or str(default_cache_dir(run_dir))
     bar = progress()
     with bar.running():
         report = sweep_checkpoints(run_dir, eval_set, where, config, train_data=train_set, fields=fields, progress=bar)
@@ -137,6 +141,9 @@ def overlap(
         raise ConfigError(f"--on {on!r}: use full, prompt or response")
     if not 0 <= boilerplate_share <= 1:
         raise ConfigError(f"--boilerplate-share {boilerplate_share}: use a share in [0, 1] (0 keeps everything; 0.05 is the default)")
+    if show < 0:
+        raise ConfigError(f"--show {show}: the number of pairs to list must be 0 or more")
+    check_paths([train, eval], [_out(out)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():
@@ -158,6 +165,7 @@ def diversity(
     from tunecheck.overfitting import compare_diversity
 
     r.check_format(format)
+    check_paths(preds, [_out(out)])
     bar = progress()
     with bar.running():
         report = compare_diversity(preds, n_resamples=n_resamples, seed=seed, progress=bar)
@@ -190,6 +198,7 @@ def copying(
         raise ConfigError(f"--on {on!r}: use full, prompt or response")
     if ngram < 1:
         raise ConfigError(f"--ngram must be at least 1, got {ngram}")
+    check_paths([*preds, train], [_out(out)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
     bar = progress()
@@ -227,6 +236,7 @@ def extraction(
     from tunecheck.overfitting import ExtractionConfig, evaluate_extraction
 
     r.check_format(format)
+    check_paths([*model, train], [_out(out)])
     config = ExtractionConfig(n_samples=samples, prefix=prefix, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens,
                               template=template, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
@@ -267,6 +277,7 @@ def membership(
     from tunecheck.perplexity import PerplexityConfig
 
     r.check_format(format)
+    check_paths([*model, train, eval], [_out(out)])
     ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
                            batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
@@ -299,6 +310,7 @@ def rephrase(
         raise ConfigError(f"--task {task!r}: rephrase takes classification, qa, summarization or generation (format and custom metrics: use the Python API)")
     if len(original) != len(paraphrased):
         raise ConfigError(f"pass one --paraphrased per --original (got {len(original)} and {len(paraphrased)})")
+    check_paths([*original, *paraphrased, data], [_out(out)])
     label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, n_resamples=n_resamples, seed=seed)
     report = rephrase_sensitivity(list(zip(original, paraphrased)), config, data=data)
@@ -321,8 +333,13 @@ def verdict(
     given = [(p, TASK) for p in results or []] + [(p, GENERAL) for p in general or []]
     if not given:
         raise ConfigError("give result files (written with --out), e.g. tunecheck verdict score.json gap.json --general ppl_wiki.json")
+    check_paths([p for p, _ in given], [_out(out)])
     loaded = [Result(_read_result(p), p, role) for p, role in given]
     r.emit(did_it_work(loaded, model).to_dict(), out, format, ro.verdict_tables)
+
+
+def _out(path: str | None, flag: str = "--out") -> Output | None:
+    return Output(path, flag) if path else None
 
 
 def _read_result(path: str) -> dict[str, Any]:

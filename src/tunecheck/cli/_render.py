@@ -109,12 +109,30 @@ def verdict(word: str) -> str:
     return f"[{_VERDICT_STYLE.get(word, '')}]{word}[/]"
 
 
-def emit(payload: dict[str, Any], out: str | None, fmt: str, table: Callable[[dict[str, Any]], None]) -> None:
-    """The usual ending of a command: the results to --out (atomically), then JSON or a table."""
+def emit(
+    payload: dict[str, Any], out: str | None, fmt: str, table: Callable[[dict[str, Any]], None], *, full: dict[str, Any] | None = None
+) -> None:
+    """The usual ending of a command: the results to --out (atomically; `full`, when the file
+    holds more than the terminal shows), then JSON or a table. Should --out fail to be written
+    after all (checked up front, but a disk can fill), the results are not lost: the file's
+    JSON is printed too, and the error says where it could not be written."""
     payload = clean(payload)
-    if out:
-        write_json(out, payload)
+    saved = clean(full) if full is not None else payload
+    failure = save_json(out, saved) if out else None
     print_json(payload) if fmt == "json" else table(payload)
+    if failure:
+        if fmt != "json" or saved is not payload:
+            print_json(saved)
+        raise ConfigError(f"--out {out}: could not write the results ({failure}); they are printed above instead")
+
+
+def save_json(path: str, payload: dict[str, Any]) -> str | None:
+    """Write `payload` to `path`; the reason it could not be written, or None."""
+    try:
+        write_json(path, payload)
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    return None
 
 
 def print_json(payload: dict[str, Any]) -> None:

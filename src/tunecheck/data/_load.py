@@ -9,16 +9,19 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import io
 import itertools
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from tunecheck._files import check_input_file, jsonl_lines, read_text
 from tunecheck._io import read_json
 from tunecheck.data._fields import FieldMap, Resolved, RowError, resolve, to_sample
 from tunecheck.data._sample import Dataset, Sample
-from tunecheck.errors import DataError
+from tunecheck.errors import ConfigError, DataError
 
 _SPLITS = {"train", "test", "validation", "valid", "dev", "eval"}
 
@@ -34,16 +37,13 @@ def load_data(source: str | Path, fields: FieldMap | None = None, *, limit: int 
     """
     fields = fields or FieldMap()
     src = str(source)
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: must be at least 1 (or leave it out for every row)")
     rows: Iterable[Located]
     if src.startswith("hf:"):
         rows = _hf_rows(src)
     else:
-        path = Path(src).expanduser()
-        if not path.exists():
-            raise DataError(f"{src}: no such file (check the path)")
-        if path.is_dir():
-            raise DataError(f"{src}: is a directory; pass a .jsonl, .json, .csv or .parquet file")
-        rows = _file_rows(path)
+        rows = _file_rows(check_input_file(src, "file", "pass a .jsonl, .json, .csv or .parquet file"))
 
     samples: list[Sample] = []
     seen: dict[str, str] = {}
@@ -68,7 +68,22 @@ def load_data(source: str | Path, fields: FieldMap | None = None, *, limit: int 
         samples.append(sample)
     if not samples or spec is None:
         raise DataError(f"{src}: no rows (the data set is empty)")
+    _check_not_all_empty(src, samples, spec)
     return Dataset(tuple(samples), src, spec.shape, "sha256:" + digest.hexdigest())
+
+
+def _check_not_all_empty(src: str, samples: list[Sample], spec: Resolved) -> None:
+    """Every row blank: nothing to score or prompt with, which would end in "n/a" everywhere."""
+    role = "text" if spec.shape == "text" else "messages" if spec.shape == "chat" else "prompt"
+    parts = [s.text if spec.shape == "text" else (s.prompt or "") + (s.response or "") for s in samples]
+    if any(p and p.strip() for p in parts):
+        return
+    name = spec.names.get(role, role)
+    where = ", ".join(s.location for s in samples[:3]) + (", ..." if len(samples) > 3 else "")
+    raise DataError(
+        f'{src}: field "{name}" is empty in all {len(samples)} rows ({where}); '
+        f"name the field that holds the text with {spec.flag(role)}"
+    )
 
 
 def load_rows(source: str | Path, id_field: str = "id") -> dict[str, tuple[str, Mapping[str, Any]]]:
@@ -78,10 +93,7 @@ def load_rows(source: str | Path, id_field: str = "id") -> dict[str, tuple[str, 
     if src.startswith("hf:"):
         rows: Iterable[Located] = _hf_rows(src)
     else:
-        path = Path(src).expanduser()
-        if not path.is_file():
-            raise DataError(f"{src}: no such file (check the path)")
-        rows = _file_rows(path)
+        rows = _file_rows(check_input_file(src, "file", "pass a .jsonl, .json, .csv or .parquet file"))
     out: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for index, (where, row) in enumerate(rows):
         if not isinstance(row, Mapping):
@@ -122,24 +134,46 @@ def _file_rows(path: Path) -> Iterator[Located]:
         raise DataError(f"{path}: unknown format {suffix or '(no extension)'}; use .jsonl, .json, .csv or .parquet")
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text (byte {err.start}); re-save the file as UTF-8") from None
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def non_finite_field(value: Any, where: str = "") -> str | None:
+    """The path of the first NaN or infinite number in a parsed row ("label", "scores[2]"), or
+    None: they are not JSON, and a predictions file carrying one could not be written."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "(the row)"
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            found = non_finite_field(v, f"{where}.{k}" if where else str(k))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = non_finite_field(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
 
 
 def _jsonl_rows(path: Path) -> Iterator[Located]:
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+    for number, line in enumerate(jsonl_lines(read_text(path)), start=1):
         if not line.strip():
             continue
         try:
-            yield f"line {number}", json.loads(line)
+            row = json.loads(line, parse_constant=_reject_constant)
         except json.JSONDecodeError as err:
             raise DataError(
                 f"{path} line {number}: invalid JSON ({err.msg} at column {err.colno}); "
                 "each line must be one JSON object"
             ) from None
+        except ValueError as err:  # NaN, Infinity, -Infinity: Python reads them, JSON has no such values
+            row = json.loads(line)
+            raise DataError(
+                f'{path} line {number}: field "{non_finite_field(row)}" is {err}, which is not JSON; '
+                "write null or a number"
+            ) from None
+        yield f"line {number}", row
 
 
 def _json_rows(path: Path) -> Iterator[Located]:
@@ -152,12 +186,16 @@ def _json_rows(path: Path) -> Iterator[Located]:
     if not isinstance(data, list):
         raise DataError(f"{path}: expected a JSON list of objects, got {type(data).__name__}")
     for i, row in enumerate(data):
+        bad = non_finite_field(row)
+        if bad:
+            raise DataError(f'{path} item {i}: field "{bad}" is not a finite number (NaN or Infinity are not JSON); write null or a number')
         yield f"item {i}", row
 
 
 def _csv_rows(path: Path, delimiter: str) -> Iterator[Located]:
-    text = _read_text(path)
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
+    text = read_text(path)
+    # newline="": only the csv module decides where a row ends (a quoted cell may hold U+2028 or "\n")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     if reader.fieldnames is None:
         return
     for row in reader:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from tunecheck._files import check_input_file, decode_utf8
+from tunecheck._io import clean
 from tunecheck.errors import DataError
 
 REFERENCE_FIELDS = ("reference", "references", "answers", "label", "category", "format")
@@ -52,6 +54,8 @@ def _parse_line(path: Path, lineno: int, line: str) -> Prediction:
         raise DataError(f"{where}: expected a JSON object with 'id' and 'output', got {type(row).__name__}")
     if "id" not in row or row["id"] is None:
         raise DataError(f"{where}: field 'id' is missing; every prediction needs the id of its sample")
+    if not isinstance(row["id"], (str, int)) or isinstance(row["id"], bool):
+        raise DataError(f"{where}: field 'id' is a {type(row['id']).__name__} ({row['id']!r}); an id must be a string or a whole number")
     output = row.get("output")
     if not isinstance(output, str):
         got = "missing" if "output" not in row else f"a {type(output).__name__}"
@@ -67,9 +71,7 @@ def read_predictions(path: str | Path) -> list[Prediction]:
     """Every row of a predictions file. A last line that is cut off (no newline, not a whole JSON
     object) is a write a kill interrupted: it is ignored here (the generator redoes it on resume).
     Duplicate (id, sample) pairs are an error, since they would be scored twice."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: no such predictions file (make one with `tunecheck generate`)")
+    p = check_input_file(path, "predictions file", "pass a predictions JSONL file (make one with `tunecheck generate`)")
     rows: list[Prediction] = []
     seen: dict[tuple[str, int], int] = {}
     for lineno, line, complete in _lines(p):
@@ -104,14 +106,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str, bool]]:
         data = path.read_bytes()
     except OSError as err:
         raise DataError(f"{path}: cannot read ({err.strerror})") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataError(f"{path} line {line}: not UTF-8 text; save the file as UTF-8") from None
-    parts = text.split("\n")
+    parts = decode_utf8(path, data, "save the file as UTF-8").split("\n")  # "\n" only: U+2028 is no line end
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if last and part == "":
@@ -137,6 +132,8 @@ class PredictionWriter:
         done: set[tuple[str, int]] = set()
         rows: list[dict[str, Any]] = []
         terminate = False
+        if p.exists():
+            check_input_file(p, "predictions file", "--out must be a predictions JSONL file")
         if p.is_file() and p.stat().st_size:
             keep = 0
             for lineno, line, complete in _lines(p):
@@ -163,7 +160,8 @@ class PredictionWriter:
             if self._pending_newline:
                 self._f.write("\n")
                 self._pending_newline = False
-        self._f.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        # clean: a NaN carried from a data row (Parquet holds them) is written as null, never a crash mid-run
+        self._f.write(json.dumps(clean(row), ensure_ascii=False, allow_nan=False) + "\n")
         self._f.flush()
         self._since_sync += 1
         if self._since_sync >= 64:

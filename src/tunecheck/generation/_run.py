@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunecheck._device import check_device
+from tunecheck._files import output_lock
 from tunecheck._progress import Progress
 from tunecheck.data import (
     REFERENCE_FIELDS,
@@ -71,6 +73,7 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         check_template(self.template)
+        check_device(self.device)
         if self.chat_template is False and self.template == "chat":
             raise ConfigError("--no-chat-template contradicts --template chat; drop one of them")
         if self.batch_size is not None and self.batch_size < 1:
@@ -177,19 +180,32 @@ def generate_predictions(
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> GenerateSummary:
-    """Write one row per (sample, generation) to `out`, continuing a run already there."""
+    """Write one row per (sample, generation) to `out`, continuing a run already there.
+
+    `out` is locked for the run (a second run on it is refused). With `overwrite`, its old rows
+    are deleted only once the data is loaded and the model is open: a typo loses nothing."""
     config = config or GenerateConfig()
     dataset = data if isinstance(data, Dataset) else load_data(data, fields, limit=limit)
     out_path = Path(out)
-    if overwrite and out_path.exists():
-        out_path.unlink()
+    with output_lock(out_path):
+        return _generate(model, dataset, out_path, config, overwrite, progress)
+
+
+def _generate(
+    model: str | ModelSpec | GenerationModel, dataset: Dataset, out_path: Path, config: GenerateConfig, overwrite: bool,
+    progress: Progress | None,
+) -> GenerateSummary:
     spec: ModelSpec | None = None
     if isinstance(model, (str, ModelSpec)):
         spec = ModelSpec.parse(model)
         name, run_id = spec.display_name, config.fingerprint(_model_key(spec, config))
     else:
         name, run_id = model.name, config.fingerprint(_model_key(model, config))
-    writer, done, rows = PredictionWriter.resume(out_path)
+    rows: list[dict[str, Any]] = []
+    if overwrite:
+        writer, done = PredictionWriter(out_path), set[tuple[str, int]]()
+    else:
+        writer, done, rows = PredictionWriter.resume(out_path)
     _check_same_run(out_path, rows, run_id)
     known = {s.id for s in dataset}
     stray = sorted({i for i, _ in done} - known)
@@ -204,6 +220,8 @@ def generate_predictions(
         return GenerateSummary(str(out_path), name, len(dataset), len(done), 0, 0, 0.0, {}, [])
     backend = open_generator(spec, config) if spec is not None else model
     assert not isinstance(backend, (str, ModelSpec))
+    if overwrite:  # the run can start: only now is the old output given up
+        out_path.unlink(missing_ok=True)
     server_chat = isinstance(backend, OpenAIModel)
     chat = backend.chat_renderer()
     requests = [build_request(s, config, chat, server_chat=server_chat) for s in todo]

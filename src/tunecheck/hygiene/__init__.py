@@ -21,10 +21,11 @@ from tunecheck.hygiene._overlap import (
     OverlapResult,
     find_overlap,
 )
-from tunecheck.hygiene._split import STRATEGIES, Split, split_dataset, write_split
+from tunecheck.hygiene._split import SPLIT_FILES, STRATEGIES, Split, split_dataset, write_split
 
 __all__ = [
     "KINDS",
+    "SPLIT_FILES",
     "STRATEGIES",
     "Boilerplate",
     "MatchCount",

@@ -22,6 +22,8 @@ from tunecheck.errors import ConfigError, DataError
 
 Strategy = Literal["random", "temporal", "category"]
 STRATEGIES = ("random", "temporal", "category")
+SPLIT_FILES = ("train.jsonl", "validation.jsonl", "test.jsonl")
+"""The files `write_split` writes in its folder (the CLI checks none of them is an input)."""
 
 
 SIDES = ("train", "validation", "test")

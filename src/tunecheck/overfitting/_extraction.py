@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from tunecheck._device import check_device
 from tunecheck._progress import Progress
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
@@ -67,6 +68,7 @@ class ExtractionConfig:
 
     def __post_init__(self) -> None:
         check_template(self.template)
+        check_device(self.device)
         if self.prefix not in PREFIX_MODES:
             raise ConfigError(f"--prefix must be auto, tokens or prompt, got {self.prefix!r}")
         if self.n_samples < 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import re
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tunecheck._files import check_input_file, read_text
 from tunecheck._io import read_json
 from tunecheck.errors import ConfigError, DataError
 
@@ -93,6 +95,7 @@ def read_curves(path: str | Path) -> TrainingCurves:
         raise DataError(f"{p}: no such file or folder (check the path)")
     if p.is_dir():
         return _read_dir(p)
+    check_input_file(p, "log file")
     if p.name.startswith(_EVENTS_PREFIX):
         return _read_tensorboard(p)
     suffix = p.suffix.lower()
@@ -202,11 +205,8 @@ def _json_step(value: Any, where: str) -> int:
 
 
 def _read_csv(path: Path, delimiter: str) -> TrainingCurves:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text (byte {err.start}); re-save the file as UTF-8") from None
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
+    text = read_text(path, "log file")  # a regular file (a FIFO would hang), errors by line
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h for h in (reader.fieldnames or []) if h is not None]
     if not header:
         raise DataError(f"{path}: empty file (expected a header row such as step,train_loss,eval_loss)")

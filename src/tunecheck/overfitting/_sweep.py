@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tunecheck import _io
+from tunecheck._files import read_text
 from tunecheck._io import read_json
 from tunecheck._progress import Progress
 from tunecheck.core import Estimate, Record, Verdict
@@ -134,8 +135,8 @@ def default_cache_dir(run_dir: str | Path) -> Path:
 
 def _global_step(root: Path) -> int | None:
     try:
-        step = json.loads((root / "trainer_state.json").read_text(encoding="utf-8")).get("global_step")
-    except (OSError, json.JSONDecodeError, AttributeError):
+        step = json.loads(read_text(root / "trainer_state.json")).get("global_step")  # read_text: never a FIFO
+    except (DataError, json.JSONDecodeError, AttributeError):
         return None
     return step if isinstance(step, int) and not isinstance(step, bool) else None
 

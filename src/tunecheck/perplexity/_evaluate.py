@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from tunecheck._device import check_device
 from tunecheck._progress import Progress
 from tunecheck.core import Comparison, Estimate, Record
 from tunecheck.data import Dataset, FieldMap, load_data
@@ -59,6 +60,7 @@ class PerplexityConfig:
 
     def __post_init__(self) -> None:
         check_template(self.template)
+        check_device(self.device)
         if self.max_length is not None and self.max_length < 2:
             raise ConfigError(f"--max-length must be at least 2, got {self.max_length}")
         if self.stride is not None and self.stride < 1:

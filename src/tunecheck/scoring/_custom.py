@@ -13,9 +13,9 @@ import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from tunecheck._files import check_input_file
 from tunecheck.errors import ConfigError, DataError
 
 MetricFn = Callable[[str, Mapping[str, Any]], Any]
@@ -55,9 +55,7 @@ def load_custom(path: str) -> CustomMetric:
     if not sep or not target or not attr:
         raise ConfigError(f"--metric {path!r}: write it as module:function or path/to/file.py:function")
     if target.endswith(".py") or "/" in target or "\\" in target:
-        file = Path(target).expanduser()
-        if not file.is_file():
-            raise ConfigError(f"--metric {path!r}: no such file {target}")
+        file = check_input_file(target, "Python file", f"--metric {path!r} needs file.py:function")  # never a FIFO
         name = f"tunecheck_custom_{abs(hash(str(file.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, file)
         if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader

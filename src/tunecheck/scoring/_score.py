@@ -341,8 +341,15 @@ def pairing_warnings(
     resampled by cluster: then the cluster is the unit that counts) - only when that matters: `results` holds an inconclusive metric whose
     observed difference more samples could make detectable (`samples_to_detect`). A clear
     result at n=90 needs no warning that 90 is few. Empty when the comparison is sound; fewer than
-    `least` shared means "not compared"."""
+    `least` shared means "not compared". No id in common at all is a DataError: the files answer
+    different data sets (or number their rows differently), and a report with no comparison
+    would hide that."""
     n_a, n_b = len(a.rows), len(b.rows)
+    if n_shared == 0:
+        raise DataError(
+            f"{b.path} and {a.path}: no sample id in common (e.g. {b.rows[0].id!r} and {a.rows[0].id!r}), so nothing can be "
+            "compared; pass predictions for the same data set, with the ids of its samples"
+        )
     if n_shared < least:
         return [f"{b.name}: {n_shared} sample ids in common with {a.name}; not compared (need {least} or more)"]
     out = []
