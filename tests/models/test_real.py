@@ -103,7 +103,7 @@ def test_greedy_generation_does_not_depend_on_the_batch_size(real: HFModel) -> N
 
     prompts = ["<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n", "The capital of Italy is", "Once upon a time, in a small village by the sea,", "2 + 2 ="]
     requests = [GenerationRequest(p, None, str(i)) for i, p in enumerate(prompts)]
-    params = GenerationParams(max_new_tokens=12)
+    params = GenerationParams(max_new_tokens=8)
 
     def run(batch: int) -> list[Any]:
         got: dict[int, Any] = {}
@@ -114,24 +114,25 @@ def test_greedy_generation_does_not_depend_on_the_batch_size(real: HFModel) -> N
     assert run(4) == run(1)
 
 
-def _lora(base: Path, out: Path) -> Path:
+@pytest.fixture(scope="module")
+def adapter(smollm2: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(str(base))
+    model = AutoModelForCausalLM.from_pretrained(str(smollm2))
     # init_lora_weights=False: B is random, so the adapter changes the outputs
     peft_model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    out = tmp_path_factory.mktemp("lora") / "adapter"
     peft_model.save_pretrained(out)
     return out
 
 
-def test_lora_adapter_equals_its_merged_model(real: HFModel, smollm2: Path, tmp_path: Path) -> None:
+def test_lora_adapter_equals_its_merged_model(real: HFModel, smollm2: Path, adapter: Path, tmp_path: Path) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    adapter = _lora(smollm2, tmp_path / "adapter")
     merged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(smollm2)), str(adapter)).merge_and_unload()
     merged.save_pretrained(tmp_path / "merged")
     real.tokenizer.save_pretrained(tmp_path / "merged")
@@ -143,9 +144,8 @@ def test_lora_adapter_equals_its_merged_model(real: HFModel, smollm2: Path, tmp_
         assert abs(g.nll - b.nll) > 0.01  # the adapter is not a no-op
 
 
-def test_lora_adapter_on_a_gguf_base(smollm2: Path, gguf_file: Path, tmp_path: Path) -> None:
+def test_lora_adapter_on_a_gguf_base(adapter: Path, gguf_file: Path) -> None:
     # an adapter trained on the Hugging Face model, applied to its GGUF export with base=
-    adapter = _lora(smollm2, tmp_path / "adapter")
     got = load_model(f"{adapter},base={gguf_file}", device="cpu")
     ref = load_model(str(adapter), device="cpu")
     for g, r in zip(got.loglikelihood(REQUESTS[:2]), ref.loglikelihood(REQUESTS[:2])):
