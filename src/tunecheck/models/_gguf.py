@@ -16,6 +16,9 @@ import hashlib
 import json
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -124,6 +127,26 @@ def unsupported_message(name: str, path: Path) -> str:
         f"{who}: transformers {transformers.__version__} cannot read '{arch}' models from GGUF; "
         "use the model's Hugging Face folder (safetensors) instead, or a transformers release that supports it"
     )
+
+
+@contextmanager
+def quiet_dequantising() -> Iterator[None]:
+    """transformers' GGUF loader draws its own tqdm bar ("Converting and de-quantizing GGUF
+    tensors"), ignoring `disable_progress_bar()`; tunecheck draws its own progress."""
+    try:
+        import transformers.modeling_gguf_pytorch_utils as loader
+    except ImportError:  # pragma: no cover - no GGUF support in this transformers
+        yield
+        return
+    bar = getattr(loader, "tqdm", None)
+    if bar is None:  # pragma: no cover - transformers changed its loader
+        yield
+        return
+    loader.tqdm = partial(bar, disable=True)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        loader.tqdm = bar  # type: ignore[attr-defined]
 
 
 # ---- the file's hash -------------------------------------------------------------------------------

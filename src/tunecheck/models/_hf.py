@@ -519,7 +519,8 @@ def load_model(spec: str | ModelSpec, *, dtype: str = "auto", device: str = "aut
     # model, which only refuses save_pretrained); scoring and generation see a plain model.
     model_file = {"gguf_file": Path(where.gguf).name} if where.gguf else {}
     try:
-        model = AutoModelForCausalLM.from_pretrained(where.model, dtype=torch_dtype, revision=spec.revision, **model_file)
+        with _gguf.quiet_dequantising():
+            model = AutoModelForCausalLM.from_pretrained(where.model, dtype=torch_dtype, revision=spec.revision, **model_file)
     except Exception as err:
         if where.gguf and _gguf.unsupported(err):
             raise ModelError(_gguf.unsupported_message(spec.display_name, Path(where.gguf))) from None
