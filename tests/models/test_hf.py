@@ -105,8 +105,83 @@ def test_unloadable_hub_id_is_a_model_error(monkeypatch):
     import huggingface_hub.constants as c
 
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
-    with pytest.raises(ModelError, match="could not load"):
+    with pytest.raises(ModelError) as info:
         load_model("nobody-xyz/not-a-model", device="cpu")
+    assert str(info.value).startswith("nobody-xyz/not-a-model: not a local folder and the hub cannot be reached: HF_HUB_OFFLINE is set")
+
+
+@pytest.mark.parametrize("offline", [{"HF_HUB_OFFLINE": "1"}, {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}])
+def test_unknown_hub_id_without_network_is_one_line_at_once(tmp_path, offline):
+    # Before: without HF_HUB_OFFLINE, huggingface_hub retried for ~50 s and printed every retry
+    # (here a proxy on the discard port refuses every connection, as no network does).
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("HF_HUB_OFFLINE", "HTTP", "NO_PROXY"))}
+    env.update(offline, HF_HOME=str(tmp_path / "hf"), PYTHONPATH=os.pathsep.join(sys.path))
+    run = subprocess.run(
+        [sys.executable, "-m", "tunecheck", "perplexity", "--model", "nobody-xyz/not-a-model", "--data", str(data)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("error: nobody-xyz/not-a-model: not a local folder and the hub cannot be reached: ")
+
+
+def test_model_folder_without_tokenizer_is_named(model_dirs, tmp_path):
+    import shutil
+
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(model_dirs["base"] / name, folder / name)
+    # before: "could not load the tokenizer ... (Couldn't instantiate the backend tokenizer ...)"
+    with pytest.raises(ModelError, match=rf"^{folder}: no tokenizer files .* tokenizer.save_pretrained\('{folder}'\)"):
+        load_model(str(folder), device="cpu")
+
+
+def test_adapter_without_weights_is_named(model_dirs, tmp_path):
+    import shutil
+
+    moved = tmp_path / "adapter"
+    shutil.copytree(model_dirs["adapter"], moved)
+    (moved / "adapter_model.safetensors").unlink()
+    with pytest.raises(ModelError, match=rf"^adapter {moved}: has adapter_config.json but no adapter weights"):
+        load_model(str(moved), device="cpu")
+
+
+def _header_only_gguf(path, arch):
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), arch)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_gguf_without_the_gguf_package_gives_the_install_hint(tmp_path, monkeypatch):
+    import sys
+
+    f = _header_only_gguf(tmp_path / "m.gguf", "llama")
+    monkeypatch.setitem(sys.modules, "gguf", None)  # `import gguf` raises ImportError
+    with pytest.raises(ModelError) as info:
+        load_model(str(f), device="cpu")
+    assert str(info.value) == f'{f}: reading GGUF files needs the gguf package: pip install "tunecheck[gguf]"'
+
+
+def test_gguf_of_an_architecture_transformers_cannot_read(tmp_path):
+    import transformers
+
+    f = _header_only_gguf(tmp_path / "m.gguf", "rwkv7")
+    with pytest.raises(ModelError) as info:
+        load_model(f"{f},name=ft", device="cpu")
+    assert str(info.value).startswith(f"ft ({f}): transformers {transformers.__version__} cannot read 'rwkv7' models from GGUF; ")
 
 
 def test_dtype_choice():

@@ -293,7 +293,7 @@ def test_resolve_file() -> None:
     Path("model.safetensors").write_bytes(b"\0")
     msg = model_error("./model.safetensors")
     assert msg.startswith("./model.safetensors: is a file")
-    assert "pass the model's directory or a hub id" in msg
+    assert "pass the model's directory, a .gguf file or a hub id" in msg
 
 
 def test_resolve_openai_spec() -> None:
@@ -320,3 +320,133 @@ def test_resolve_adapter_base_relative_to_the_adapter(tmp_path: Path) -> None:
     ad = adapter(tmp_path / "out" / "checkpoint-5", "../../base")
     r = resolve(ModelSpec.parse(str(ad)))
     assert Path(r.model) == base.resolve()
+
+
+# ---------------------------------------------------------------------------- GGUF files
+
+
+def gguf(path: Path, arch: str = "llama") -> Path:
+    """A GGUF file with a header and no tensors: enough for resolve() and the header reader."""
+    import gguf as gguf_pkg
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf_pkg.GGUFWriter(str(path), arch)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_resolve_gguf_file(tmp_path: Path) -> None:
+    f = gguf(tmp_path / "exports" / "ft.Q4_K_M.gguf")
+    r = resolve(ModelSpec.parse(str(f)))
+    # transformers reads it as from_pretrained(folder, gguf_file=name), tokenizer included
+    assert (r.model, r.adapter, r.tokenizer, r.gguf, r.tokenizer_gguf) == (str(f.parent), None, str(f.parent), str(f), "ft.Q4_K_M.gguf")
+
+
+def test_resolve_folder_with_one_gguf(tmp_path: Path) -> None:
+    f = gguf(tmp_path / "q" / "model.gguf")
+    (tmp_path / "q" / "README.md").write_text("x")
+    assert resolve(ModelSpec.parse(str(tmp_path / "q"))).gguf == str(f)
+
+
+def test_resolve_folder_with_config_json_is_not_read_as_gguf(tmp_path: Path) -> None:
+    # a Hugging Face folder that also holds an export stays the Hugging Face model
+    folder = full_model(tmp_path / "m")
+    gguf(folder / "model.gguf")
+    assert resolve(ModelSpec.parse(str(folder))).gguf is None
+
+
+def test_resolve_folder_with_two_ggufs_asks_for_one(tmp_path: Path) -> None:
+    gguf(tmp_path / "q" / "a.Q4_0.gguf")
+    gguf(tmp_path / "q" / "a.Q8_0.gguf")
+    msg = model_error(str(tmp_path / "q"))
+    assert msg == f"{tmp_path / 'q'}: holds 2 GGUF files (a.Q4_0.gguf, a.Q8_0.gguf); pass one of them as --model {tmp_path / 'q' / 'a.Q4_0.gguf'}"
+
+
+def test_resolve_adapter_on_a_gguf_base(tmp_path: Path) -> None:
+    f = gguf(tmp_path / "base.gguf")
+    ad = adapter(tmp_path / "adapter", "someone/base")
+    r = resolve(ModelSpec.parse(f"{ad},base={f}"))
+    # no tokenizer in the adapter: it comes from the GGUF file too
+    assert (r.model, r.adapter, r.tokenizer, r.gguf, r.tokenizer_gguf) == (str(tmp_path), str(ad), str(tmp_path), str(f), "base.gguf")
+    (ad / "tokenizer.json").write_text("{}")
+    r = resolve(ModelSpec.parse(f"{ad},base={f}"))
+    assert (r.tokenizer, r.tokenizer_gguf) == (str(ad), None)
+
+
+def test_gguf_architecture_is_read_from_the_header(tmp_path: Path) -> None:
+    from tunecheck.models._gguf import architecture
+
+    assert architecture(gguf(tmp_path / "a.gguf", "qwen2")) == "qwen2"
+    # keys before it are skipped by their type: a uint32, a string, an array of strings, of floats
+    import struct
+
+    def text(s: str) -> bytes:
+        return struct.pack("<Q", len(s.encode())) + s.encode()
+
+    kvs = [
+        text("x.n") + struct.pack("<II", 4, 7),
+        text("x.s") + struct.pack("<I", 8) + text("héllo"),
+        text("x.words") + struct.pack("<IIQ", 9, 8, 2) + text("a") + text("bc"),
+        text("x.floats") + struct.pack("<IIQ", 9, 6, 3) + struct.pack("<3f", 1, 2, 3),
+        text("general.architecture") + struct.pack("<I", 8) + text("gemma2"),
+    ]
+    raw = b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs)) + b"".join(kvs)
+    (tmp_path / "c.gguf").write_bytes(raw)
+    assert architecture(tmp_path / "c.gguf") == "gemma2"
+    (tmp_path / "b.gguf").write_bytes(b"GGML" + b"\0" * 20)
+    with pytest.raises(ModelError, match="not a GGUF file"):
+        architecture(tmp_path / "b.gguf")
+
+
+def test_gguf_hash_is_the_files_sha256_and_is_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import os
+
+    from tunecheck.models import _gguf, weights_stamp
+
+    monkeypatch.setenv("TUNECHECK_CACHE_DIR", str(tmp_path / "cache"))
+    f = gguf(tmp_path / "m.gguf")
+    digest = hashlib.sha256(f.read_bytes()).hexdigest()
+    assert weights_stamp(str(f)) == [("m.gguf", f.stat().st_size, digest)]
+    assert weights_stamp(str(tmp_path)) == weights_stamp(str(f))  # the folder holding it
+    # remembered by (path, size, mtime): a planted value is returned without reading the file...
+    cache = tmp_path / "cache" / "gguf-sha256.json"
+    [key] = json.loads(cache.read_text())
+    cache.write_text(json.dumps({key: "f" * 64}))
+    assert _gguf.sha256(f) == "f" * 64
+    # ...until the file changes
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    assert _gguf.sha256(f) == digest
+
+
+# ---------------------------------------------------------------------------- before loading
+
+
+def test_model_folder_without_a_tokenizer_names_it_and_the_fix(tmp_path: Path) -> None:
+    from tunecheck.models._spec import check_files
+
+    folder = full_model(tmp_path / "ckpt")
+    with pytest.raises(ModelError) as info:
+        check_files(resolve(ModelSpec.parse(str(folder))))
+    assert str(info.value).startswith(f"{folder}: no tokenizer files (tokenizer.json or tokenizer_config.json); save the tokenizer there")
+    (folder / "tokenizer.json").write_text("{}")
+    check_files(resolve(ModelSpec.parse(str(folder))))
+
+
+def test_adapter_without_weights_names_it_and_the_fix(tmp_path: Path) -> None:
+    from tunecheck.models._spec import check_files
+
+    base = full_model(tmp_path / "base")
+    (base / "tokenizer.json").write_text("{}")
+    ad = adapter(tmp_path / "adapter", str(base))
+    with pytest.raises(ModelError) as info:
+        check_files(resolve(ModelSpec.parse(str(ad))))
+    assert str(info.value) == (
+        f"adapter {ad}: has adapter_config.json but no adapter weights (adapter_model.safetensors or adapter_model.bin); "
+        f"the save is incomplete: save the adapter again with model.save_pretrained('{ad}')"
+    )
+    (ad / "adapter_model.safetensors").write_bytes(b"")
+    check_files(resolve(ModelSpec.parse(str(ad))))

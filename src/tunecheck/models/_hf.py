@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from tunecheck import _progress
 from tunecheck._progress import Progress
 from tunecheck.errors import ConfigError, ModelError
+from tunecheck.models import _gguf
 from tunecheck.models._prompt import ChatRenderer, tokenizer_chat_renderer
 from tunecheck.models._protocol import (
     Generation,
@@ -25,7 +27,7 @@ from tunecheck.models._protocol import (
     OnResult,
     TokenScores,
 )
-from tunecheck.models._spec import ModelSpec, resolve
+from tunecheck.models._spec import ModelSpec, check_files, check_hub, resolve
 from tunecheck.models._windows import Window, plan_windows
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -84,6 +86,8 @@ class HFModel:
     name: str
     device: str
     spec: ModelSpec | None = None
+    gguf: str | None = None
+    """The GGUF file the weights were read from (dequantised), or None."""
 
     @property
     def context_length(self) -> int:
@@ -105,6 +109,8 @@ class HFModel:
             "dtype": str(getattr(self.model, "dtype", "")).removeprefix("torch."),
             "device": self.device,
             "parameters": int(sum(p.numel() for p in self.model.parameters())),
+            # a quantised export is another model than its source: the file's content names it
+            **({"gguf": self.gguf, "sha256": _gguf.sha256(Path(self.gguf))} if self.gguf else {}),
         }
 
     # -- prompts -------------------------------------------------------------------------
@@ -494,24 +500,39 @@ def load_model(spec: str | ModelSpec, *, dtype: str = "auto", device: str = "aut
     where = resolve(spec)
     dev = pick_device(device)
     torch_dtype = pick_dtype(spec.dtype or dtype, dev)
+    check_files(where)
+    for location in dict.fromkeys((where.tokenizer, where.model)):
+        check_hub(location, spec.revision)
+    if where.gguf:
+        _gguf.require_gguf(spec.display_name)
     _quiet_transformers()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    tok_file = {"gguf_file": where.tokenizer_gguf} if where.tokenizer_gguf else {}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where.tokenizer, revision=spec.revision)
+        tokenizer = AutoTokenizer.from_pretrained(where.tokenizer, revision=spec.revision, **tok_file)
     except Exception as err:  # transformers raises OSError, ValueError, ... for the same cause
+        if where.gguf and _gguf.unsupported(err):
+            raise ModelError(_gguf.unsupported_message(spec.display_name, Path(where.gguf))) from None
         raise ModelError(f"{spec.display_name}: could not load the tokenizer from {where.tokenizer} ({_first_line(err)})") from None
+    # GGUF: transformers dequantises every tensor to `dtype` (it keeps a GGUF "quantizer" on the
+    # model, which only refuses save_pretrained); scoring and generation see a plain model.
+    model_file = {"gguf_file": Path(where.gguf).name} if where.gguf else {}
     try:
-        model = AutoModelForCausalLM.from_pretrained(where.model, dtype=torch_dtype, revision=spec.revision)
+        with _gguf.quiet_dequantising():
+            model = AutoModelForCausalLM.from_pretrained(where.model, dtype=torch_dtype, revision=spec.revision, **model_file)
     except Exception as err:
-        what = f"base model {where.model} of adapter {where.adapter}" if where.adapter else where.model
+        if where.gguf and _gguf.unsupported(err):
+            raise ModelError(_gguf.unsupported_message(spec.display_name, Path(where.gguf))) from None
+        what = where.gguf or where.model
+        what = f"base model {what} of adapter {where.adapter}" if where.adapter else what
         hint = "; if it is a hub id, check it and that you are online" if not os.path.isdir(where.model) else ""
         raise ModelError(f"{spec.display_name}: could not load {what} ({_first_line(err)}){hint}") from None
     if where.adapter:
         model = _apply_adapter(model, tokenizer, where.adapter, spec.display_name)
     model.to(dev)  # type: ignore[arg-type]
     model.eval()
-    return HFModel(model, tokenizer, spec.display_name, dev, spec)
+    return HFModel(model, tokenizer, spec.display_name, dev, spec, where.gguf)
 
 
 def release_memory() -> None:
