@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,11 @@ _VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusi
 _LEVEL_STYLE = {"none": "green", "some": "yellow", "high": "bold red"}
 
 console = Console()
+
+
+def to_stderr(text: str) -> None:
+    """Diagnostics (--show-tokens) go to stderr, so --format json on stdout stays parseable."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def check_format(fmt: str) -> str:
