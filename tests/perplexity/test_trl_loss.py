@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tunecheck.models import load_model
+from tunecheck.models import HFModel, load_model
 from tunecheck.perplexity import PerplexityConfig, score_model
 
 pytestmark = pytest.mark.real
@@ -44,13 +44,16 @@ def _user(instruction: str, text: str) -> str:
     return f"{instruction}\n\n{text}" if text else instruction
 
 
-def _trl_eval_loss(model_dir: Path, rows: list[dict[str, Any]], tmp: Path) -> float:
+@pytest.fixture(scope="module")
+def real(smollm2: Path) -> HFModel:
+    """Loaded once: tunecheck scores with it, and the Trainer evaluates its torch model."""
+    return load_model(str(smollm2))
+
+
+def _trl_eval_loss(real: HFModel, rows: list[dict[str, Any]], tmp: Path) -> float:
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
     data = Dataset.from_list(rows)
     # one eval batch of every row: eval_loss is then the token mean over all rows. SFTConfig
     # defaults to bf16 autocast (on the CPU too), which moves the loss by ~1%: both sides in fp32
@@ -58,41 +61,41 @@ def _trl_eval_loss(model_dir: Path, rows: list[dict[str, Any]], tmp: Path) -> fl
                      bf16=False, disable_tqdm=True)
     with warnings.catch_warnings():  # TRL / accelerate notices about the CPU setup
         warnings.simplefilter("ignore")
-        trainer = SFTTrainer(model=model, args=args, train_dataset=data, eval_dataset=data, processing_class=tokenizer)
+        trainer = SFTTrainer(model=real.model, args=args, train_dataset=data, eval_dataset=data, processing_class=real.tokenizer)
         return float(trainer.evaluate()["eval_loss"])
 
 
-def _tunecheck_loss(model_dir: Path, rows: list[dict[str, Any]], tmp: Path) -> float:
+def _tunecheck_loss(real: HFModel, rows: list[dict[str, Any]], tmp: Path) -> float:
     path = tmp / "eval.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     from tunecheck.data import load_data
 
-    result = score_model(load_model(str(model_dir)), load_data(path), PerplexityConfig(completion_only=True, n_resamples=100))
+    result = score_model(real, load_data(path), PerplexityConfig(completion_only=True, n_resamples=100))
     return result.totals["nll"] / result.totals["tokens"]
 
 
-def test_chat_loss_equals_trl_eval_loss(smollm2: Path, tmp_path: Path) -> None:
+def test_chat_loss_equals_trl_eval_loss(real: HFModel, tmp_path: Path) -> None:
     # TRL's conversational prompt/completion: the labels are the assistant turn as ChatML renders
     # it, "positive<|im_end|>\n", and no EOS after it
     trl_rows = [{"prompt": [{"role": "user", "content": _user(i, x)}], "completion": [{"role": "assistant", "content": y}]}
                 for i, x, y in ROWS]
     ours = [{"messages": [{"role": "user", "content": _user(i, x)}, {"role": "assistant", "content": y}]} for i, x, y in ROWS]
-    expected = _trl_eval_loss(smollm2, trl_rows, tmp_path / "trl")
-    assert _tunecheck_loss(smollm2, ours, tmp_path) == pytest.approx(expected, rel=1e-4)
+    expected = _trl_eval_loss(real, trl_rows, tmp_path / "trl")
+    assert _tunecheck_loss(real, ours, tmp_path) == pytest.approx(expected, rel=1e-4)
 
 
-def test_alpaca_loss_equals_trl_eval_loss(smollm2: Path, tmp_path: Path) -> None:
+def test_alpaca_loss_equals_trl_eval_loss(real: HFModel, tmp_path: Path) -> None:
     # Alpaca rows given to TRL as text prompt/completion: TRL appends the EOS to the completion
     # and tokenises prompt + completion with the tokenizer (SmolLM2's adds no BOS)
     trl_rows = [{"prompt": (ALPACA_INPUT if x else ALPACA_PLAIN).format(instruction=i, input=x), "completion": y}
                 for i, x, y in ROWS]
     ours = [{"instruction": i, "input": x, "output": y} for i, x, y in ROWS]
-    expected = _trl_eval_loss(smollm2, trl_rows, tmp_path / "trl")
-    assert _tunecheck_loss(smollm2, ours, tmp_path) == pytest.approx(expected, rel=1e-4)
+    expected = _trl_eval_loss(real, trl_rows, tmp_path / "trl")
+    assert _tunecheck_loss(real, ours, tmp_path) == pytest.approx(expected, rel=1e-4)
 
 
-def test_prompt_completion_loss_equals_trl_eval_loss(smollm2: Path, tmp_path: Path) -> None:
+def test_prompt_completion_loss_equals_trl_eval_loss(real: HFModel, tmp_path: Path) -> None:
     # plain prompt/completion text, joined as they are (a completion that starts with a space)
     rows = [{"prompt": f"Review: {x or i}\nSentiment:", "completion": f" {y}"} for i, x, y in ROWS]
-    expected = _trl_eval_loss(smollm2, rows, tmp_path / "trl")
-    assert _tunecheck_loss(smollm2, rows, tmp_path) == pytest.approx(expected, rel=1e-4)
+    expected = _trl_eval_loss(real, rows, tmp_path / "trl")
+    assert _tunecheck_loss(real, rows, tmp_path) == pytest.approx(expected, rel=1e-4)
