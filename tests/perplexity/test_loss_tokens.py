@@ -102,3 +102,14 @@ def test_cli_show_tokens_goes_to_stderr(model_dirs, tmp_path):
         assert result.exit_code == 0, result.output
         json.loads(result.stdout)  # stdout stays one JSON document
         assert "tokens of sample '0' for" in result.stderr and "no EOS token appended" in result.stderr
+
+
+def test_full_sequence_of_instruction_data_is_the_training_text(model, tokenizer):
+    # without --completion-only, an Alpaca row is scored as TRL's language-modelling loss on
+    # the formatted text: prompt + response + EOS, no BOS the tokenizer does not add; the first
+    # token has nothing before it and is not scored, as in training
+    ds = Dataset((ALPACA,), "mem", "alpaca", "h")
+    [req], [text] = build_requests(ds, model, PerplexityConfig())
+    assert req.context == "" and req.continuation == text and text.endswith("### Response:\nthe red fox")
+    [scores] = model.loglikelihood([req])
+    assert scores.token_ids.tolist() == [*_ids(tokenizer, text)[1:], tokenizer.eos_token_id]
