@@ -5,7 +5,7 @@
 Everything is built offline: a BPE tokenizer trained on the demo corpus and a randomly
 initialised Llama (speed does not depend on the weights). The text is a deterministic set of
 documents of mixed lengths (about 50 to 2000 tokens; some longer than --max-length, so
-tunecheck scores them in windows). Three ways of scoring it are timed, in tokens scored per
+tunecheck scores them in windows). Four ways of scoring it are timed, in tokens scored per
 second (wall time, best of --repeats rounds that interleave the methods, after a warm-up):
 
   packed forward  the physical limit: all token ids concatenated and cut into full rows of
