@@ -5,14 +5,17 @@
 Everything is built offline: a BPE tokenizer trained on the demo corpus and a randomly
 initialised Llama (speed does not depend on the weights). The text is a deterministic set of
 documents of mixed lengths (about 50 to 2000 tokens; some longer than --max-length, so
-tunecheck scores them in windows). Three ways of scoring it are timed, in tokens scored per
+tunecheck scores them in windows). Four ways of scoring it are timed, in tokens scored per
 second (wall time, best of --repeats rounds that interleave the methods, after a warm-up):
 
   packed forward  the physical limit: all token ids concatenated and cut into full rows of
                   --max-length, each position scoring the next token (forward + log-softmax and
                   gather of the targets), in batches of as many rows as tunecheck's automatic
                   token budget allows. No padding, no windows, no tokenisation in the timing.
-  tunecheck       HFModel.loglikelihood on one request per document, automatic batch size.
+  tunecheck       HFModel.loglikelihood on one request per document, automatic batch size,
+                  lm-evaluation-harness's windows (the default: a long text's last window is
+                  refilled to --max-length with already-scored context).
+  tunecheck fixed the same with --windows fixed (the last window keeps only its own tokens).
   naive loop      the per-document loop of the seed article: tokenizer(..., truncation=True),
                   model(**inputs, labels=input_ids), one document at a time.
 
@@ -213,8 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return scored
 
     # -- (b) tunecheck ------------------------------------------------------------------------
-    def tunecheck(texts: list[str]) -> int:
-        scores = hf.loglikelihood([LoglikelihoodRequest("", t) for t in texts], max_length=L)
+    def tunecheck(texts: list[str], windows: str = "lm-eval") -> int:
+        scores = hf.loglikelihood([LoglikelihoodRequest("", t) for t in texts], max_length=L, windows=windows)
         return sum(s.n_tokens for s in scores)
 
     # -- (c) naive loop (the seed article) ----------------------------------------------------
@@ -242,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     methods: list[tuple[str, Callable[[], int], Callable[[], int]]] = [
         ("packed forward", lambda: packed(packed_docs), lambda: packed(packed_warm)),
         ("tunecheck", lambda: tunecheck(docs), lambda: tunecheck(warm)),
+        ("tunecheck fixed", lambda: tunecheck(docs, "fixed"), lambda: tunecheck(warm, "fixed")),
     ]
     if not args.real:
         methods.append(("naive loop", lambda: naive(docs), lambda: naive(warm)))

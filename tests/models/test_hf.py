@@ -57,8 +57,36 @@ def test_stride_reference_loop(tiny_model, tokenizer):
             lp = torch.log_softmax(tiny_model(input_ids=torch.tensor([ids[a:end]])).logits[0].double(), -1)
             for t in range(s, end + 1):
                 expected[t] = lp[t - 1 - a, ids[t]].item()
-    [got] = HFModel(tiny_model, tokenizer, "tiny", "cpu").loglikelihood([LoglikelihoodRequest("", text)], max_length=L, stride=S)
+    [got] = HFModel(tiny_model, tokenizer, "tiny", "cpu").loglikelihood(
+        [LoglikelihoodRequest("", text)], max_length=L, stride=S, windows="fixed"
+    )
     np.testing.assert_allclose(got.logprobs, [expected[t] for t in range(1, len(ids))], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("max_length", [16, 24])
+def test_long_text_scores_as_lm_evaluation_harness(tiny_model, tokenizer, max_length):
+    # reference: lm-evaluation-harness's rolling windows (HFLM.loglikelihood_rolling: its
+    # get_rolling_token_windows with context_len 1, then make_disjoint_window), each fed to the
+    # model as _loglikelihood_tokens does: (context + continuation)[-(max_length + 1):][:-1],
+    # scoring the last len(continuation) positions
+    from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
+
+    text = " ".join(CORPUS[:5])
+    tokens = tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert len(tokens) % max_length not in (0, 1)  # the last window is partial: where refilling shows
+    total = 0.0
+    with torch.inference_mode():
+        for context, pred in map(make_disjoint_window, get_rolling_token_windows(tokens, tokenizer.bos_token_id, max_length, 1)):
+            inputs = (context + pred)[-(max_length + 1) :][:-1]
+            lp = torch.log_softmax(tiny_model(input_ids=torch.tensor([inputs])).logits[0].double(), -1)
+            total -= sum(lp[len(inputs) - len(pred) + k, t].item() for k, t in enumerate(pred))
+    model = HFModel(tiny_model, tokenizer, "tiny", "cpu")
+    [got] = model.loglikelihood([LoglikelihoodRequest("", text)], max_length=max_length)
+    assert got.n_tokens == len(tokens)
+    assert got.nll == pytest.approx(total, rel=1e-6)
+    # the fixed windows give the last window less context, and another number
+    [fixed] = model.loglikelihood([LoglikelihoodRequest("", text)], max_length=max_length, windows="fixed")
+    assert abs(fixed.nll - total) > 1e-4
 
 
 def test_load_full_model_dir(model_dirs):

@@ -79,6 +79,6 @@ def test_too_few_scorable_examples_name_the_file(memorised, tmp_path):
     empty.write_text("".join(json.dumps(r) + "\n" for r in rows))
     held = tmp_path / "held.jsonl"
     held.write_text("".join(json.dumps({"id": f"h{i}", "prompt": t[:10], "completion": t[10:]}) + "\n" for i, t in enumerate(HELDOUT[:4])))
-    completion_only = MembershipConfig(perplexity=PerplexityConfig(completion_only=True, add_eos=False, n_resamples=200))
+    completion_only = MembershipConfig(perplexity=PerplexityConfig(completion_only=True, eos="no", n_resamples=200))
     with pytest.raises(DataError, match=r"empty\.jsonl \(--train\): 1 of 3 examples can be scored \(.*empty response under --completion-only"):
         evaluate_membership([base], empty, held, completion_only)

@@ -95,7 +95,8 @@ def test_cli_json_shape(model_dirs, tmp_path):
 
 def test_chat_data_is_scored_through_the_chat_template(tiny_model, tokenizer):
     # completion-only on chat rows scores what follows the rendered prompt: the assistant's
-    # content plus the template's closing "<|im_end|>\n" and EOS
+    # content plus the template's closing "<|im_end|>\n", and no EOS after it (TRL adds none to
+    # conversational data: the turn already ends with the end-of-turn token)
     from tunecheck.data import Message
     from tunecheck.perplexity import build_requests
 
@@ -104,7 +105,7 @@ def test_chat_data_is_scored_through_the_chat_template(tiny_model, tokenizer):
     ds = Dataset((sample,), "mem", "chat", "h")
     [req], [scored] = build_requests(ds, model, PerplexityConfig(completion_only=True))
     assert req.context == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
-    assert req.continuation == "the red fox<|im_end|>\n" and req.add_eos
+    assert req.continuation == "the red fox<|im_end|>\n" and not req.add_eos
     assert scored == "the red fox<|im_end|>\n"
     [full], _ = build_requests(ds, model, PerplexityConfig())
     assert full.context == "" and full.continuation == req.context + req.continuation

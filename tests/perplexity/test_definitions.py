@@ -94,15 +94,18 @@ def test_windows_change_context_as_defined(word_tokenizer):
     def p(pos):
         return math.exp(pos) / (math.exp(pos) + 4)
 
-    # max_length 4, stride 4: windows score targets 1-4 (input positions 0,1,2,3),
+    # max_length 4, stride 4, fixed windows: targets 1-4 (input positions 0,1,2,3),
     # 5-8 (0,1,2,3) and 9-10 (inputs 8-9 -> positions 0,1)
-    expected_stride4 = -sum(math.log(p(q)) for q in [0, 1, 2, 3, 0, 1, 2, 3, 0, 1])
+    expected_fixed = -sum(math.log(p(q)) for q in [0, 1, 2, 3, 0, 1, 2, 3, 0, 1])
+    # lm-eval windows (the default) refill the last one: 9-10 from inputs 6-9 -> positions 2,3
+    expected_stride4 = -sum(math.log(p(q)) for q in [0, 1, 2, 3, 0, 1, 2, 3, 2, 3])
     # stride 2: 1-4 (0,1,2,3), then 5-6, 7-8, 9-10 each at positions 2,3
     expected_stride2 = -sum(math.log(p(q)) for q in [0, 1, 2, 3, 2, 3, 2, 3, 2, 3])
     # no windowing: targets 1..10 from positions 0..9
     expected_full = -sum(math.log(p(q)) for q in range(10))
     req = [LoglikelihoodRequest("", text)]
     assert model.loglikelihood(req, max_length=4, stride=4)[0].nll == pytest.approx(expected_stride4, rel=1e-6)
+    assert model.loglikelihood(req, max_length=4, stride=4, windows="fixed")[0].nll == pytest.approx(expected_fixed, rel=1e-6)
     assert model.loglikelihood(req, max_length=4, stride=2)[0].nll == pytest.approx(expected_stride2, rel=1e-6)
     assert model.loglikelihood(req, max_length=64)[0].nll == pytest.approx(expected_full, rel=1e-6)
     assert model.loglikelihood(req, max_length=4, stride=2)[0].n_tokens == 10

@@ -24,8 +24,11 @@ def perplexity(
     data: o.Data,
     completion_only: o.CompletionOnly = False,
     template: o.Template = "auto",
+    eos: o.Eos = "auto",
     max_length: o.MaxLength = None,
     stride: o.Stride = None,
+    windows: o.Windows = "lm-eval",
+    show_tokens: o.ShowTokens = False,
     batch_size: o.BatchSize = None,
     dtype: o.Dtype = "auto",
     device: o.Device = "auto",
@@ -48,13 +51,13 @@ def perplexity(
 
     r.check_format(format)
     check_paths([*model, data], [Output(out) if out else None])
-    config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
-                              batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    config = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
+                              stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     dataset = o.sampled(data, fields, limit, seed)
     progress = _progress()
     with progress.running():
-        report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress)
+        report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress, show_tokens=r.to_stderr if show_tokens else None)
     r.emit(report.to_dict(per_document=per_document), out, format, r.perplexity_tables, full=report.to_dict(per_document=True))
 
 
@@ -67,8 +70,11 @@ def overfit(
     some_gap: Annotated[float, typer.Option(help="Gap above which some overfitting is present.")] = 0.2,
     completion_only: o.CompletionOnly = False,
     template: o.Template = "auto",
+    eos: o.Eos = "auto",
     max_length: o.MaxLength = None,
     stride: o.Stride = None,
+    windows: o.Windows = "lm-eval",
+    show_tokens: o.ShowTokens = False,
     batch_size: o.BatchSize = None,
     dtype: o.Dtype = "auto",
     device: o.Device = "auto",
@@ -91,13 +97,14 @@ def overfit(
     r.check_format(format)
     check_paths([*model, train, eval], [Output(out) if out else None])
     thresholds = GapThresholds(high=high_gap, some=some_gap)
-    config = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
-                              batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    config = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
+                              stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     train_set, eval_set = o.sampled(train, fields, limit, seed), o.sampled(eval, fields, limit, seed)
     progress = _progress()
     with progress.running():
-        report = evaluate_overfit(model, train_set, eval_set, config, thresholds, fields=fields, progress=progress)
+        report = evaluate_overfit(model, train_set, eval_set, config, thresholds, fields=fields, progress=progress,
+                                  show_tokens=r.to_stderr if show_tokens else None)
     r.emit(report.to_dict(), out, format, r.overfit_tables)
 
 

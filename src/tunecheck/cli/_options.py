@@ -32,6 +32,23 @@ Template = Annotated[
     str,
     typer.Option(help="How prompt and response were joined in training: auto, chat, alpaca, concat, or a format string with {prompt}."),
 ]
+Eos = Annotated[
+    str,
+    typer.Option(
+        help="Score an EOS token after each text: auto (as TRL trains: after Alpaca and prompt/completion responses, "
+        "not after a chat template's turn, which ends with its own end-of-turn; never after plain text), yes or no.",
+    ),
+]
+Windows = Annotated[
+    str,
+    typer.Option(
+        help="Context of the windows after the first, for texts longer than --max-length: lm-eval (refilled to "
+        "--max-length, as lm-evaluation-harness) or fixed (--max-length minus --stride tokens).",
+    ),
+]
+ShowTokens = Annotated[
+    bool, typer.Option("--show-tokens", help="Print the first sample's tokens to stderr, the scored ones marked, with counts.")
+]
 MaxLength = Annotated[int | None, typer.Option(help="Tokens per window (default: the model's context length).")]
 Stride = Annotated[int | None, typer.Option(help="New tokens scored per window after the first (default: --max-length).")]
 BatchSize = Annotated[int | None, typer.Option(help="Windows per forward pass (default: automatic). Never changes the numbers.")]

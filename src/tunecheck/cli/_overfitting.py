@@ -69,8 +69,10 @@ def sweep(
     html: Annotated[str | None, typer.Option(help="Write the U-curve as an interactive HTML chart here.")] = None,
     completion_only: o.CompletionOnly = False,
     template: o.Template = "auto",
+    eos: o.Eos = "auto",
     max_length: o.MaxLength = None,
     stride: o.Stride = None,
+    windows: o.Windows = "lm-eval",
     batch_size: o.BatchSize = None,
     dtype: o.Dtype = "auto",
     device: o.Device = "auto",
@@ -96,8 +98,8 @@ def sweep(
     where = cache_dir or str(default_cache_dir(run_dir))
     check_paths([run_dir, eval, train, base, rules],
                 [Output(where, "--cache-dir", folder=True), _out(plot, "--plot"), _out(html, "--html"), _out(out)])
-    ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
-                           batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    ppl = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
+                           stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     label_list = o.label_list(labels)
     config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()),
                          labels=label_list, rules=dict(load_rules(rules)) if rules else None, include_final=final)
@@ -255,8 +257,10 @@ def membership(
     k_percent: Annotated[float, typer.Option(help="Min-K% Prob: the share of least likely tokens averaged.")] = 20.0,
     completion_only: o.CompletionOnly = False,
     template: o.Template = "auto",
+    eos: o.Eos = "auto",
     max_length: o.MaxLength = None,
     stride: o.Stride = None,
+    windows: o.Windows = "lm-eval",
     batch_size: o.BatchSize = None,
     dtype: o.Dtype = "auto",
     device: o.Device = "auto",
@@ -278,8 +282,8 @@ def membership(
 
     r.check_format(format)
     check_paths([*model, train, eval], [_out(out)])
-    ppl = PerplexityConfig(completion_only=completion_only, template=template, max_length=max_length, stride=stride,
-                           batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    ppl = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
+                           stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():

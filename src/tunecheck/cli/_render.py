@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -78,6 +79,11 @@ def fitted(title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]], width
     for r in rows:
         table.add_row(*[r[i] for i in shown])
     return table
+
+
+def to_stderr(text: str) -> None:
+    """Diagnostics (--show-tokens) go to stderr, so --format json on stdout stays parseable."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def check_format(fmt: str) -> str:

@@ -30,11 +30,12 @@ from tunecheck.models._protocol import (
 )
 from tunecheck.models._spec import ModelSpec, resolve, weights_stamp
 from tunecheck.models._vllm import VLLMModel, vllm_available
-from tunecheck.models._windows import Window, plan_windows
+from tunecheck.models._windows import WINDOWS, Window, check_windows, plan_windows
 
 __all__ = [
     "DTYPES",
     "TEMPLATES",
+    "WINDOWS",
     "ChatRenderer",
     "Generation",
     "GenerationModel",
@@ -50,6 +51,7 @@ __all__ = [
     "VLLMModel",
     "Window",
     "check_template",
+    "check_windows",
     "format_pair",
     "format_prompt",
     "format_text",

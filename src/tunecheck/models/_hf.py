@@ -118,13 +118,13 @@ class HFModel:
         return tokenizer_chat_renderer(self.tokenizer)
 
     # -- tokenisation ----------------------------------------------------------------------
-    def _encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
+    def _encode(self, text: str, special: bool = False) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=special)["input_ids"]) if text else []
 
     def _sequence(self, req: LoglikelihoodRequest) -> tuple[list[int], int]:
-        """Token ids with the conditioning token first, and the first scored position."""
+        """Token ids as the model sees them (see LoglikelihoodRequest.prefix), and the first
+        scored position."""
         tok = self.tokenizer
-        prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         context = req.context
         continuation = req.continuation
         # As lm-evaluation-harness: trailing spaces of the context belong to the continuation,
@@ -133,25 +133,27 @@ class HFModel:
         if stripped != context:
             continuation = context[len(stripped) :] + continuation
             context = stripped
-        whole = self._encode(context + continuation)
+        special = req.prefix == "tokenizer"
+        whole = self._encode(context + continuation, special)
         n_ctx = 0
         if context:
-            ctx = self._encode(context)
-            n_ctx = len(ctx)
-            if whole[:n_ctx] != ctx:  # a token merged across the boundary: score from the split
-                n_ctx = next(i for i, (a, b) in enumerate(zip(whole, ctx)) if a != b)
+            # the scored part starts where the tokenised context and the whole text diverge
+            # (TRL's common_prefix_length): a token merged across the boundary is scored
+            ctx = self._encode(context, special)
+            n_ctx = next((i for i, (a, b) in enumerate(zip(whole, ctx)) if a != b), min(len(ctx), len(whole)))
         if req.add_eos and tok.eos_token_id is not None:
             whole.append(tok.eos_token_id)
-        if whole and prefix is not None and whole[0] == prefix:
-            ids = whole  # the text (e.g. a chat template) already starts with BOS
-            first = max(1, n_ctx)
-        elif prefix is not None:
-            ids = [prefix, *whole]
-            first = n_ctx + 1
-        else:  # no BOS and no EOS: the first token has nothing to condition on and is not scored
-            ids = whole
-            first = max(1, n_ctx)
-        return ids, first
+        prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        if req.prefix != "bos" or prefix is None or (whole and whole[0] == prefix):
+            # the text as it is (a chat template may write BOS itself); with nothing before the
+            # first token, it has no prediction and is not scored
+            return whole, max(1, n_ctx)
+        return [prefix, *whole], n_ctx + 1
+
+    def token_view(self, req: LoglikelihoodRequest) -> list[tuple[str, bool]]:
+        """Each token of a request as text, and whether it is scored (for --show-tokens)."""
+        ids, first = self._sequence(req)
+        return [(str(self.tokenizer.decode([t])), k >= first) for k, t in enumerate(ids)]
 
     # -- scoring -----------------------------------------------------------------------------
     def loglikelihood(
@@ -162,6 +164,7 @@ class HFModel:
         stride: int | None = None,
         batch_size: int | None = None,
         progress: Progress | None = None,
+        windows: str = "lm-eval",
     ) -> list[TokenScores]:
         import torch
 
@@ -175,7 +178,7 @@ class HFModel:
         seqs = [self._sequence(r) for r in requests]
         jobs: list[tuple[int, int, Window]] = []  # (request, order within request, window)
         for i, (ids, first) in enumerate(seqs):
-            for k, w in enumerate(plan_windows(len(ids), first, max_length, stride)):
+            for k, w in enumerate(plan_windows(len(ids), first, max_length, stride, windows)):
                 jobs.append((i, k, w))
         # Longest first: similar lengths share a batch (little padding), and an out-of-memory
         # error shows up on the first batch rather than after an hour.

@@ -31,6 +31,13 @@ class LoglikelihoodRequest:
     continuation: str
     add_eos: bool = False
     """Also score the EOS token after the continuation (SFT recipes train on it)."""
+    prefix: str = "bos"
+    """What comes before the text's own tokens. "bos": a conditioning token (BOS, else EOS)
+    unless the text starts with it, so the first token is scored too (lm-evaluation-harness's
+    perplexity). "tokenizer": what `tokenizer(text)` adds itself, as training tokenised a
+    plain-text prompt + completion (TRL; nothing for tokenizers that add no BOS). "none": the
+    text's tokens as they are, as TRL tokenises a chat template's text (which writes its own
+    BOS). Without a first token to condition on, the first token is not scored, as in training."""
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,11 @@ class LogLikelihoodModel(Protocol):
         stride: int | None = None,
         batch_size: int | None = None,
         progress: Progress | None = None,
+        windows: str = "lm-eval",
     ) -> list[TokenScores]:
         """Score each request; texts longer than `max_length` are scored in windows that advance
-        by `stride` tokens, every token exactly once."""
+        by `stride` tokens, every token exactly once, filled with context as `windows` says
+        ("lm-eval" or "fixed", see models/_windows.py)."""
         ...
 
     def chat_renderer(self) -> ChatRenderer | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -100,8 +100,10 @@ def evaluate_overfit(
     *,
     fields: FieldMap | None = None,
     progress: Progress | None = None,
+    show_tokens: Callable[[str], None] | None = None,
 ) -> OverfitReport:
-    """Train and validation loss of each model, computed alike, and the overfitting verdict."""
+    """Train and validation loss of each model, computed alike, and the overfitting verdict.
+    `show_tokens` receives each model's scored tokens of the first training sample."""
     config = config or PerplexityConfig()
     thresholds = thresholds or GapThresholds()
     if not models:
@@ -115,7 +117,7 @@ def evaluate_overfit(
         loaded: LogLikelihoodModel = (
             load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
         )
-        t = score_model(loaded, train_set, config, progress=progress)
+        t = score_model(loaded, train_set, config, progress=progress, show_tokens=show_tokens)
         e = score_model(loaded, eval_set, config, progress=progress)
         gaps.append(loss_gap(t, e, config, thresholds))
         if loaded is not item:

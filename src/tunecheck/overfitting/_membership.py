@@ -114,7 +114,7 @@ def membership_applies(result: MembershipResult) -> Applies:
 def score_docs(model: LogLikelihoodModel, dataset: Dataset, config: MembershipConfig, *, progress: Progress | None = None) -> DocScores:
     requests, _ = build_requests(dataset, model, config.perplexity)
     p = config.perplexity
-    scores = model.loglikelihood(requests, max_length=p.max_length, stride=p.stride, batch_size=p.batch_size, progress=progress)
+    scores = model.loglikelihood(requests, max_length=p.max_length, stride=p.stride, batch_size=p.batch_size, progress=progress, windows=p.windows)
     mean = np.array([s.logprobs.mean() if s.n_tokens else np.nan for s in scores])
     mink = np.array([min_k_prob(s.logprobs, config.k_percent) for s in scores])
     return DocScores([s.id for s in dataset], mean, mink)

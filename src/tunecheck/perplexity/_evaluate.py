@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,11 @@ from tunecheck.models import (
     ModelSpec,
     TokenScores,
     check_template,
+    check_windows,
     format_pair,
     format_text,
     load_model,
+    prompt_kind,
     release_memory,
 )
 from tunecheck.perplexity._metrics import (
@@ -33,7 +35,10 @@ from tunecheck.perplexity._metrics import (
     count_words,
     perplexity_metrics,
 )
+from tunecheck.perplexity._show import describe_tokens
 from tunecheck.stats import N_RESAMPLES, bootstrap_p_value, bootstrap_sums, percentile_ci, verdict
+
+EOS_CHOICES = ("auto", "yes", "no")
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,16 @@ class PerplexityConfig:
     template: str = "auto"
     """How prompt and response were joined in training: auto, chat, alpaca, concat or a
     format string with {prompt}."""
-    add_eos: bool | None = None
-    """Score the EOS token after the response; default: yes in completion-only mode."""
+    eos: str = "auto"
+    """Score an EOS token after the text: auto (as TRL trains on that data shape, see
+    `build_requests`), yes or no."""
     max_length: int | None = None
     """Tokens per window; default: the model's context length."""
     stride: int | None = None
     """Tokens scored per window after the first; default: max_length (no overlap)."""
+    windows: str = "lm-eval"
+    """Context of the windows after the first: lm-eval (refilled to max_length, as
+    lm-evaluation-harness) or fixed (max_length - stride tokens); see models/_windows.py."""
     batch_size: int | None = None
     """Windows per forward pass; default: sized automatically. Never changes the numbers."""
     dtype: str = "auto"
@@ -61,6 +70,9 @@ class PerplexityConfig:
     def __post_init__(self) -> None:
         check_template(self.template)
         check_device(self.device)
+        check_windows(self.windows)
+        if self.eos not in EOS_CHOICES:
+            raise ConfigError(f"--eos {self.eos!r}: use one of {', '.join(EOS_CHOICES)}")
         if self.max_length is not None and self.max_length < 2:
             raise ConfigError(f"--max-length must be at least 2, got {self.max_length}")
         if self.stride is not None and self.stride < 1:
@@ -71,10 +83,6 @@ class PerplexityConfig:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.n_resamples < 100:
             raise ConfigError(f"--n-resamples must be at least 100, got {self.n_resamples}")
-
-    @property
-    def eos(self) -> bool:
-        return self.completion_only if self.add_eos is None else self.add_eos
 
 
 @dataclass
@@ -133,23 +141,57 @@ class PerplexityReport:
 def build_requests(
     dataset: Dataset, model: LogLikelihoodModel, config: PerplexityConfig
 ) -> tuple[list[LoglikelihoodRequest], list[str]]:
-    """Requests for the model and, per sample, the scored text (for bytes and words)."""
+    """Requests for the model and, per sample, the scored text (for bytes and words).
+
+    Instruction data is scored on the tokens the standard SFT recipe trains on, as TRL's
+    SFTTrainer builds them (trl/trainer/sft_trainer.py, `_prepare_dataset`, TRL 1.16), so the
+    completion-only loss equals the Trainer's `eval_loss` on the same model and data:
+
+    - chat data (the conversation before the last assistant turn as the prompt, TRL's
+      conversational prompt/completion): the context is the conversation rendered with the
+      generation prompt, the scored part everything the full rendering adds: the assistant's
+      content and the template's end-of-turn tokens, its trailing newline included
+      (`answer<|im_end|>\n` for ChatML). TRL adds no EOS to conversational data (the template
+      ends the turn; its assistant-only training templates also cover `<|im_end|>\n`), and
+      tokenises the template's text without special tokens (the template writes BOS itself).
+    - Alpaca, prompt/completion text and custom templates: the response and an EOS, as TRL
+      appends `eos_token` to a non-conversational completion (unless it already ends with it)
+      and tokenises prompt + completion with `tokenizer(text)`, so a BOS comes first only for
+      tokenizers that add one themselves.
+
+    The scored part starts where the tokenised prompt and the tokenised whole diverge (TRL's
+    `common_prefix_length`). Without --completion-only the same training text is scored whole
+    (as TRL's language-modelling loss on it), while plain text is scored as lm-evaluation-
+    harness's rolling log-likelihood: from a BOS token, every token, no EOS. `config.eos`
+    "yes" / "no" overrides the EOS choice.
+    """
     chat = model.chat_renderer()
+    eos_text = getattr(getattr(model, "tokenizer", None), "eos_token", None)
     requests, scored = [], []
     for sample in dataset:
-        if config.completion_only:
-            if sample.shape == "text":
+        if sample.shape == "text":
+            if config.completion_only:
                 raise ConfigError(
                     f"{dataset.source}: --completion-only needs prompt/response data, but the rows have only "
                     "text (map fields with --prompt-field/--response-field)"
                 )
-            prompt, response = format_pair(sample, config.template, chat)
-            requests.append(LoglikelihoodRequest(prompt, response, add_eos=config.eos))
+            text = format_text(sample, config.template, chat)
+            requests.append(LoglikelihoodRequest("", text, add_eos=config.eos == "yes"))
+            scored.append(text)
+            continue
+        prompt, response = format_pair(sample, config.template, chat)
+        is_chat = prompt_kind(sample, config.template) == "chat"
+        if config.eos == "auto":
+            add_eos = not is_chat and not (isinstance(eos_text, str) and eos_text and response.endswith(eos_text))
+        else:
+            add_eos = config.eos == "yes"
+        prefix = "none" if is_chat else "tokenizer"
+        if config.completion_only:
+            requests.append(LoglikelihoodRequest(prompt, response, add_eos=add_eos, prefix=prefix))
             scored.append(response)
         else:
-            text = format_text(sample, config.template, chat)
-            requests.append(LoglikelihoodRequest("", text, add_eos=config.eos))
-            scored.append(text)
+            requests.append(LoglikelihoodRequest("", prompt + response, add_eos=add_eos, prefix=prefix))
+            scored.append(prompt + response)
     return requests, scored
 
 
@@ -159,16 +201,22 @@ def score_model(
     config: PerplexityConfig | None = None,
     *,
     progress: Progress | None = None,
+    show_tokens: Callable[[str], None] | None = None,
 ) -> ModelPerplexity:
-    """Perplexity of one loaded model on a dataset, with a bootstrap CI over documents."""
+    """Perplexity of one loaded model on a dataset, with a bootstrap CI over documents.
+    `show_tokens` receives the first sample's tokens with the scored ones marked."""
     config = config or PerplexityConfig()
     requests, texts = build_requests(dataset, model, config)
+    view = getattr(model, "token_view", None)
+    if show_tokens is not None and requests and callable(view):
+        show_tokens(describe_tokens(model.name, dataset.samples[0].id, requests[0], view(requests[0])))
     scores = model.loglikelihood(
         requests,
         max_length=config.max_length,
         stride=config.stride,
         batch_size=config.batch_size,
         progress=progress,
+        windows=config.windows,
     )
     return summarise(model.name, dataset, scores, texts, config, identity=_identity(model))
 
@@ -262,8 +310,10 @@ def evaluate_perplexity(
     *,
     fields: FieldMap | None = None,
     progress: Progress | None = None,
+    show_tokens: Callable[[str], None] | None = None,
 ) -> PerplexityReport:
     """Perplexity of each model on `data`; every model after the first is compared to the first.
+    `show_tokens` receives the first sample's scored tokens, for each model.
 
     Models are loaded one at a time and released after scoring, so a base and a tuned 8B model
     need the memory of one.
@@ -276,11 +326,11 @@ def evaluate_perplexity(
     for item in models:
         if isinstance(item, (str, ModelSpec)):
             loaded = load_model(item, dtype=config.dtype, device=config.device)
-            results.append(score_model(loaded, dataset, config, progress=progress))
+            results.append(score_model(loaded, dataset, config, progress=progress, show_tokens=show_tokens))
             del loaded
             release_memory()
         else:
-            results.append(score_model(item, dataset, config, progress=progress))
+            results.append(score_model(item, dataset, config, progress=progress, show_tokens=show_tokens))
     names = [r.model for r in results]
     if len(set(names)) != len(names):
         raise ConfigError(f"two models share the name {names}; give one another with --model 'PATH,name=NAME'")
