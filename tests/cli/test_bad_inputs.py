@@ -281,7 +281,7 @@ def test_line_separators_inside_strings_are_data(tmp_path: Path) -> None:
     data = load_data(src)
     assert [s.text for s in data] == texts  # str.splitlines() cut these rows in two
     # split writes such characters raw (ensure_ascii=False); tunecheck reads its own output
-    summary = write_split(split_dataset(data, test_size=0.5, seed=1), tmp_path / "sp")
+    summary = write_split(split_dataset(data, validation_size=0.5, seed=1), tmp_path / "sp")
     back = [s.text for side in ("train", "validation") for s in load_data(summary[side]["path"])]
     assert sorted(back) == sorted(texts)
     csv_file = tmp_path / "d.csv"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from tunecheck._progress import Progress
@@ -28,20 +28,8 @@ class OverlapReport:
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
-        return {
-            "layer": "overlap",
-            "data": self.data,
-            "config": {"on": self.on, **r.config_dict()},
-            "compared": self.compared,
-            "train_rows": r.train_rows,
-            "eval_rows": r.eval_rows,
-            **r.counts(),
-            "applicable": r.caveat is None,
-            "caveat": r.caveat,
-            "boilerplate": asdict(r.boilerplate),
-            "pairs": [p.to_dict() for p in r.pairs],
-            "notes": list(self.notes),
-        }
+        return {"layer": "overlap", "data": self.data, **r.to_dict(),
+                "config": {"on": self.on, **r.config_dict()}, "compared": self.compared, "notes": list(self.notes)}
 
 
 def sample_text(sample: Sample, on: On) -> str | None:

@@ -33,7 +33,12 @@ from tunecheck.overfitting._applies import (
     closed_label_set,
     references_of,
 )
-from tunecheck.scoring import PredictionSet, load_prediction_sets, pairing_warnings
+from tunecheck.scoring import (
+    PredictionSet,
+    load_prediction_sets,
+    pairing_warnings,
+    require_shared_ids,
+)
 from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
 
 TRAIN_EXCERPT = 300
@@ -170,6 +175,7 @@ def evaluate_copying(
     with the first (the base model's outputs) on the sample ids they share."""
     config = config or CopyConfig()
     sets = load_prediction_sets(preds)
+    require_shared_ids(sets)
     data = train if isinstance(train, Dataset) else load_data(train, fields)
     texts = []
     for s in data:

@@ -35,7 +35,12 @@ from tunecheck.data import align_ids
 from tunecheck.errors import ConfigError
 from tunecheck.metrics import SELF_BLEU_ORDER, distinct_stats, self_bleu
 from tunecheck.overfitting._applies import YES, Applies, closed_label_set, enough, references_of
-from tunecheck.scoring import PredictionSet, load_prediction_sets, pairing_warnings
+from tunecheck.scoring import (
+    PredictionSet,
+    load_prediction_sets,
+    pairing_warnings,
+    require_shared_ids,
+)
 from tunecheck.stats import (
     N_RESAMPLES,
     PairedResult,
@@ -164,6 +169,7 @@ def compare_diversity(
     if n_resamples < 1000:
         raise ConfigError(f"--n-resamples {n_resamples}: use at least 1,000 (10,000 is the default)")
     loaded = load_prediction_sets(sets)
+    require_shared_ids(loaded)
     task = start(progress, "diversity", 2 * len(loaded) - 1)
     warnings: list[str] = []
     models: list[ModelDiversity] = []

@@ -204,11 +204,13 @@ CACHE_VERSION = 2
 """Bump when what a saved checkpoint result holds changes: older files are then re-evaluated."""
 
 
-def _files_stamp(folder: Path) -> list[tuple[str, int, int]]:
+def _files_stamp(folder: Path) -> list[tuple[str, int, int | str]]:
     """Name, size and mtime of every file in a model folder: weights, tokenizer and chat template
-    all change the numbers (cheap, unlike hashing gigabytes)."""
+    all change the numbers (cheap, unlike hashing gigabytes); a GGUF file's name, size and hash."""
     if not folder.is_dir():
-        return []
+        from tunecheck.models import weights_stamp
+
+        return weights_stamp(str(folder)) if folder.is_file() else []
     return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir() if f.is_file())
 
 

@@ -11,6 +11,7 @@ from tunecheck.scoring._score import (
     load_prediction_sets,
     load_rules,
     pairing_warnings,
+    require_shared_ids,
     samples_to_detect,
     score_predictions,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "load_prediction_sets",
     "load_rules",
     "pairing_warnings",
+    "require_shared_ids",
     "samples_to_detect",
     "score_predictions",
 ]

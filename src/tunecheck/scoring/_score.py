@@ -368,6 +368,15 @@ def pairing_warnings(
     return out
 
 
+def require_shared_ids(sets: Sequence[PredictionSet]) -> None:
+    """Refuse, before any work, predictions files that share no sample id with the first (the
+    baseline): the same DataError `pairing_warnings` raises, but before progress and computation."""
+    base = {p.id for p in sets[0].rows} if sets else set()
+    for s in sets[1:]:
+        if not any(p.id in base for p in s.rows):
+            pairing_warnings(sets[0], s, 0)
+
+
 def samples_to_detect(r: PairedResult, n: int) -> int | None:
     """How many samples would make a true difference of the size observed detectable (two-sided
     5%, 80% power): the MDD falls as 1/sqrt(n), so n * (MDD / |difference|)^2. None when more
@@ -383,6 +392,7 @@ def score_predictions(
 ) -> ScoreReport:
     """Score each predictions file; compare every later one with the first (the baseline)."""
     sets = load_prediction_sets(preds)
+    require_shared_ids(sets)
     rows = load_rows(data, config.id_field) if data else None
     custom = [load_custom(c) for c in config.custom]
     contexts = [_contexts(s, rows) for s in sets]
