@@ -97,3 +97,20 @@ def test_sweep_phases_are_never_cut(screen):
         assert "under-fitting" in words and "over-fitting" in words and "checkpoint-1200" in words
         assert "…" not in _text(console)
         assert "final model = checkpoint-1200, not scored twice" in " ".join(words)
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_perplexity_table_keeps_its_headers_and_numbers_whole(screen, width):
+    # the perplexity table was a plain Rich table: at 80 columns "perplexi…" and "/root/.c…"
+    model = {"model": "/root/.cache/tunecheck-tests/smollm2-98362432", "perplexity": 5.5943, "bits_per_byte": 0.3922,
+             "byte_perplexity": 1.3124, "word_perplexity": 175.0785, "tokens": 6,
+             "ci95": {"perplexity": [4.8541, 6.4474]}}
+    console = screen(width)
+    r.perplexity_tables({"data": {"source": "chat.jsonl", "n": 2, "sha256": "sha256:7005ad289f77"}, "models": [model],
+                         "comparison": []})
+    text = _text(console)
+    assert "…" not in text, text
+    for word in ("perplexity", "5.5943"):
+        assert word in text.split(), (width, word, text)
+    assert "smollm2-98362432" in text.replace("\n", "").replace("│", "").replace(" ", "")
+    assert max(len(line) for line in text.splitlines()) <= width

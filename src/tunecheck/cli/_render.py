@@ -147,15 +147,11 @@ def print_json(payload: dict[str, Any]) -> None:
 
 def perplexity_tables(payload: dict[str, Any]) -> None:
     data = payload["data"]
-    table = Table(title=f"Perplexity on {data['source']}  (n={data['n']}, {data['sha256'][:19]})")
-    for col in ("model", "perplexity", "95% CI", "bits/byte", "byte ppl", "word ppl", "tokens"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for m in payload["models"]:
-        table.add_row(
-            m["model"], num(m["perplexity"]), ci(m["ci95"]["perplexity"]), num(m["bits_per_byte"]),
-            num(m["byte_perplexity"]), num(m["word_perplexity"]), num(m["tokens"]),
-        )
-    console.print(table)
+    cols = [left("model"), Col("perplexity"), Col("95% CI", keep=3), Col("bits/byte", keep=4), Col("byte ppl", keep=1),
+            Col("word ppl", keep=2), Col("tokens", keep=5)]
+    cells = [[escape(m["model"]), num(m["perplexity"]), ci(m["ci95"]["perplexity"]), num(m["bits_per_byte"]),
+              num(m["byte_perplexity"]), num(m["word_perplexity"]), num(m["tokens"])] for m in payload["models"]]
+    console.print(fitted(f"Perplexity on {escape(str(data['source']))}  (n={data['n']}, {data['sha256'][:19]})", cols, cells))
     comparison_table(payload["comparison"])
 
 
