@@ -21,7 +21,7 @@ def test_training_labels_are_the_assistant_turn_as_the_template_renders_it():
 
 
 def test_a_model_folder_without_config_is_refused(tmp_path):
-    with pytest.raises(ModelError, match="no config.json"):
+    with pytest.raises(ModelError, match=r"no config\.json"):
         resolve_real_model(str(tmp_path), tmp_path / "work")
 
 
@@ -34,17 +34,17 @@ def test_a_folder_is_used_as_it_is(tmp_path):
 def test_real_demo_runs_end_to_end_on_a_tiny_budget(smollm2, tmp_path, capsys):
     from tunecheck.demo._real_run import Sizes, run_real_demo
 
-    # 16 training rows, batch 8, 2 epochs: 4 steps, checkpoint-2 and checkpoint-4
-    sizes = Sizes(train=16, validation=6, test=6, prose=3, epochs=2)
+    # 8 training rows, batch 8, 2 epochs: 2 steps, checkpoint-1 and checkpoint-2
+    sizes = Sizes(train=8, validation=4, test=4, prose=2, epochs=2)
     results = run_real_demo(tmp_path, model=str(smollm2), json_output=True, sizes=sizes)
     written = json.loads((tmp_path / "results.json").read_text())
     assert written["verdict"] == results["verdict"]
     task = written["task_classification"]
     assert [m["model"] for m in task["models"]] == ["base", "tuned"]
-    assert all(m["n"] == 6 for m in task["models"])
+    assert all(m["n"] == 4 for m in task["models"])
     state = json.loads((tmp_path / "tuned" / "trainer_state.json").read_text())
     assert [row["epoch"] for row in state["log_history"] if "eval_loss" in row] == [1.0, 2.0]
-    assert sorted(p.name for p in (tmp_path / "tuned" / "trainer").glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert sorted(p.name for p in (tmp_path / "tuned" / "trainer").glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
     for key in ("perplexity_responses", "perplexity_heldout_text", "overfit", "curves", "sweep", "overlap", "copying", "diversity", "overfitting"):
         assert key in written, key
     assert {r["check"] for r in written["verdict"]} >= {"general text perplexity", "task: sentiment accuracy"}

@@ -50,14 +50,14 @@ def resolve_real_model(spec: str | None, workdir: Path, *, log: Any = print) -> 
         if path.suffix == ".gguf":
             if not path.is_file():
                 raise ModelError(f"--real-model {spec}: no such GGUF file")
-            return _from_gguf(path, workdir, log)
+            return dequantised(path, workdir, log)
         if path.exists() or spec.count("/") != 1:
             raise ModelError(f"--real-model {spec}: give a model folder, a .gguf file or a hub id (owner/name)")
         return _from_hub(spec, local_only=False)
     try:
         return _from_hub(SMOLLM2_HUB_ID, local_only=True)
     except ModelError:
-        return _from_gguf(smollm2_gguf(), workdir, log)
+        return dequantised(smollm2_gguf(), workdir, log)
 
 
 def _from_hub(repo: str, *, local_only: bool) -> Path:
@@ -71,7 +71,7 @@ def _from_hub(repo: str, *, local_only: bool) -> Path:
         raise ModelError(f"--real-model {repo}: not found {where}: {type(err).__name__}") from err
 
 
-def _from_gguf(gguf: Path, workdir: Path, log: Any) -> Path:
+def dequantised(gguf: Path, workdir: Path, log: Any) -> Path:
     """The GGUF model as a float32 folder in `workdir`, converted once (keyed by size and mtime)."""
     stat = gguf.stat()
     target = workdir / "models" / f"{gguf.stem}-{stat.st_size}-{stat.st_mtime_ns}"

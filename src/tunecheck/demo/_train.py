@@ -80,12 +80,26 @@ def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[
     train_lora(base, tok, train, evals, out, lora=lora, args=args)
 
 
-def train_lora(base: Path, tok: Any, train: list[dict[str, list[int]]], evals: list[dict[str, list[int]]], out: Path, *, lora: dict[str, Any], args: dict[str, Any]) -> None:
+def train_lora(base: Path, tok: Any, train: list[dict[str, list[int]]], evals: list[dict[str, list[int]]], out: Path, *,
+               lora: dict[str, Any], args: dict[str, Any], log: Any = None) -> None:
     """LoRA on `base` with transformers' Trainer over pre-tokenised examples (input_ids and
-    labels, -100 where no loss): a checkpoint per epoch, the adapter and trainer_state.json in `out`."""
+    labels, -100 where no loss): a checkpoint per epoch, the adapter and trainer_state.json in
+    `out`. `log`, if given, gets a line after each evaluation (a run of minutes is not silent)."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, PrinterCallback, Trainer, TrainingArguments
+    from transformers import (
+        AutoModelForCausalLM,
+        PrinterCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    class EvalLines(TrainerCallback):
+        def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None, **_: Any) -> None:
+            train = [r["loss"] for r in state.log_history if "loss" in r]
+            last = f", training loss {train[-1]:.4f}" if train else ""
+            log(f"  epoch {state.epoch:.0f} (step {state.global_step}/{state.max_steps}): eval_loss {(metrics or {}).get('eval_loss', float('nan')):.4f}{last}")
 
     model = AutoModelForCausalLM.from_pretrained(str(base.resolve()), dtype=torch.float32)
     model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **lora))  # type: ignore[assignment]
@@ -116,6 +130,8 @@ def train_lora(base: Path, tok: Any, train: list[dict[str, list[int]]], evals: l
     }
     trainer = Trainer(model=model, args=TrainingArguments(**settings), train_dataset=train, eval_dataset=evals, data_collator=collate)
     trainer.remove_callback(PrinterCallback)  # the demo prints its own summary
+    if log is not None:
+        trainer.add_callback(EvalLines())
     trainer.train()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
