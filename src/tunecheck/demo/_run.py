@@ -229,7 +229,7 @@ def verdict_rows(results: dict[str, Any], task: str = "task_qa", what: str = "an
             rows.append({"check": check, "model": c["model"], "verdict": c["verdict"], "evidence": f"{c['metric']} {c['baseline_value']:.3f} -> {c['value']:.3f} ({_change(c['improvement_pct'])}), p={c['p_value']:.4f}"})
     for c in results[task]["comparison"]:
         rows.append({"check": f"task: {what} {c['metric'].replace('_', ' ')}", "model": c["model"], "verdict": c["verdict"],
-                     "evidence": f"{c['baseline_value']:.3f} -> {c['value']:.3f} (CI of the change [{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]), p={c['p_value']:.4f}"})
+                     "evidence": f"{c['baseline_value']:.3f} -> {c['value']:.3f} (CI of the change [{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]), {_p(c)}"})
     for m in results["overfit"]["models"]:
         word = {"none": "ok", "some": "warning", "high": "overfit"}[m["level"]]
         rows.append({"check": "train/eval loss gap", "model": m["model"], "verdict": word, "evidence": f"gap {m['gap']:.3f} nats/token: {m['message']}"})
@@ -237,6 +237,11 @@ def verdict_rows(results: dict[str, Any], task: str = "task_qa", what: str = "an
         o = results["overfitting"]
         rows.append({"check": "overfitting (all signals)", "model": o["model"], "verdict": o["verdict"], "evidence": o["summary"]})
     return rows
+
+
+def _p(c: dict[str, Any]) -> str:
+    """The p-value the verdict was decided on: Holm-adjusted when several metrics were compared."""
+    return f"p(Holm)={c['p_value_holm']:.4f}" if c.get("p_value_holm") is not None else f"p={c['p_value']:.4f}"
 
 
 def _change(improvement_pct: float) -> str:
