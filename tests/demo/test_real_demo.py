@@ -31,10 +31,6 @@ def test_a_folder_is_used_as_it_is(tmp_path):
 
 
 @pytest.mark.real
-# one-word answers have no bigrams: distinct-2 is 0/0 and the diversity layer's paired bootstrap
-# warns "invalid value" (a bug of that layer, reported in issue 9's demo notes; drop this then)
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-@pytest.mark.timeout(900)  # 6.6 min measured on 2 cores shared with other jobs (the default is 300 s)
 def test_real_demo_runs_end_to_end_on_a_tiny_budget(smollm2, tmp_path, capsys):
     from tunecheck.demo._real_run import Sizes, run_real_demo
 
