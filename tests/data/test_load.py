@@ -688,3 +688,24 @@ def test_hf_nonexistent_dataset_offline(monkeypatch: pytest.MonkeyPatch) -> None
     msg = data_error(source)
     assert msg.startswith(f"{source}: could not load from the Hugging Face hub")
     assert "check the name, config and split" in msg
+
+
+def test_conversational_prompt_completion_rows_load_as_chat(tmp_path):
+    # TRL's conversational prompt-completion format: prompt and completion are message lists
+    path = tmp_path / "pc.jsonl"
+    rows = [{"id": "a", "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}],
+             "completion": [{"role": "assistant", "content": "Hello."}]},
+            {"id": "b", "prompt": [{"role": "user", "content": "Bye?"}], "completion": [{"role": "assistant", "content": "Bye."}]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    a, b = list(load_data(path))
+    assert (a.shape, a.prompt, a.response) == ("chat", "Hi?", "Hello.")
+    assert [(m.role, m.content) for m in a.messages] == [("system", "Be brief."), ("user", "Hi?")]
+    assert (b.shape, b.response) == ("chat", "Bye.")
+
+
+def test_a_conversational_completion_must_be_one_assistant_message(tmp_path):
+    path = tmp_path / "pc.jsonl"
+    path.write_text(json.dumps({"prompt": [{"role": "user", "content": "Hi?"}],
+                                "completion": [{"role": "user", "content": "x"}]}) + "\n")
+    with pytest.raises(DataError, match=r'pc.jsonl line 1: field "completion": a conversational completion must be one assistant message'):
+        load_data(path)

@@ -82,6 +82,9 @@ def test_chat_loss_equals_trl_eval_loss(real: HFModel, tmp_path: Path) -> None:
     ours = [{"messages": [{"role": "user", "content": _user(i, x)}, {"role": "assistant", "content": y}]} for i, x, y in ROWS]
     expected = _trl_eval_loss(real, trl_rows, tmp_path / "trl")
     assert _tunecheck_loss(real, ours, tmp_path) == pytest.approx(expected, rel=1e-4)
+    # and TRL's own conversational rows, read by tunecheck as they are
+    (tmp_path / "pc").mkdir()
+    assert _tunecheck_loss(real, trl_rows, tmp_path / "pc") == pytest.approx(expected, rel=1e-4)
 
 
 def test_alpaca_loss_equals_trl_eval_loss(real: HFModel, tmp_path: Path) -> None:

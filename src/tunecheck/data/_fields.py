@@ -113,9 +113,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _messages(row: Mapping[str, Any], name: str) -> tuple[tuple[Message, ...], str | None]:
+def _message_list(row: Mapping[str, Any], name: str, flag: str = "--messages-field") -> tuple[Message, ...]:
     if name not in row or row[name] is None:
-        raise RowError(f'field "{name}" is missing (use --messages-field to name another field)', name)
+        raise RowError(f'field "{name}" is missing (use {flag} to name another field)', name)
     raw = row[name]
     if not isinstance(raw, list) or not raw:
         raise RowError(f'field "{name}" must be a non-empty list of {{"role", "content"}} objects', name)
@@ -129,6 +129,11 @@ def _messages(row: Mapping[str, Any], name: str) -> tuple[tuple[Message, ...], s
                 name,
             )
         msgs.append(Message(m["role"], m["content"]))
+    return tuple(msgs)
+
+
+def _messages(row: Mapping[str, Any], name: str) -> tuple[tuple[Message, ...], str | None]:
+    msgs = _message_list(row, name)
     if msgs[-1].role != "assistant":  # a conversation awaiting its answer: generation input
         return tuple(msgs), None
     return tuple(msgs[:-1]), msgs[-1].content
@@ -153,6 +158,8 @@ def to_sample(row: Mapping[str, Any], index: int, spec: Resolved) -> Sample:
         history, response = _messages(row, n["messages"])
         prompt = next((m.content for m in reversed(history) if m.role == "user"), "")
         return Sample(sid, "chat", prompt=prompt, response=response, messages=history, fields=row)
+    if spec.shape == "prompt_completion" and isinstance(row.get(n["prompt"]), list):
+        return _conversational(row, sid, n)
     prompt = _string(row, n["prompt"], "prompt")
     response = _string(row, n["response"], "response") if "response" in n else None
     if spec.shape == "alpaca":
@@ -160,3 +167,21 @@ def to_sample(row: Mapping[str, Any], index: int, spec: Resolved) -> Sample:
         full = f"{prompt}\n\n{extra}" if extra else prompt
         return Sample(sid, "alpaca", prompt=full, response=response, instruction=prompt, input=extra, fields=row)
     return Sample(sid, "prompt_completion", prompt=prompt, response=response, fields=row)
+
+
+def _conversational(row: Mapping[str, Any], sid: str, n: Mapping[str, str]) -> Sample:
+    """TRL's conversational prompt-completion row (`prompt` and `completion` are lists of
+    messages): the same conversation as a `messages` row, so it is scored and generated as chat."""
+    history = _message_list(row, n["prompt"], "--prompt-field")
+    response = None
+    if "response" in n and row.get(n["response"]) is not None:
+        completion = _message_list(row, n["response"], "--response-field")
+        if len(completion) != 1 or completion[0].role != "assistant":
+            roles = [m.role for m in completion]
+            raise RowError(
+                f'field "{n["response"]}": a conversational completion must be one assistant message, got roles {roles}',
+                n["response"],
+            )
+        response = completion[0].content
+    prompt = next((m.content for m in reversed(history) if m.role == "user"), "")
+    return Sample(sid, "chat", prompt=prompt, response=response, messages=history, fields=row)
