@@ -22,6 +22,7 @@ from typing import Any
 from tunecheck.demo import _sentiment as task_mod
 from tunecheck.demo._real import resolve_real_model
 from tunecheck.demo._run import (
+    did_it_work,
     finish,
     is_cached,
     model_layers,
@@ -173,6 +174,7 @@ def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None =
     signals = [results[k] for k in ("overfit", "curves", "sweep", "copying", "diversity")]
     results["overfitting"] = _io.clean(overfitting_verdict(signals, model="tuned").to_dict())
     results["verdict"] = verdict_rows(results, "task_classification", "sentiment")
+    results["did_it_work"] = did_it_work(results)
     results["demo"]["seconds"] = round(time.perf_counter() - started, 1)
     finish(results, out, console, json_output, [
         ("Response perplexity on the test reviews' labels (completion-only)", render.perplexity_tables, "perplexity_responses"),

@@ -164,6 +164,7 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     )
     results["overfitting"] = _io.clean(verdict_of.to_dict())
     results["verdict"] = verdict_rows(results)
+    results["did_it_work"] = did_it_work(results)
     finish(results, out, console, json_output, [
         ("Response perplexity on held-out questions (completion-only)", render.perplexity_tables, "perplexity_responses"),
         ("General text perplexity (sanity check: did fine-tuning break the LM?)", render.perplexity_tables, "perplexity_heldout_text"),
@@ -217,9 +218,20 @@ def finish(results: dict[str, Any], out: Path, console: Any, json_output: bool, 
             console.print(f"plots: [bold]{out / (name + '.png')}[/], [bold]{out / (name + '.html')}[/]")
         else:
             show(results[key])
-    render_of.verdict_table(results["overfitting"])
-    verdict_table(results["verdict"], console)
+    render_of.verdict_tables(results["did_it_work"])
     console.print(f"results written to [bold]{out / 'results.json'}[/]")
+
+
+def did_it_work(results: dict[str, Any]) -> dict[str, Any]:
+    """The one verdict (`tunecheck verdict`) over every layer's result the demo wrote; the
+    held-out prose is the general text."""
+    from tunecheck import _io
+    from tunecheck.verdict import GENERAL, TASK, Result
+    from tunecheck.verdict import did_it_work as verdict_of
+
+    given = [Result(v, k, GENERAL if k == "perplexity_heldout_text" else TASK) for k, v in results.items()
+             if isinstance(v, dict) and "layer" in v and k not in ("overfitting", "did_it_work")]
+    return dict(_io.clean(verdict_of(given, "tuned").to_dict()))
 
 
 def verdict_rows(results: dict[str, Any], task: str = "task_qa", what: str = "answer") -> list[dict[str, str]]:
@@ -246,15 +258,3 @@ def _p(c: dict[str, Any]) -> str:
 
 def _change(improvement_pct: float) -> str:
     return f"{improvement_pct:.1f}% lower" if improvement_pct >= 0 else f"{-improvement_pct:.1f}% higher"
-
-
-def verdict_table(rows: list[dict[str, str]], console: Any) -> None:
-    from rich.table import Table
-
-    style = {"improved": "bold green", "ok": "green", "regressed": "bold red", "overfit": "bold red", "inconclusive": "yellow", "warning": "yellow", "healthy": "bold green", "overfitting": "bold red"}
-    table = Table(title="Verdict: did the fine-tune work?")
-    for col in ("check", "model", "verdict", "evidence"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["check"], r["model"], f"[{style.get(r['verdict'], '')}]{r['verdict']}[/]", r["evidence"])
-    console.print(table)
