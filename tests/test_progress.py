@@ -49,3 +49,19 @@ def test_the_cli_progress_prints_lines_when_stderr_is_not_a_terminal(monkeypatch
     assert lines[0].startswith("generate: 1/4 prompts (25%)")
     assert lines[-1].startswith("generate: 4/4 prompts (100%)") and "done in" in lines[-1]
     assert len(lines) == 4
+
+
+def test_each_task_names_what_it_counts(monkeypatch):
+    # one progress display serves tokens (scoring) and prompts (generation): "generating tuned:
+    # 99/99 tok" was shown for 99 prompts
+    from tunecheck._progress import start
+
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    bar = RichProgress()
+    with bar.running():
+        start(bar, "scoring tuned", 2).advance(2)
+        start(bar, "generating tuned", 3, "prompts").advance(3)
+    lines = err.getvalue().splitlines()
+    assert lines[0].startswith("scoring tuned: 2/2 tok (100%)"), lines
+    assert lines[1].startswith("generating tuned: 3/3 prompts (100%)") and "prompts/s" in lines[1], lines

@@ -15,7 +15,7 @@ from typing import Protocol, TextIO
 
 
 class Progress(Protocol):
-    def task(self, description: str, total: int) -> _Task: ...
+    def task(self, description: str, total: int, unit: str | None = None) -> _Task: ...
 
 
 class _Task(Protocol):
@@ -38,7 +38,8 @@ def _rate_column_class() -> type:
 
         def render(self, task: object) -> Text:
             speed = getattr(task, "speed", None)
-            return Text(f"{speed:,.0f} {self.unit}/s" if speed else "", style="progress.data.speed")
+            unit = getattr(task, "fields", {}).get("unit", self.unit)
+            return Text(f"{speed:,.1f} {unit}/s" if speed else "", style="progress.data.speed")
 
     return RateColumn
 
@@ -61,8 +62,8 @@ class LineProgress:
     def running(self) -> Iterator[LineProgress]:
         yield self
 
-    def task(self, description: str, total: int) -> _LineTask:
-        return _LineTask(self, description, total)
+    def task(self, description: str, total: int, unit: str | None = None) -> _LineTask:
+        return _LineTask(self, description, total, unit or self.unit)
 
     def write(self, line: str) -> None:
         stream = self.stream or sys.stderr
@@ -71,8 +72,8 @@ class LineProgress:
 
 
 class _LineTask:
-    def __init__(self, owner: LineProgress, description: str, total: int) -> None:
-        self.owner, self.description, self.total = owner, description, total
+    def __init__(self, owner: LineProgress, description: str, total: int, unit: str) -> None:
+        self.owner, self.description, self.total, self.unit = owner, description, total, unit
         self.done = 0
         self.start = self.last_time = owner.clock()
         self.last_step = 0
@@ -89,9 +90,9 @@ class _LineTask:
         elapsed = now - self.start
         rate = self.done / elapsed if elapsed > 0 else 0.0
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total > 0 else ""
-        line = f"{self.description}: {self.done:,}/{self.total:,} {o.unit}{pct}"
+        line = f"{self.description}: {self.done:,}/{self.total:,} {self.unit}{pct}"
         if rate:
-            line += f", {rate:,.1f} {o.unit}/s"
+            line += f", {rate:,.1f} {self.unit}/s"
         if finished:
             line += f", done in {_clock(elapsed)}"
         elif rate:
@@ -136,10 +137,11 @@ class RichProgress:
         with self._rich:
             yield self
 
-    def task(self, description: str, total: int) -> _RichTask | _LineTask:
+    def task(self, description: str, total: int, unit: str | None = None) -> _RichTask | _LineTask:
         if self._lines is not None:
-            return self._lines.task(description, total)
-        return _RichTask(self._rich, self._rich.add_task(description, total=total))
+            return self._lines.task(description, total, unit)
+        task_id = self._rich.add_task(description, total=total, unit=unit) if unit else self._rich.add_task(description, total=total)
+        return _RichTask(self._rich, task_id)
 
 
 class _RichTask:
@@ -151,5 +153,9 @@ class _RichTask:
         self._rich.advance(self._id, n)  # type: ignore[attr-defined]
 
 
-def start(progress: Progress | None, description: str, total: int) -> _Task:
-    return progress.task(description, total) if progress is not None else _NullTask()
+def start(progress: Progress | None, description: str, total: int, unit: str | None = None) -> _Task:
+    """A task on `progress` (none: a no-op); `unit` names what `total` counts (default: the
+    progress display's own, tokens), shown in the rate and in log lines."""
+    if progress is None:
+        return _NullTask()
+    return progress.task(description, total, unit) if unit else progress.task(description, total)

@@ -133,7 +133,7 @@ def test_progress_and_bad_options(tmp_path):
     class Counter:
         total = done = 0
 
-        def task(self, description: str, total: int) -> Counter:
+        def task(self, description: str, total: int, unit: str | None = None) -> Counter:
             self.total = total
             return self
 

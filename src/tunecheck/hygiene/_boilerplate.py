@@ -76,7 +76,7 @@ def strip_boilerplate(
 
 def _frequent(texts: Sequence[str], need: int, hasher: _WordHasher, progress: Progress | None) -> np.ndarray:
     """Sorted hashes of the word n-grams occurring in at least `need` of the texts."""
-    task = start(progress, "boilerplate n-grams", len(texts))
+    task = start(progress, "boilerplate n-grams", len(texts), "texts")
     keys, rows = [], []
     for lo in range(0, len(texts), _CHUNK):
         chunk = [t.split() for t in texts[lo : lo + _CHUNK]]

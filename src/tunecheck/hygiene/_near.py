@@ -272,12 +272,12 @@ def near_matches(
     sigma = _SIGMAS * 0.5 / np.sqrt(num_perm)
     tiers = [_Tier("short", params["short"], signer, shingle, threshold * 0.5 - sigma),
              _Tier("long", params["long"], signer, shingle, threshold * 0.625 - sigma)]
-    task = start(progress, "MinHash-LSH index", sum(1 for t in train for tier in tiers if tier.holds(t)))
+    task = start(progress, "MinHash-LSH index", sum(1 for t in train for tier in tiers if tier.holds(t)), "texts")
     for tier in tiers:
         tier.index(train, task)
 
     found: dict[int, tuple[int, float]] = {}
-    task = start(progress, "near-duplicate search", len(evals))
+    task = start(progress, "near-duplicate search", len(evals), "texts")
     for lo in range(0, len(evals), _CHUNK):
         chunk = range(lo, min(lo + _CHUNK, len(evals)))
         cands: dict[int, list[tuple[float, int]]] = {}

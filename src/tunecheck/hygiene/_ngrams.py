@@ -177,7 +177,7 @@ class NgramIndex:
         if n < 1:
             raise ConfigError(f"n-gram length must be at least 1 word, got {n}")
         hasher = _WordHasher()
-        task = start(progress, f"{n}-gram index", len(texts))
+        task = start(progress, f"{n}-gram index", len(texts), "texts")
         keys, rows = [], []
         for lo in range(0, len(texts), _CHUNK):
             chunk = texts[lo : lo + _CHUNK]
@@ -219,7 +219,7 @@ class NgramIndex:
 
     def query_normalized(self, texts: Sequence[str], progress: Progress | None = None) -> list[NgramHit | None]:
         """As `query_many`, for texts already passed through `normalize`."""
-        task = start(progress, f"{self.n}-gram lookup", len(texts))
+        task = start(progress, f"{self.n}-gram lookup", len(texts), "texts")
         hits: list[NgramHit | None] = []
         for lo in range(0, len(texts), _CHUNK):
             word_lists = [t.split() for t in texts[lo : lo + _CHUNK]]

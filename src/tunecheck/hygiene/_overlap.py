@@ -194,7 +194,7 @@ def find_overlap(
     eids = list(eval_ids) if eval_ids is not None else [str(i) for i in range(len(eval_texts))]
     if len(tids) != len(train_texts) or len(eids) != len(eval_texts):
         raise ConfigError("train_ids/eval_ids must have one id per text")
-    task = start(progress, "normalising", len(train_texts) + len(eval_texts))
+    task = start(progress, "normalising", len(train_texts) + len(eval_texts), "texts")
     train_full: list[str] = []
     evals_full: list[str] = []
     for texts, out in ((train_texts, train_full), (eval_texts, evals_full)):
@@ -218,7 +218,7 @@ def find_overlap(
     )
 
     pairs = []
-    task = start(progress, "match details", len(hits))
+    task = start(progress, "match details", len(hits), "rows")
     for i, hit in enumerate(hits):
         task.advance()
         if i in exact:

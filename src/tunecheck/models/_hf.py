@@ -431,7 +431,7 @@ class HFModel:
 
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
         config = self._generation_config(params)
-        task = _progress.start(progress, desc, len(prompts))
+        task = _progress.start(progress, desc, len(prompts), "prompts")
         if not params.greedy:
             torch.manual_seed(params.seed)
         size = batch_size or (self._generation_batch(len(prompts[order[0]]), params) if order else 1)

@@ -75,7 +75,7 @@ class OpenAIModel:
     ) -> None:
         """Up to --concurrency requests in flight; each result is reported as it arrives. The
         first request that fails for good stops the run (results already reported are kept)."""
-        task = _progress.start(progress, f"generating {self.name}", len(requests))
+        task = _progress.start(progress, f"generating {self.name}", len(requests), "prompts")
         lock = threading.Lock()
         stop = threading.Event()
 

@@ -87,7 +87,7 @@ class VLLMModel:
             stop=list(params.stop) or None,
             seed=params.seed,
         )
-        task = _progress.start(progress, f"generating {self.name}", len(requests))
+        task = _progress.start(progress, f"generating {self.name}", len(requests), "prompts")
         chunk = batch_size or _CHUNK
         for start in range(0, len(requests), chunk):
             part = requests[start : start + chunk]

@@ -170,7 +170,7 @@ def compare_diversity(
         raise ConfigError(f"--n-resamples {n_resamples}: use at least 1,000 (10,000 is the default)")
     loaded = load_prediction_sets(sets)
     require_shared_ids(loaded)
-    task = start(progress, "diversity", 2 * len(loaded) - 1)
+    task = start(progress, "diversity", 2 * len(loaded) - 1, "steps")
     warnings: list[str] = []
     models: list[ModelDiversity] = []
     full: list[dict[str, SampleStats]] = []

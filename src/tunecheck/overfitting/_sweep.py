@@ -308,7 +308,7 @@ def sweep_checkpoints(
         train_set = train_data if isinstance(train_data, Dataset) else load_data(train_data, fields)
     out_dir = Path(out)
     results = []
-    task = None if progress is None else progress.task("checkpoints", len(checkpoints))
+    task = None if progress is None else progress.task("checkpoints", len(checkpoints), "checkpoints")
     for ckpt in checkpoints:
         cache = out_dir / "checkpoints" / f"{ckpt.name}.json"
         fp = _fingerprint(ckpt, config, eval_set, train_set, fields)
