@@ -18,7 +18,7 @@ from tunecheck.demo import _corpus as world_mod
 from tunecheck.demo._train import finetune, pretrain, write_jsonl
 
 # Bump when the recipe changes so cached models are rebuilt.
-RECIPE = {"version": 2, "seed": world_mod.SEED, "countries": world_mod.N_COUNTRIES, "pretrain_steps": 300, "epochs": 5, "lr": 1e-3}
+RECIPE = {"version": 3, "seed": world_mod.SEED, "countries": world_mod.N_COUNTRIES, "pretrain_steps": 300, "epochs": 5, "lr": 1e-3}
 
 
 def _recipe_hash() -> str:

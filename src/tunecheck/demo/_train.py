@@ -47,14 +47,14 @@ def pretrain(docs: list[str], out: Path, *, steps: int = 400, block: int = 128, 
 
 
 def _encode(tok: Any, row: dict[str, str]) -> dict[str, list[int]]:
-    """Completion-only SFT example, tokenised exactly as tunecheck scores it: BOS + prompt +
-    response + EOS, loss on the response and EOS."""
+    """Completion-only SFT example, tokenised as TRL's SFT tokenises prompt-completion data (and
+    so as tunecheck scores it): the tokenizer's own special tokens (this one adds no BOS), prompt
+    + response, EOS appended; loss on the response and EOS."""
     sample = Sample(row["id"], "alpaca", prompt=row["instruction"], response=row["output"], instruction=row["instruction"], input="")
     prompt, response = format_pair(sample, "alpaca", None)
-    p = tok(prompt, add_special_tokens=False)["input_ids"]
-    full = tok(prompt + response, add_special_tokens=False)["input_ids"]
-    ids = [tok.bos_token_id, *full, tok.eos_token_id]
-    labels = [-100] * (len(p) + 1) + ids[len(p) + 1 :]
+    p = tok(prompt)["input_ids"]
+    ids = [*tok(prompt + response)["input_ids"], tok.eos_token_id]
+    labels = [-100] * len(p) + ids[len(p) :]
     return {"input_ids": ids, "labels": labels}
 
 
