@@ -200,7 +200,7 @@ def overlap_tables(payload: dict[str, Any], show: int = 10) -> None:
         table.add_column(col, justify="right" if col in ("eval rows", "rate") else "left")
     rules = {"exact": "same text after normalisation",
              "near": f"character similarity (Indel ratio) >= {c['near_threshold']}",
-             "ngram": f"shares a word {c['n']}-gram"}
+             "ngram": f"shares a word {c['n']}-gram (or a near match)"}
     for kind in ("exact", "near", "ngram"):
         k = payload[kind]
         style = "green" if not k["count"] else "yellow" if payload.get("caveat") else "bold red"
