@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 from typer.testing import CliRunner
@@ -25,6 +26,31 @@ def test_seed_thresholds(train, eval_, level):
     assert v.level == level
     assert v.gap == pytest.approx(eval_ - train)
     assert (v.suggestions == SUGGESTIONS) is (level == "high")
+
+
+# Exactly on each boundary, with floats chosen so eval - train is the threshold itself
+# (1.2 - 1.0 is 0.19999..., which never reaches 0.2): the rule is strictly greater than.
+@pytest.mark.parametrize(
+    ("train", "eval_", "gap", "level"),
+    [
+        (0.25, 0.75, 0.5, "some"),  # gap == 0.5 exactly: not > 0.5
+        (0.0, math.nextafter(0.5, 1.0), math.nextafter(0.5, 1.0), "high"),  # the next float above 0.5
+        (0.25, 0.45, 0.2, "none"),  # gap == 0.2 exactly (0.45 - 0.25 rounds to the float 0.2): not > 0.2
+        (0.0, math.nextafter(0.2, 1.0), math.nextafter(0.2, 1.0), "some"),  # the next float above 0.2
+    ],
+)
+def test_exact_boundaries(train, eval_, gap, level):
+    v = classify_gap(train, eval_)
+    assert v.gap == gap  # exactly, not approximately: the boundary itself is reached
+    assert v.level == level
+
+
+def test_exact_boundaries_of_custom_thresholds():
+    t = GapThresholds(high=0.75, some=0.25)
+    assert classify_gap(0.25, 1.0, t).level == "some"  # 0.75 exactly
+    assert classify_gap(0.0, math.nextafter(0.75, 1.0), t).level == "high"
+    assert classify_gap(0.25, 0.5, t).level == "none"  # 0.25 exactly
+    assert classify_gap(0.0, math.nextafter(0.25, 1.0), t).level == "some"
 
 
 def test_custom_thresholds():
