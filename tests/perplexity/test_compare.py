@@ -31,6 +31,7 @@ def test_identical_models_are_inconclusive(word_tokenizer):
     [c] = report.comparison
     assert c.metric == "perplexity" and c.difference == 0
     assert c.verdict.value == "inconclusive" and c.extra["improvement_pct"] == 0
+    assert c.p_value == 1.0 and c.extra["improvement_pct_ci95"] == [0.0, 0.0]
 
 
 def test_better_model_is_improved_and_worse_is_regressed(word_tokenizer):
@@ -124,3 +125,61 @@ def test_chat_data_is_scored_through_the_chat_template(tiny_model, tokenizer):
 def test_bad_options_fail_before_any_model_loads(kwargs, flag):
     with pytest.raises(ConfigError, match=flag):
         PerplexityConfig(**kwargs)
+
+
+# ---- improvement_pct_ci95 and the paired p-value, on per-document sums we choose ----------------
+def _scored(name: str, nlls: list[float]):
+    from tunecheck.core import Record
+    from tunecheck.perplexity import summarise_records
+
+    # every document: 10 tokens, 30 bytes, 5 words; only the NLL differs
+    records = [Record(str(i), name, {"nll": v, "tokens": 10.0, "bytes": 30.0, "words": 5.0}) for i, v in enumerate(nlls)]
+    return summarise_records(name, records, CONFIG, tokenization="sha256:same")
+
+
+def _by_hand(base_nll: list[float], tuned_nll: list[float]):
+    """The paired bootstrap written out: one resampling of documents (same seed) for both models,
+    token perplexity exp(resampled NLL / resampled tokens) for each, then the replicates of
+    b - a and of the improvement 100 * (1 - b / a)."""
+    from tunecheck.stats import bootstrap_sums
+
+    cols = np.column_stack([base_nll, np.full(len(base_nll), 10.0), tuned_nll, np.full(len(tuned_nll), 10.0)])
+    sums = bootstrap_sums(cols, n_resamples=CONFIG.n_resamples, seed=CONFIG.seed)
+    a, b = np.exp(sums[:, 0] / sums[:, 1]), np.exp(sums[:, 2] / sums[:, 3])
+    return b - a, 100.0 * (1.0 - b / a)
+
+
+def test_improvement_ci_and_p_value_when_every_document_improves():
+    from tunecheck.perplexity import compare
+
+    base_nll = [10.0 + (i % 5) for i in range(20)]  # 1.0 to 1.4 nats per token
+    tuned_nll = [v / 2 for v in base_nll]  # half the NLL on every document
+    c = compare(_scored("base", base_nll), _scored("tuned", tuned_nll), CONFIG)
+    diff, improvement = _by_hand(base_nll, tuned_nll)
+    assert c.extra["improvement_pct_ci95"] == pytest.approx(list(np.quantile(improvement, [0.025, 0.975])))
+    # improvement = 100 (1 - exp(-x / 2)) for x = the resample's NLL per token in [1.0, 1.4]:
+    # between 100 (1 - e^-0.5) = 39.3% and 100 (1 - e^-0.7) = 50.3%, so strictly positive
+    lo, hi = c.extra["improvement_pct_ci95"]
+    assert 39.3 < lo < c.extra["improvement_pct"] < hi < 50.4
+    # every replicate difference is below zero: p = 2 * (0 + 1) / (1000 + 1), the smallest possible
+    assert (diff < 0).all()
+    assert c.p_value == pytest.approx(2 / 1001)
+    assert c.verdict.value == "improved"
+
+
+def test_p_value_is_large_when_documents_trade_places():
+    from tunecheck.perplexity import compare
+
+    base_nll = [10.0, 20.0] * 10
+    tuned_nll = [20.0, 10.0] * 10  # each document's NLL swapped with its neighbour's: equal totals
+    c = compare(_scored("base", base_nll), _scored("tuned", tuned_nll), CONFIG)
+    diff, improvement = _by_hand(base_nll, tuned_nll)
+    assert c.difference == 0.0 and c.extra["improvement_pct"] == 0.0
+    # the replicates fall on both sides of zero about equally: p near 1, by the same formula
+    below, above = (np.count_nonzero(diff <= 0) + 1) / 1001, (np.count_nonzero(diff >= 0) + 1) / 1001
+    assert c.p_value == pytest.approx(min(1.0, 2 * min(below, above)))
+    assert c.p_value > 0.5
+    lo, hi = c.extra["improvement_pct_ci95"]
+    assert [lo, hi] == pytest.approx(list(np.quantile(improvement, [0.025, 0.975])))
+    assert lo < 0 < hi
+    assert c.verdict.value == "inconclusive"
