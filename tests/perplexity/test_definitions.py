@@ -53,8 +53,11 @@ def test_metrics_from_sums(word_tokenizer):
     # token-weighted, not a mean of per-document perplexities
     per_doc = [math.exp(-math.log(0.6 * 0.5 * 0.4) / 3), math.exp(-math.log(0.1 * 0.3) / 2)]
     assert m["perplexity"] != pytest.approx(sum(per_doc) / 2)
-    lo, hi = result.metrics["perplexity"].ci95
-    assert lo <= m["perplexity"] <= hi
+    # two documents: a resample draws doc 0 twice (p = 1/4), doc 1 twice (1/4) or one of each
+    # (1/2), so of 200 resamples ~50 sit at each per-document perplexity: the 2.5% and 97.5%
+    # quantiles are doc 0's exp(-ln(0.12) / 3) = 2.0274 and doc 1's exp(-ln(0.03) / 2) = 5.7735
+    assert result.metrics["perplexity"].ci95 == pytest.approx((per_doc[0], per_doc[1]))
+    assert result.metrics["word_perplexity"].ci95 == pytest.approx((per_doc[0], per_doc[1]))
 
 
 def test_perfect_and_uniform_models():
