@@ -62,8 +62,16 @@ def test_binary_scores_get_mcnemar_and_noise_is_inconclusive():
     flip = rng.choice(60, 4, replace=False)
     b[flip] = 1 - b[flip]
     res = paired(SampleStats.mean("acc", a), SampleStats.mean("acc", b), n_resamples=4000)
-    assert "mcnemar_p" in res.tests and res.tests["mcnemar_p"] > 0.05
-    assert res.ci95[0] < 0 < res.ci95[1] or res.ci95[0] <= 0 <= res.ci95[1]
+    # the 4 flips turn 2 right answers wrong and 2 wrong answers right: b01 = b10 = 2, so McNemar's
+    # exact p is P(|X - 2| >= 0) for X ~ Bin(4, 1/2) = 1, the sign test 2 vs 2 likewise, difference 0
+    assert (a[flip].sum(), b[flip].sum()) == (2.0, 2.0)
+    assert res.tests["mcnemar_p"] == 1.0 and res.tests["sign_test_p"] == 1.0
+    assert (res.tests["wins"], res.tests["losses"], res.tests["ties"]) == (2, 2, 56)
+    assert res.difference == 0.0
+    # the interval, by hand: the same resampling counts applied to the per-row differences
+    counts = np.concatenate(list(resample_counts(60, 4000, 0)))
+    assert res.ci95 == pytest.approx(tuple(np.quantile(counts @ (b - a) / 60, [0.025, 0.975])))
+    assert res.ci95[0] < 0 < res.ci95[1]
     assert res.verdict is Verdict.INCONCLUSIVE
     # mdd: (z.975 + z.8) * sd(d) / sqrt(n)
     d = b - a
