@@ -84,14 +84,33 @@ def test_cli_json_shape(model_dirs, tmp_path):
     for m in payload["models"]:
         for key in ("perplexity", "bits_per_byte", "byte_perplexity", "word_perplexity", "tokens", "ci95"):
             assert key in m
-        lo, hi = m["ci95"]["perplexity"]
-        assert lo <= m["perplexity"] <= hi
         assert m["bits_per_byte"] == pytest.approx(math.log2(m["byte_perplexity"]))
     [c] = payload["comparison"]
-    assert c["baseline"] == "tuned" and c["verdict"] in ("improved", "regressed", "inconclusive")
+    assert c["baseline"] == "tuned" and c["metric"] == "perplexity"
     assert payload["data"]["sha256"].startswith("sha256:") and payload["data"]["n"] == 12
     full = json.loads(out.read_text())
     assert len(full["models"][0]["per_document"]) == 12
+    # every figure again from the per-document sums in --out, by the paired bootstrap written out
+    # (500 resamples, seed 0, documents resampled alike for both models)
+    from tunecheck.stats import bootstrap_sums
+
+    docs = [[[d[k] for k in ("nll", "tokens")] for d in m["per_document"]] for m in full["models"]]
+    cols = np.hstack([np.array(docs[0]), np.array(docs[1])])
+    ppl = [math.exp(sum(d[0] for d in doc) / sum(d[1] for d in doc)) for doc in docs]
+    sums = bootstrap_sums(cols, n_resamples=500, seed=0)
+    rep_a, rep_b = np.exp(sums[:, 0] / sums[:, 1]), np.exp(sums[:, 2] / sums[:, 3])
+    for m, p, doc in zip(payload["models"], ppl, docs):
+        own = bootstrap_sums(np.array(doc), n_resamples=500, seed=0)
+        assert m["perplexity"] == pytest.approx(p)
+        assert m["ci95"]["perplexity"] == pytest.approx(list(np.quantile(np.exp(own[:, 0] / own[:, 1]), [0.025, 0.975])))
+    diff = rep_b - rep_a
+    lo, hi = np.quantile(diff, [0.025, 0.975])
+    assert c["difference"] == pytest.approx(ppl[1] - ppl[0])
+    assert c["ci95"] == pytest.approx([lo, hi])
+    expected = "improved" if hi < 0 else "regressed" if lo > 0 else "inconclusive"  # lower is better
+    assert c["verdict"] == expected
+    below, above = (np.count_nonzero(diff <= 0) + 1) / 501, (np.count_nonzero(diff >= 0) + 1) / 501
+    assert c["p_value"] == pytest.approx(min(1.0, 2 * min(below, above)))
 
 
 def test_chat_data_is_scored_through_the_chat_template(tiny_model, tokenizer):
