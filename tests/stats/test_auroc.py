@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import mannwhitneyu
 from sklearn.metrics import roc_auc_score
 
 from tunecheck.stats import auroc, auroc_test
@@ -31,6 +32,14 @@ def test_auroc_test_interval_and_p_value():
     rng = np.random.default_rng(2)
     same = auroc_test(rng.normal(size=200), rng.normal(size=200), n_resamples=2000)
     assert same.value.ci95[0] < 0.5 < same.value.ci95[1] and same.p_value > 0.01
+    x, y = np.random.default_rng(7).normal(size=30), np.random.default_rng(8).normal(size=25)
+    res = auroc_test(x, y, n_resamples=500)
+    assert res.value.value == pytest.approx(roc_auc_score(np.r_[np.ones(30), np.zeros(25)], np.r_[x, y]), abs=1e-12)
+    assert res.p_value == pytest.approx(mannwhitneyu(x, y, alternative="two-sided").pvalue)
+    # perfectly separated groups: every stratified resample (each group resampled on its own, so
+    # never empty) still separates them, so the interval is the single point 1 (or 0 reversed)
+    assert auroc_test([5, 6, 7], [1, 2], n_resamples=300).value.ci95 == (1.0, 1.0)
+    assert auroc_test([1, 2], [5, 6, 7], n_resamples=300).value.ci95 == (0.0, 0.0)
     apart = auroc_test(rng.normal(1.5, 1, 200), rng.normal(size=200), n_resamples=2000)
     assert apart.value.ci95[0] > 0.75 and apart.p_value < 1e-10
     assert auroc_test([1, 2, 3], [0, 1], n_resamples=200, seed=5) == auroc_test([1, 2, 3], [0, 1], n_resamples=200, seed=5)
