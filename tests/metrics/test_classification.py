@@ -40,3 +40,30 @@ def test_report_by_hand_and_against_sklearn():
 def test_unknown_gold_label():
     with pytest.raises(ValueError, match="not among the allowed labels"):
         classification_report(["x"], ["pos"], ["pos"])
+
+
+# Tie-breaks of the module docstring: the label mentioned first wins; at the same place the
+# longer label wins. Each case is checked with the labels listed in both orders, so a rule
+# that fell back on the order of `labels` (or of the dict built from it) cannot pass.
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        # "negative" starts at 0, "positive" at 13: the earlier one, whichever is listed first
+        ("negative, not positive", "negative"),
+        ("positive, not negative", "positive"),
+        # "positive" at 0 beats "very positive" at 13: being longer only breaks a tie of position
+        ("positive, or even very positive", "positive"),
+    ],
+)
+@pytest.mark.parametrize("labels", [["positive", "negative", "very positive"], ["very positive", "negative", "positive"]])
+def test_extract_label_earliest_mention_wins(output, expected, labels):
+    assert extract_label(output, labels) == expected
+
+
+@pytest.mark.parametrize("labels", [["mixed", "mixed positive"], ["mixed positive", "mixed"]])
+def test_extract_label_longer_wins_at_the_same_position(labels):
+    # normalised: "i d call it mixed positive overall"; "mixed" and "mixed positive" both start at
+    # 12: same place, so the longer (14 chars > 5) wins
+    assert extract_label("I'd call it mixed positive overall", labels) == "mixed positive"
+    # the other direction: "mixed, not positive" -> "mixed not positive" holds only the shorter one
+    assert extract_label("I'd call it mixed, not positive", labels) == "mixed"

@@ -237,3 +237,74 @@ def test_json_shape():
     assert d["gap"][4] == {"step": 50, "epoch": 5.0, "train_loss": 1.25, "eval_loss": 1.0, "gap": pytest.approx(-0.25)}
     assert d["points"]["eval"][:2] == [[10, 2.0], [20, 1.6]]
     json.dumps(d, allow_nan=False)
+
+
+# Rules of the module docstring at their exact boundaries. The training loss is logged at every
+# evaluation step (every 10 steps), so the train loss "near" an evaluation at step s is the one
+# logged at s: the window (s - 10/4, s] holds only it.
+STEADY = {s: 2.0 - 0.01 * s for s in range(10, 110, 10)}  # 1.9, 1.8, ... 1.0: always falling
+
+
+@pytest.mark.parametrize(
+    ("evals", "best"),
+    [
+        ({10: 1.0, 20: 1.3, 30: 1.0}, 10),  # the first and the last tie: the first
+        ({10: 1.0, 20: 1.0, 30: 1.3}, 10),  # a tie at the first evaluation
+        ({10: 2.0, 20: 1.3, 30: 1.0, 40: 1.0}, 30),  # a tie at the last: the earlier, not the final
+    ],
+)
+def test_best_step_is_the_earliest_on_a_tie(evals, best):
+    r = analyse_curves(make_curves(STEADY, evals), min_delta=0.0)
+    assert (r.best_step, r.best_epoch, r.best_eval_loss) == (best, best / 10, 1.0)
+    # the best is not the last evaluation, so this is not "use the final checkpoint"
+    assert r.recommendation.startswith(f"use the checkpoint at epoch {best // 10} / step {best} (best eval loss 1.000)")
+
+
+RISE3 = {10: 2.0, 20: 1.5, 30: 1.0, 40: 1.2, 50: 1.3, 60: 1.4}  # best 1.0 at 30, then 3 rises
+
+
+def test_exactly_patience_rises_diverge():
+    # min_delta 0: 1.2, 1.3, 1.4 are all above 1.0 -> a run of 3 = patience 3: enough. Train near
+    # step 60 (the 3rd of the run) 1.4 < train near step 30 1.7 -> diverges at the run's first, 40
+    r = analyse_curves(make_curves(STEADY, RISE3), patience=3, min_delta=0.0)
+    assert (r.best_step, r.diverges_at, r.diverges_at_epoch) == (30, 40, 4.0)
+    # patience 4: the same 3 rises are one too few
+    r = analyse_curves(make_curves(STEADY, RISE3), patience=4, min_delta=0.0)
+    assert (r.best_step, r.diverges_at) == (30, None)
+    assert r.recommendation.startswith("use the checkpoint at epoch 3 / step 30 (best eval loss 1.000); the last 3 "
+                                       "evaluation(s) were higher, too few to call it overfitting")
+
+
+@pytest.mark.parametrize("at", [40, 60])
+def test_a_loss_at_exactly_best_plus_min_delta_is_not_up(at):
+    # min_delta 0.25 -> threshold 1.0 + 0.25 = 1.25 (exact in binary). A loss of exactly 1.25 is not
+    # above it ("stays above best + min_delta"): at the start (40) or the end (60) of 40, 50, 60 it
+    # leaves a run of 2 < patience 3, no divergence.
+    evals = {10: 2.0, 20: 1.5, 30: 1.0, 40: 1.3, 50: 1.4, 60: 1.45}
+    evals[at] = 1.25
+    r = analyse_curves(make_curves(STEADY, evals), patience=3, min_delta=0.25)
+    assert (r.best_step, r.diverges_at) == (30, None)
+    # just above it (1.2500001) makes the run 40, 50, 60 -> diverges at 40 (train 1.4 < 1.7)
+    evals[at] = 1.2500001
+    assert analyse_curves(make_curves(STEADY, evals), patience=3, min_delta=0.25).diverges_at == 40
+
+
+@pytest.mark.parametrize(("train_at_60", "diverges_at"), [(1.0, None), (0.999, 40)])
+def test_equal_training_losses_are_not_a_fall(train_at_60, diverges_at):
+    # eval: best 1.0 at step 30, then above it at 40-70: a run of 4, the patience-th (3rd) at 60.
+    # Divergence needs the train loss near step 60 *below* the one near step 30 (1.0): equal
+    # (1.0) is not below -> instability, not overfitting; 0.999 is -> diverges at 40. The train
+    # loss at the run's end (step 70, 0.9) is lower still but is not what the rule reads.
+    train = {10: 2.0, 20: 1.5, 30: 1.0, 40: 1.1, 50: 1.05, 60: train_at_60, 70: 0.9}
+    evals = {10: 2.0, 20: 1.5, 30: 1.0, 40: 1.2, 50: 1.3, 60: 1.4, 70: 1.5}
+    r = analyse_curves(make_curves(train, evals), patience=3, min_delta=0.0)
+    assert r.train_loss_decreased  # 2.0 -> 0.9: no training-loss problem overrides the verdict
+    assert (r.best_step, r.diverges_at) == (30, diverges_at)
+    if diverges_at is None:
+        # (then the gap clause: 1.5 - 0.9 = 0.6 at step 70 is "high")
+        assert r.recommendation.startswith(
+            "stop at epoch 3 / step 30 (best eval loss 1.000); eval loss rose afterwards while the training loss "
+            "did not fall: unstable training (try a lower learning rate), not overfitting; but the train-eval gap is high"
+        )
+    else:
+        assert r.recommendation.startswith("stop at epoch 3 / step 30 (best eval loss 1.000); later checkpoints overfit")
