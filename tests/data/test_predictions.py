@@ -103,3 +103,17 @@ def test_resume_of_any_cut_off_file_loses_and_duplicates_nothing(tmp_path, texts
     path.read_bytes().decode("utf-8")
     rows = read_predictions(path)
     assert [(p.id, p.output) for p in rows] == [(f"r{i}", t) for i, t in enumerate(texts)]
+
+
+@pytest.mark.parametrize("bom", [b"", BOM], ids=["no-bom", "bom"])
+def test_whole_non_ascii_last_row_without_newline_is_kept_once(tmp_path, bom):
+    # another tool's file: a BOM, and a last row that is whole but lacks its newline
+    path = tmp_path / "preds.jsonl"
+    whole = bom + _row(0, "café") + _row(1, "日本語 🎉").rstrip(b"\n")
+    path.write_bytes(whole)
+
+    done, kept = _resume_and_finish(path, ["café", "日本語 🎉", "naïve"])
+
+    assert kept == whole and done == {("r0", 0), ("r1", 0)}
+    assert path.read_bytes() == whole + b"\n" + _row(2, "naïve")  # the missing newline first, then the new row
+    assert [p.id for p in read_predictions(path)] == ["r0", "r1", "r2"]
