@@ -106,12 +106,26 @@ def _lines(path: Path) -> Iterator[tuple[int, str, bool]]:
         data = path.read_bytes()
     except OSError as err:
         raise DataError(f"{path}: cannot read ({err.strerror})") from None
-    parts = decode_utf8(path, data, "save the file as UTF-8").split("\n")  # "\n" only: U+2028 is no line end
+    # a kill can cut a write inside a multi-byte character: those last bytes are the cut-off line's,
+    # not damage; they are decoded as U+FFFD so that line never reads as a whole row (and is dropped)
+    cut = _incomplete_tail(data)
+    text = decode_utf8(path, data[: len(data) - cut], "save the file as UTF-8") + ("\ufffd" if cut else "")
+    parts = text.split("\n")  # "\n" only: U+2028 is no line end
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if last and part == "":
             break
         yield i + 1, part, not last
+
+
+def _incomplete_tail(data: bytes) -> int:
+    """How many bytes at the end of `data` start a UTF-8 character that they do not finish (0-3)."""
+    for back in range(1, min(3, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # not a continuation byte: the lead byte of the last character
+            need = 2 if 0xC0 <= byte < 0xE0 else 3 if 0xE0 <= byte < 0xF0 else 4 if 0xF0 <= byte < 0xF8 else 1
+            return back if back < need else 0
+    return 0
 
 
 class PredictionWriter:
