@@ -49,6 +49,10 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+QUIET_S = 1.0
+"""Seconds into a task before its intermediate lines start."""
+
+
 class LineProgress:
     """Progress as plain lines, for logs: one every `every_pct` percent or `every_s` seconds
     (whichever comes first) and one when a task is done, each with done/total, rate and ETA."""
@@ -84,7 +88,10 @@ class _LineTask:
         now = o.clock()
         step = int(100 * self.done / self.total // o.every_pct) if self.total > 0 else 0
         finished = self.total > 0 and self.done >= self.total
-        if not (finished or step > self.last_step or now - self.last_time >= o.every_s):
+        # a job that is over within a second gets its final line only: ten lines for a pass
+        # that took 0.1 s are noise in a log
+        early = now - self.start < QUIET_S
+        if not (finished or (not early and (step > self.last_step or now - self.last_time >= o.every_s))):
             return
         self.last_step, self.last_time = step, now
         elapsed = now - self.start

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from tests.conftest import CORPUS
+from tests.models.test_spec import gguf as gguf_file
 from tunecheck.errors import ConfigError, ModelError
 from tunecheck.models import HFModel, LoglikelihoodRequest, load_model, pick_dtype
 
@@ -182,21 +183,10 @@ def test_adapter_without_weights_is_named(model_dirs, tmp_path):
         load_model(str(moved), device="cpu")
 
 
-def _header_only_gguf(path, arch):
-    import gguf
-
-    writer = gguf.GGUFWriter(str(path), arch)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
-
-
 def test_gguf_without_the_gguf_package_gives_the_install_hint(tmp_path, monkeypatch):
     import sys
 
-    f = _header_only_gguf(tmp_path / "m.gguf", "llama")
+    f = gguf_file(tmp_path / "m.gguf", "llama")
     monkeypatch.setitem(sys.modules, "gguf", None)  # `import gguf` raises ImportError
     with pytest.raises(ModelError) as info:
         load_model(str(f), device="cpu")
@@ -206,7 +196,7 @@ def test_gguf_without_the_gguf_package_gives_the_install_hint(tmp_path, monkeypa
 def test_gguf_of_an_architecture_transformers_cannot_read(tmp_path):
     import transformers
 
-    f = _header_only_gguf(tmp_path / "m.gguf", "rwkv7")
+    f = gguf_file(tmp_path / "m.gguf", "rwkv7")
     with pytest.raises(ModelError) as info:
         load_model(f"{f},name=ft", device="cpu")
     assert str(info.value).startswith(f"ft ({f}): transformers {transformers.__version__} cannot read 'rwkv7' models from GGUF; ")

@@ -450,3 +450,10 @@ def test_adapter_without_weights_names_it_and_the_fix(tmp_path: Path) -> None:
     )
     (ad / "adapter_model.safetensors").write_bytes(b"")
     check_files(resolve(ModelSpec.parse(str(ad))))
+
+
+def test_a_missing_gguf_file_is_named_as_a_file_not_a_hub_id(monkeypatch) -> None:
+    # "nosuch.gguf" matched the hub-id pattern and was reported as "the hub cannot be reached"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelError, match=r"^nosuch\.gguf: no such GGUF file \(check the path\)$"):
+        resolve(ModelSpec.parse("nosuch.gguf"))

@@ -148,16 +148,25 @@ def test_classification_fine_tune_is_not_overfitting_because_of_its_label_answer
                                          "evidence": got["output diversity"].evidence, "deciding": True}
 
 
-def test_label_answers_without_references_and_outputs_too_short_for_the_span(tmp_path):
-    from tunecheck.overfitting import CopyConfig, evaluate_copying
-
+def _preds_writer(tmp_path):
     def preds(name, outputs):
         path = tmp_path / f"{name}.jsonl"
         path.write_text("".join(json.dumps({"id": str(i), "model": name, "output": o}) + "\n" for i, o in enumerate(outputs)))
         return str(path)
 
+    return preds
+
+
+def _untouched_train(tmp_path):
     train = tmp_path / "train.jsonl"
     train.write_text(json.dumps({"id": "t0", "text": "some training text that nobody copies here"}) + "\n")
+    return train
+
+
+def test_label_answers_without_references_and_outputs_too_short_for_the_span(tmp_path):
+    from tunecheck.overfitting import CopyConfig, evaluate_copying
+
+    preds, train = _preds_writer(tmp_path), _untouched_train(tmp_path)
     # no label field: one-word outputs repeating 2 values (2 <= 20, 2 * 2 <= 12, 1 word each) read as labels
     words = ["Yes." if i % 2 else "no" for i in range(12)]
     div = _real(compare_diversity([preds("base", words), preds("tuned", words)], n_resamples=1000))
@@ -175,13 +184,7 @@ def test_label_answers_without_references_and_outputs_too_short_for_the_span(tmp
 def test_a_healthy_signal_beside_an_inconclusive_one_is_inconclusive(tmp_path):
     from tunecheck.overfitting import CopyConfig, evaluate_copying
 
-    def preds(name, outputs):
-        path = tmp_path / f"{name}.jsonl"
-        path.write_text("".join(json.dumps({"id": str(i), "model": name, "output": o}) + "\n" for i, o in enumerate(outputs)))
-        return str(path)
-
-    train = tmp_path / "train.jsonl"
-    train.write_text(json.dumps({"id": "t0", "text": "some training text that nobody copies here"}) + "\n")
+    preds, train = _preds_writer(tmp_path), _untouched_train(tmp_path)
     # 12 outputs of 15 words, none from the training text: copy rate 0 -> 0 with CI [0, 0],
     # which rules out a rise beyond the 2-point margin: healthy
     long = [f"output {i} " + " ".join(f"w{i}x{k}" for k in range(13)) for i in range(12)]

@@ -139,6 +139,8 @@ def resolve(spec: ModelSpec) -> Resolved:
         raise ModelError(f"{spec.location}: directory is not a model: no config.json or adapter_config.json{hint}")
     if path.exists():
         raise ModelError(f"{spec.location}: is a file, not a model; pass the model's directory, a .gguf file or a hub id")
+    if spec.location.lower().endswith(".gguf"):  # a file name, never a hub id
+        raise ModelError(f"{spec.location}: no such GGUF file (check the path)")
     if _looks_local(spec.location) or not _HUB_ID.match(spec.location):
         raise ModelError(f"{spec.location}: no such directory (check the path)")
     return Resolved(spec.location, None, spec.location)
