@@ -46,7 +46,7 @@ class StageClock:
     def __init__(self) -> None:
         self.marks: list[tuple[str, float]] = []
 
-    def task(self, description: str, total: int) -> StageClock:
+    def task(self, description: str, total: int, unit: str | None = None) -> StageClock:
         self.marks.append((description, time.perf_counter()))
         return self
 
