@@ -45,9 +45,9 @@ def test_identical_files_differ_by_exactly_zero(tmp_path):
     b = write(tmp_path / "b.jsonl", rows(outs, "tuned"))
     report = compare_diversity([a, b], n_resamples=1000)
     assert [m.model for m in report.models] == ["base", "tuned"]
-    assert [r.metric for _, _, r in report.comparison] == METRICS
-    for base, model, r in report.comparison:
-        assert (base, model) == ("base", "tuned")
+    assert [r.metric for r in report.comparison] == METRICS
+    for r in report.comparison:
+        assert (r.baseline, r.model) == ("base", "tuned")
         assert r.n == 40
         assert r.difference == 0.0
         assert r.ci95 == (0.0, 0.0)  # every shared resample gives both models the same value
@@ -70,7 +70,7 @@ def test_samey_fine_tune_regresses_on_every_metric(tmp_path):
         for est in m.metrics.values():
             lo, hi = est.ci95 or (np.nan, np.nan)
             assert lo - 1e-12 <= est.value <= hi + 1e-12  # the tuned distinct-1 CI is a point
-    comp = {r.metric: r for _, _, r in report.comparison}
+    comp = {r.metric: r for r in report.comparison}
     for name in METRICS:
         assert comp[name].verdict.value == "regressed", name  # distinct down, self-BLEU up
         assert comp[name].p_value_holm is not None and comp[name].p_value_holm < 0.05
@@ -106,12 +106,12 @@ def test_pairs_only_shared_ids_and_warns(tmp_path):
     assert [m.n for m in report.models] == [160, 160]  # each model on its whole file
     shared_base = base_out[20:]  # q20..q159
     shared_tuned = tuned_out[:140]  # the tuned file's q20..q159
-    comp = {r.metric: r for _, _, r in report.comparison}
+    comp = {r.metric: r for r in report.comparison}
     assert all(r.n == 140 for r in comp.values())
-    assert comp["distinct_2"].value_a == pytest.approx(distinct_n(shared_base, 2))
-    assert comp["distinct_2"].value_b == pytest.approx(distinct_n(shared_tuned, 2))
+    assert comp["distinct_2"].baseline_value == pytest.approx(distinct_n(shared_base, 2))
+    assert comp["distinct_2"].value == pytest.approx(distinct_n(shared_tuned, 2))
     # self-BLEU recomputed within the shared outputs (the references are the other shared ones)
-    assert comp["self_bleu"].value_a == pytest.approx(float(np.mean(self_bleu(shared_base))))
+    assert comp["self_bleu"].baseline_value == pytest.approx(float(np.mean(self_bleu(shared_base))))
     assert report.models[0].metrics["distinct_2"].value == pytest.approx(distinct_n(base_out, 2))
     text = "\n".join(report.warnings)
     assert "compared on the 140 samples both have (160 and 160 in the files)" in text

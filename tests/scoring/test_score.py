@@ -258,16 +258,16 @@ def test_sample_size_warning_only_when_more_samples_could_decide(tmp_path):
     want = int(np.ceil(30 * (mdd * 30) ** 2))
     assert want == 723
     report = score_predictions([_qa(tmp_path, "base", base), _qa(tmp_path, "tuned", tuned)], ScoreConfig("qa", n_resamples=2000))
-    em = next(r for _, _, r in report.comparison if r.metric == "exact_match")
+    em = next(r for r in report.comparison if r.metric == "exact_match")
     assert em.verdict.value == "inconclusive" and em.mdd == pytest.approx(mdd)
     too_few = [w for w in report.warnings if "too few" in w]
     assert len(too_few) == 1 and "only 30 samples in common" in too_few[0] and "exact_match (+0.0333: ~723 samples)" in too_few[0]
     # the same 30 questions with the tuned model right on all 15 the base got wrong: improved, no warning
     better = [True] * 30
     report = score_predictions([_qa(tmp_path, "base", base), _qa(tmp_path, "tuned", better)], ScoreConfig("qa", n_resamples=2000))
-    assert {r.verdict.value for _, _, r in report.comparison} == {"improved"}
+    assert {r.verdict.value for r in report.comparison} == {"improved"}
     assert not any("too few" in w for w in report.warnings)
     # identical answers: inconclusive, but a difference of exactly 0 stays 0 with more samples
     report = score_predictions([_qa(tmp_path, "base", base), _qa(tmp_path, "tuned", base)], ScoreConfig("qa", n_resamples=2000))
-    assert {r.verdict.value for _, _, r in report.comparison} == {"inconclusive"}
+    assert {r.verdict.value for r in report.comparison} == {"inconclusive"}
     assert not any("too few" in w for w in report.warnings)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tunecheck.core import Verdict
+from tunecheck.core import Comparison, Verdict
 from tunecheck.metrics import corpus_stats, score_from_statistics, segment_statistics
 from tunecheck.stats import (
-    PairedResult,
     SampleStats,
     adjust_holm,
     clustered_se,
@@ -107,7 +106,7 @@ def test_cluster_bootstrap_widens_when_samples_are_copies():
 
 def test_holm_downgrades_a_verdict_that_does_not_survive_correction():
     def result(metric, p):
-        return PairedResult(metric, 100, 0.5, 0.6, 0.1, (0.01, 0.19), p, 0.04, 0.11, Verdict.IMPROVED)
+        return Comparison(metric, "base", "tuned", 100, 0.5, 0.6, 0.1, (0.01, 0.19), p, Verdict.IMPROVED, se=0.04, mdd=0.11)
 
     adjusted = adjust_holm([result("a", 0.001), result("b", 0.02), result("c", 0.04)])
     # Holm by hand: sorted p 0.001, 0.02, 0.04 times 3, 2, 1 -> 0.003, 0.04, 0.04 (monotone)

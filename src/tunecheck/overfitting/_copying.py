@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from tunecheck._progress import Progress
+from tunecheck.core import Comparison
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.hygiene import NgramIndex, On, sample_text, words
@@ -39,7 +40,7 @@ from tunecheck.scoring import (
     pairing_warnings,
     require_shared_ids,
 )
-from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
+from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate, legacy_dict
 
 TRAIN_EXCERPT = 300
 """Characters of the matching training example shown with a copy, from shortly before the span."""
@@ -86,7 +87,7 @@ class ModelCopying:
 @dataclass
 class CopyingReport:
     models: list[ModelCopying]
-    comparison: list[tuple[str, str, PairedResult]]
+    comparison: list[Comparison]
     data: dict[str, Any]
     config: CopyConfig
     warnings: list[str] = field(default_factory=list)
@@ -112,7 +113,7 @@ class CopyingReport:
             "data": self.data,
             "config": {"n": c.n, "on": c.on, "n_resamples": c.n_resamples, "seed": c.seed},
             "models": models,
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
+            "comparison": [legacy_dict(r) for r in self.comparison],
             "warnings": list(self.warnings),
         }
 
@@ -194,9 +195,9 @@ def evaluate_copying(
         if not shared:
             warnings += pairing_warnings(sets[0], pset, 0)
             continue
-        results_b = compare_metrics(base.metrics(), other.metrics(), rows_a, rows_b, n_resamples=config.n_resamples, seed=config.seed)
+        results_b = compare_metrics(base.metrics(), other.metrics(), rows_a, rows_b, n_resamples=config.n_resamples, seed=config.seed, baseline=base.model, model=other.model)
         warnings += pairing_warnings(sets[0], pset, len(shared), results=results_b)
-        comparison += [(base.model, other.model, r) for r in results_b]
+        comparison += results_b
     for pset in sets:
         short = sum(len(words(p.output)) < config.n for p in pset.rows)
         if short > len(pset.rows) / 2:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from tunecheck._progress import Progress, start
-from tunecheck.core import Estimate
+from tunecheck.core import Comparison, Estimate
 from tunecheck.data import align_ids
 from tunecheck.errors import ConfigError
 from tunecheck.metrics import SELF_BLEU_ORDER, distinct_stats, self_bleu
@@ -43,10 +43,10 @@ from tunecheck.scoring import (
 )
 from tunecheck.stats import (
     N_RESAMPLES,
-    PairedResult,
     SampleStats,
     adjust_holm,
     bootstrap_sums,
+    legacy_dict,
     paired,
     percentile_ci,
 )
@@ -95,7 +95,7 @@ class DiversityReport:
     config: dict[str, Any]
     models: list[ModelDiversity]
     """The baseline first."""
-    comparison: list[tuple[str, str, PairedResult]]
+    comparison: list[Comparison]
     """(baseline, model, result), one per metric of each later model, Holm-adjusted together."""
     warnings: list[str]
 
@@ -104,7 +104,7 @@ class DiversityReport:
             "layer": "diversity",
             "config": self.config,
             "models": [m.to_dict() for m in self.models],
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
+            "comparison": [legacy_dict(r) for r in self.comparison],
             "warnings": list(self.warnings),
         }
 
@@ -188,7 +188,7 @@ def compare_diversity(
             warnings.append(f"{s.name}: only one output, so self-BLEU (each output against the others) is undefined")
     base = loaded[0]
     base_ids = [p.id for p in base.rows]
-    comparison: list[tuple[str, str, PairedResult]] = []
+    comparison: list[Comparison] = []
     for j, s in enumerate(loaded[1:], start=1):
         shared, rows_a, rows_b = align_ids(base_ids, [p.id for p in s.rows])
         task.advance()
@@ -197,10 +197,10 @@ def compare_diversity(
             continue
         stats_a = _on_shared(full[0], base, rows_a.tolist(), orders)
         stats_b = _on_shared(full[j], s, rows_b.tolist(), orders)
-        pairs = [paired(stats_a[k], stats_b[k], n_resamples=n_resamples, seed=seed) for k in stats_a]
+        pairs = [paired(stats_a[k], stats_b[k], n_resamples=n_resamples, seed=seed, baseline=base.name, model=s.name) for k in stats_a]
         adjusted = adjust_holm(pairs)
         warnings += pairing_warnings(base, s, len(shared), least=2, results=adjusted)
-        comparison.extend((base.name, s.name, r) for r in adjusted)
+        comparison.extend(adjusted)
     config = {
         "ns": list(orders),
         "n_resamples": n_resamples,

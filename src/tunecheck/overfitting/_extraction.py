@@ -28,6 +28,7 @@ import numpy as np
 
 from tunecheck._device import check_device
 from tunecheck._progress import Progress
+from tunecheck.core import Comparison
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
@@ -39,7 +40,7 @@ from tunecheck.models import (
     load_model,
     release_memory,
 )
-from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
+from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate, legacy_dict
 
 PREFIX_MODES = ("auto", "tokens", "prompt")
 
@@ -123,7 +124,7 @@ class ModelExtraction:
 @dataclass
 class ExtractionReport:
     models: list[ModelExtraction]
-    comparison: list[tuple[str, str, PairedResult]]
+    comparison: list[Comparison]
     data: dict[str, Any]
     config: ExtractionConfig
     prefix: str
@@ -143,7 +144,7 @@ class ExtractionReport:
             # picked by "auto"; "prefix_option" is what was asked for
             "config": {**asdict(c), "prefix": self.prefix, "prefix_option": c.prefix},
             "models": models,
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
+            "comparison": [legacy_dict(r) for r in self.comparison],
             "warnings": list(self.warnings),
         }
 
@@ -283,8 +284,8 @@ def evaluate_extraction(
     base = results[0]
     for other in results[1:]:
         _, a_rows, b_rows = align_ids(base.ids, other.ids)
-        results_b = compare_metrics(base.metrics(), other.metrics(), a_rows, b_rows, n_resamples=config.n_resamples, seed=config.seed)
-        comparison += [(base.model, other.model, r) for r in results_b]
+        results_b = compare_metrics(base.metrics(), other.metrics(), a_rows, b_rows, n_resamples=config.n_resamples, seed=config.seed, baseline=base.model, model=other.model)
+        comparison += results_b
     if len(results[0].ids) < 100:
         warnings.append(f"only {len(results[0].ids)} examples probed: rates below ~5 points apart cannot be told apart")
     return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from tunecheck.core import Comparison
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.scoring import PredictionSet, ScoreConfig, ScoreReport, score_predictions
-from tunecheck.stats import PairedResult, SampleStats, adjust_holm, paired
+from tunecheck.stats import SampleStats, adjust_holm, legacy_dict, paired
 
 
 @dataclass
@@ -28,7 +29,7 @@ class RephraseReport:
     task: str
     per_model: list[tuple[str, ScoreReport]]
     """For each model, the score report of [original, paraphrased]: its comparison is the change."""
-    versus_baseline: list[tuple[str, str, PairedResult]] = field(default_factory=list)
+    versus_baseline: list[Comparison] = field(default_factory=list)
     """(baseline, model, result): the model's change on paraphrases minus the baseline's."""
     warnings: list[str] = field(default_factory=list)
 
@@ -46,7 +47,7 @@ class RephraseReport:
             "layer": "rephrase",
             "task": self.task,
             "models": models,
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.versus_baseline],
+            "comparison": [legacy_dict(r) for r in self.versus_baseline],
             "warnings": list(self.warnings),
         }
 
@@ -96,7 +97,7 @@ def rephrase_sensitivity(
                 continue
             change[metric] = {i: mp.per_sample[metric][pos[i]] - values[j] for j, i in enumerate(mo.ids) if i in pos}
         deltas.append((name, change))
-    versus: list[tuple[str, str, PairedResult]] = []
+    versus: list[Comparison] = []
     base_name, base_change = deltas[0]
     for name, change in deltas[1:]:
         results = []
@@ -108,5 +109,5 @@ def rephrase_sensitivity(
             a = SampleStats.mean(f"{metric}_change", np.array([by_id[i] for i in shared]))
             b = SampleStats.mean(f"{metric}_change", np.array([other[i] for i in shared]))
             results.append(paired(a, b, n_resamples=config.n_resamples, seed=config.seed))
-        versus += [(base_name, name, r) for r in adjust_holm(results)]
+        versus += [replace(r, baseline=base_name, model=name) for r in adjust_holm(results)]
     return RephraseReport(config.task, per_model, versus, warnings)

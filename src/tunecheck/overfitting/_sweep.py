@@ -27,7 +27,7 @@ from tunecheck import _io
 from tunecheck._files import read_text
 from tunecheck._io import read_json
 from tunecheck._progress import Progress
-from tunecheck.core import Estimate, Record, Verdict
+from tunecheck.core import Comparison, Estimate, Record, Verdict
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.models import ModelSpec, load_model, release_memory
@@ -39,7 +39,7 @@ from tunecheck.perplexity import (
     score_model,
     summarise_records,
 )
-from tunecheck.stats import PairedResult, SampleStats, adjust_holm, paired
+from tunecheck.stats import SampleStats, adjust_holm, legacy_dict, paired
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class SweepReport:
     checkpoints: list[CheckpointResult]
     best: int
     """Index of the checkpoint with the lowest validation loss."""
-    versus_best: list[PairedResult | None]
+    versus_best: list[Comparison | None]
     """Each checkpoint's validation loss against the best's (None for the best itself)."""
     phases: list[str]
     recommendation: str
@@ -182,7 +182,7 @@ class SweepReport:
                 "gap": (cr.eval_loss - cr.train.metrics["nll_per_token"].value) if cr.train else None,
                 "task": {k: v.to_dict() for k, v in cr.task.items()},
                 "phase": phase,
-                "versus_best": vs.to_dict() if vs else None,
+                "versus_best": legacy_dict(vs) if vs else None,
             }
             rows.append(row)
         best = self.checkpoints[self.best]
@@ -350,7 +350,7 @@ def _loss_stats(mp: ModelPerplexity) -> SampleStats:
     return SampleStats("eval_loss", mp.columns()[:, :2], ratio, higher_is_better=False)
 
 
-def place_on_curve(results: Sequence[CheckpointResult], config: PerplexityConfig) -> tuple[int, list[PairedResult | None], list[str]]:
+def place_on_curve(results: Sequence[CheckpointResult], config: PerplexityConfig) -> tuple[int, list[Comparison | None], list[str]]:
     """The best checkpoint (lowest validation loss), each other one's paired comparison with it,
     and its phase: "under-fitting" / "over-fitting" when significantly worse before / after the
     best, "near best" when not told apart from it, "diverged" when its loss is NaN/inf."""
@@ -365,7 +365,7 @@ def place_on_curve(results: Sequence[CheckpointResult], config: PerplexityConfig
     others = [i for i in range(len(results)) if i != best and finite[i]]
     raw = [paired(best_stats, _loss_stats(results[i].eval), n_resamples=config.n_resamples, seed=config.seed) for i in others]
     adjusted = dict(zip(others, adjust_holm(raw)))
-    versus: list[PairedResult | None] = [adjusted.get(i) for i in range(len(results))]
+    versus: list[Comparison | None] = [adjusted.get(i) for i in range(len(results))]
     phases = []
     for i, vs in enumerate(versus):
         if not finite[i]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tunecheck._io import read_json
-from tunecheck.core import Estimate
+from tunecheck.core import Comparison, Estimate
 from tunecheck.data import Prediction, align_ids, load_rows, read_predictions
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.metrics import (
@@ -34,7 +34,7 @@ from tunecheck.metrics import (
     validate_rules,
 )
 from tunecheck.scoring._custom import CustomMetric, load_custom
-from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, adjust_holm, estimate, paired
+from tunecheck.stats import N_RESAMPLES, SampleStats, adjust_holm, estimate, legacy_dict, paired
 
 TASK_METRICS: dict[str, tuple[str, ...]] = {
     "classification": ("accuracy", "macro_f1", "micro_f1", "weighted_f1"),
@@ -144,7 +144,7 @@ class ScoreReport:
     config: dict[str, Any]
     data: str | None
     models: list[ModelScores]
-    comparison: list[tuple[str, str, PairedResult]]
+    comparison: list[Comparison]
     """(baseline, model, result)."""
     warnings: list[str]
 
@@ -155,7 +155,7 @@ class ScoreReport:
             "data": self.data,
             "config": self.config,
             "models": [m.to_dict(per_sample) for m in self.models],
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
+            "comparison": [legacy_dict(r) for r in self.comparison],
             "warnings": list(self.warnings),
         }
 
@@ -333,7 +333,7 @@ def load_prediction_sets(preds: Sequence[str | PredictionSet]) -> list[Predictio
 
 
 def pairing_warnings(
-    a: PredictionSet, b: PredictionSet, n_shared: int, *, least: int = 1, results: Sequence[PairedResult] = (),
+    a: PredictionSet, b: PredictionSet, n_shared: int, *, least: int = 1, results: Sequence[Comparison] = (),
     clusters: int | None = None,
 ) -> list[str]:
     """What to tell the user about pairing `b` with the baseline `a` by id: nothing (or too
@@ -377,7 +377,7 @@ def require_shared_ids(sets: Sequence[PredictionSet]) -> None:
             pairing_warnings(sets[0], s, 0)
 
 
-def samples_to_detect(r: PairedResult, n: int) -> int | None:
+def samples_to_detect(r: Comparison, n: int) -> int | None:
     """How many samples would make a true difference of the size observed detectable (two-sided
     5%, 80% power): the MDD falls as 1/sqrt(n), so n * (MDD / |difference|)^2. None when more
     samples could not help: no difference seen, or an MDD that is 0 or undefined."""
@@ -429,7 +429,7 @@ def score_predictions(
             )
         if details.get("unparsed"):
             warnings.append(f"{s.name}: {details['unparsed']} of {len(s.rows)} outputs named no allowed label (counted as wrong)")
-    comparison: list[tuple[str, str, PairedResult]] = []
+    comparison: list[Comparison] = []
     base_ids = [p.id for p in sets[0].rows]
     for s, result in zip(sets[1:], scored[1:]):
         shared, rows_a, rows_b = align_ids(base_ids, [p.id for p in s.rows])
@@ -449,7 +449,7 @@ def score_predictions(
         warnings += pairing_warnings(sets[0], s, len(shared), results=adjusted, clusters=n_clusters)
         undecided = []
         for r in adjusted:
-            comparison.append((sets[0].name, s.name, r))
+            comparison.append(replace(r, baseline=sets[0].name, model=s.name))
             if r.verdict.value == "inconclusive" and np.isfinite(r.mdd) and r.mdd > 0:
                 undecided.append(f"{r.metric} ±{r.mdd:.3g}")
         if undecided:

@@ -12,11 +12,11 @@ from tunecheck.stats._bootstrap import (
     verdict,
 )
 from tunecheck.stats._metric import (
-    PairedResult,
     SampleStats,
     adjust_holm,
     compare_metrics,
     estimate,
+    legacy_dict,
     paired,
 )
 from tunecheck.stats._paired import (
@@ -35,7 +35,6 @@ from tunecheck.stats._paired import (
 __all__ = [
     "N_RESAMPLES",
     "AurocResult",
-    "PairedResult",
     "SampleStats",
     "WinLoss",
     "adjust_holm",
@@ -49,6 +48,7 @@ __all__ = [
     "correlation",
     "estimate",
     "holm",
+    "legacy_dict",
     "mcnemar_exact",
     "mean_ci",
     "minimum_detectable_difference",
