@@ -304,14 +304,14 @@ def test_results_not_written_at_the_end_are_printed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # the disk fills after the up-front check passed: the results still reach the terminal
-    from tunecheck.cli import _render
+    from tunecheck.render import _output
 
     def full_disk(path: Any, payload: Any) -> None:
         raise OSError(28, "No space left on device")
 
     (tmp_path / "p.jsonl").write_text(PREDS)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(_render, "write_json", full_disk)
+    monkeypatch.setattr(_output, "write_json", full_disk)
     code, out, err = run_cli(["score", "-t", "qa", "-p", "p.jsonl", "--out", "s.json", "--n-resamples", "1000"], monkeypatch, capsys)
     assert code == 2
     assert err == "error: --out s.json: could not write the results (No space left on device); they are printed above instead\n"

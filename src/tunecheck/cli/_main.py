@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from tunecheck import _io
+from tunecheck import render as r
 from tunecheck._files import Output, check_paths
 from tunecheck._progress import RichProgress
 from tunecheck.cli import _options as o
-from tunecheck.cli import _render as r
 from tunecheck.cli._app import app, state
 from tunecheck.cli._app import progress as _progress
 from tunecheck.errors import ConfigError, TunecheckError
@@ -49,7 +49,7 @@ def perplexity(
     after the first is compared to it with a paired bootstrap."""
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*model, data], [Output(out) if out else None])
     config = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
                               stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
@@ -94,7 +94,7 @@ def overfit(
     from tunecheck.overfitting import GapThresholds, evaluate_overfit
     from tunecheck.perplexity import PerplexityConfig
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*model, train, eval], [Output(out) if out else None])
     thresholds = GapThresholds(high=high_gap, some=some_gap)
     config = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
@@ -130,7 +130,7 @@ def split(
     from tunecheck.data import load_data
     from tunecheck.hygiene import SPLIT_FILES, split_dataset, write_split
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([data], [Output(out, "--out", SPLIT_FILES, folder=True)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     result = split_dataset(
@@ -178,7 +178,7 @@ def generate(
     from tunecheck.generation import GenerateConfig, generate_predictions
     from tunecheck.models import GenerationParams
 
-    r.check_format(format)
+    o.check_format(format)
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: must be at least 1 (or leave it out for every sample)")
     check_paths([model, data], [Output(out)])
@@ -217,7 +217,7 @@ def score(
     paired on sample ids, ending in improved / regressed / inconclusive."""
     from tunecheck.scoring import ScoreConfig, load_rules, score_predictions
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*preds, data, rules, *[m.rpartition(":")[0] for m in metric or ()]], [Output(out) if out else None])
     label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, rules=load_rules(rules) if rules else None, custom=tuple(metric or ()),
@@ -240,7 +240,7 @@ def demo(
     format: o.Format = "table",
 ) -> None:
     """Build a small base model, fine-tune it, and evaluate base vs tuned, offline (--real: a real model)."""
-    r.check_format(format)
+    o.check_format(format)
     if real_model is not None and not real:
         raise ConfigError("--real-model needs --real")
     workdir = workdir or ("runs/demo-real" if real else "runs/demo")

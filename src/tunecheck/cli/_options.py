@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tunecheck.data import Dataset, FieldMap, check_limit, load_data
+from tunecheck.errors import ConfigError
 
 Models = Annotated[
     list[str],
@@ -79,3 +80,10 @@ def sampled(source: str, fields: FieldMap, limit: int | None, seed: int) -> str 
     source itself, for the library to load."""
     check_limit(limit)
     return source if limit is None else load_data(source, fields).sample(limit, seed)
+
+
+def check_format(fmt: str) -> str:
+    """--format: table or json."""
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format {fmt!r}: use table or json")
+    return fmt

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from tunecheck import _io
+from tunecheck import render as r
 from tunecheck._files import Output, check_paths
 from tunecheck.cli import _options as o
-from tunecheck.cli import _render as r
-from tunecheck.cli import _render_overfitting as ro
 from tunecheck.cli._app import app, progress
 from tunecheck.errors import ConfigError, DataError
 
@@ -42,14 +41,14 @@ def curves(
     best, and where the validation loss starts rising while the training loss still falls."""
     from tunecheck.overfitting import analyse_curves, plot_curves, read_curves
 
-    r.check_format(format)
+    o.check_format(format)
     if patience < 1:
         raise ConfigError(f"--patience must be at least 1, got {patience}")
     check_paths([path], [_out(plot, "--plot"), _out(html, "--html"), _out(out)])
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
         plot_curves(report, png=plot, html=html)
-    r.emit(report.to_dict(), out, format, ro.curves_table)
+    r.emit(report.to_dict(), out, format, r.curves_table)
 
 
 @app.command()
@@ -94,7 +93,7 @@ def sweep(
     from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import load_rules
 
-    r.check_format(format)
+    o.check_format(format)
     where = cache_dir or str(default_cache_dir(run_dir))
     check_paths([run_dir, eval, train, base, rules],
                 [Output(where, "--cache-dir", folder=True), _out(plot, "--plot"), _out(html, "--html"), _out(out)])
@@ -111,7 +110,7 @@ def sweep(
         report = sweep_checkpoints(run_dir, eval_set, where, config, train_data=train_set, fields=fields, progress=bar)
     if plot or html:
         plot_sweep(report, png=plot, html=html)
-    r.emit(report.to_dict(), out, format, ro.sweep_table)
+    r.emit(report.to_dict(), out, format, r.sweep_table)
 
 
 @app.command()
@@ -138,7 +137,7 @@ def overlap(
     from tunecheck.data import load_data
     from tunecheck.hygiene import check_overlap
 
-    r.check_format(format)
+    o.check_format(format)
     if on not in ("full", "prompt", "response"):
         raise ConfigError(f"--on {on!r}: use full, prompt or response")
     if not 0 <= boilerplate_share <= 1:
@@ -151,7 +150,7 @@ def overlap(
     with bar.running():
         report = check_overlap(load_data(train, fields), load_data(eval, fields), on=on, n=ngram,  # type: ignore[arg-type]
                                near_threshold=near_threshold, boilerplate_share=boilerplate_share or None, progress=bar)
-    r.emit(report.to_dict(), out, format, lambda payload: ro.overlap_tables(payload, show))
+    r.emit(report.to_dict(), out, format, lambda payload: r.overlap_tables(payload, show))
 
 
 @app.command()
@@ -166,12 +165,12 @@ def diversity(
     later files compared with the first on the prompts they share."""
     from tunecheck.overfitting import compare_diversity
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths(preds, [_out(out)])
     bar = progress()
     with bar.running():
         report = compare_diversity(preds, n_resamples=n_resamples, seed=seed, progress=bar)
-    r.emit(report.to_dict(), out, format, ro.diversity_tables)
+    r.emit(report.to_dict(), out, format, r.diversity_tables)
 
 
 @memorisation.command("copying")
@@ -195,7 +194,7 @@ def copying(
     with the training example each one copies; the first --preds (the base) is the control."""
     from tunecheck.overfitting import CopyConfig, evaluate_copying
 
-    r.check_format(format)
+    o.check_format(format)
     if on not in ("full", "prompt", "response"):
         raise ConfigError(f"--on {on!r}: use full, prompt or response")
     if ngram < 1:
@@ -206,7 +205,7 @@ def copying(
     bar = progress()
     with bar.running():
         report = evaluate_copying(preds, train, config, fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, ro.copying_tables)
+    r.emit(report.to_dict(), out, format, r.copying_tables)
 
 
 @memorisation.command("extraction")
@@ -237,7 +236,7 @@ def extraction(
     is the control."""
     from tunecheck.overfitting import ExtractionConfig, evaluate_extraction
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*model, train], [_out(out)])
     config = ExtractionConfig(n_samples=samples, prefix=prefix, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens,
                               template=template, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
@@ -245,7 +244,7 @@ def extraction(
     bar = progress()
     with bar.running():
         report = evaluate_extraction(model, train, config, fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, ro.extraction_tables)
+    r.emit(report.to_dict(), out, format, r.extraction_tables)
 
 
 @memorisation.command("membership")
@@ -280,7 +279,7 @@ def membership(
     from tunecheck.overfitting import MembershipConfig, evaluate_membership
     from tunecheck.perplexity import PerplexityConfig
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*model, train, eval], [_out(out)])
     ppl = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
                            stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
@@ -289,7 +288,7 @@ def membership(
     with bar.running():
         report = evaluate_membership(model, train, eval, MembershipConfig(n_samples=samples, k_percent=k_percent, perplexity=ppl),
                                      fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, ro.membership_table)
+    r.emit(report.to_dict(), out, format, r.membership_table)
 
 
 @memorisation.command("rephrase")
@@ -309,7 +308,7 @@ def rephrase(
     from tunecheck.overfitting import rephrase_sensitivity
     from tunecheck.scoring import ScoreConfig
 
-    r.check_format(format)
+    o.check_format(format)
     if task not in ("classification", "qa", "summarization", "generation"):
         raise ConfigError(f"--task {task!r}: rephrase takes classification, qa, summarization or generation (format and custom metrics: use the Python API)")
     if len(original) != len(paraphrased):
@@ -318,7 +317,7 @@ def rephrase(
     label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, n_resamples=n_resamples, seed=seed)
     report = rephrase_sensitivity(list(zip(original, paraphrased)), config, data=data)
-    r.emit(report.to_dict(), out, format, ro.rephrase_tables)
+    r.emit(report.to_dict(), out, format, r.rephrase_tables)
 
 
 @app.command()
@@ -333,13 +332,13 @@ def verdict(
     evidence: did the task get better, did general ability hold, is it overfitting."""
     from tunecheck.verdict import GENERAL, TASK, Result, did_it_work
 
-    r.check_format(format)
+    o.check_format(format)
     given = [(p, TASK) for p in results or []] + [(p, GENERAL) for p in general or []]
     if not given:
         raise ConfigError("give result files (written with --out), e.g. tunecheck verdict score.json gap.json --general ppl_wiki.json")
     check_paths([p for p, _ in given], [_out(out)])
     loaded = [Result(_read_result(p), p, role) for p, role in given]
-    r.emit(did_it_work(loaded, model).to_dict(), out, format, ro.verdict_tables)
+    r.emit(did_it_work(loaded, model).to_dict(), out, format, r.verdict_tables)
 
 
 def _out(path: str | None, flag: str = "--out") -> Output | None:

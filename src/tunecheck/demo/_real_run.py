@@ -137,10 +137,8 @@ def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None =
     write results.json."""
     from rich.console import Console
 
-    from tunecheck import _io
+    from tunecheck import _io, render
     from tunecheck._progress import RichProgress
-    from tunecheck.cli import _render as render
-    from tunecheck.cli import _render_overfitting as render_of
     from tunecheck.generation import GenerateConfig
     from tunecheck.models import GenerationParams
     from tunecheck.overfitting import (
@@ -181,7 +179,7 @@ def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None =
         ("General text perplexity on held-out prose (did general ability hold?)", render.perplexity_tables, "perplexity_heldout_text"),
         ("Task: sentiment of the test reviews (accuracy, macro-F1)", render.score_tables, "task_classification"),
         *overfitting_sections("Leakage: test reviews vs training reviews"),
-        ("Memorisation: answers copying training text", render_of.copying_tables, "copying"),
-        ("Diversity of the answers", render_of.diversity_tables, "diversity"),
+        ("Memorisation: answers copying training text", render.copying_tables, "copying"),
+        ("Diversity of the answers", render.diversity_tables, "diversity"),
     ])
     return results

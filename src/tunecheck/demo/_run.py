@@ -120,10 +120,8 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     """Train (or reuse) the demo models, evaluate every layer, print a verdict, write results.json."""
     from rich.console import Console
 
-    from tunecheck import _io
+    from tunecheck import _io, render
     from tunecheck._progress import RichProgress
-    from tunecheck.cli import _render as render
-    from tunecheck.cli import _render_overfitting as render_of
     from tunecheck.generation import GenerateConfig
     from tunecheck.models import GenerationParams
     from tunecheck.overfitting import (
@@ -170,9 +168,9 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         ("General text perplexity (sanity check: did fine-tuning break the LM?)", render.perplexity_tables, "perplexity_heldout_text"),
         ("Task: answers to held-out questions (exact match, token F1)", render.score_tables, "task_qa"),
         *overfitting_sections("Leakage: held-out questions vs training data"),
-        ("Memorisation: answers copying training text, training answers reproduced", render_of.copying_tables, "copying"),
-        (None, render_of.extraction_tables, "extraction"),
-        ("Diversity of the answers", render_of.diversity_tables, "diversity"),
+        ("Memorisation: answers copying training text, training answers reproduced", render.copying_tables, "copying"),
+        (None, render.extraction_tables, "extraction"),
+        ("Diversity of the answers", render.diversity_tables, "diversity"),
     ])
     return results
 
@@ -183,16 +181,15 @@ Section = tuple[str | None, Callable[[Any], None], str]
 
 def overfitting_sections(leakage_title: str) -> list[Section]:
     """The gap, curves, sweep and leakage parts, the same in every demo."""
-    from tunecheck.cli import _render as render
-    from tunecheck.cli import _render_overfitting as render_of
+    from tunecheck import render
 
     return [
         ("Overfitting: train/validation loss gap", render.overfit_tables, "overfit"),
-        ("Overfitting: the fine-tune's training curves (trainer_state.json)", render_of.curves_table, "curves"),
+        ("Overfitting: the fine-tune's training curves (trainer_state.json)", render.curves_table, "curves"),
         (None, _no_table, "plots:curves"),
-        ("Overfitting: every epoch's checkpoint on the validation set (tunecheck sweep)", render_of.sweep_table, "sweep"),
+        ("Overfitting: every epoch's checkpoint on the validation set (tunecheck sweep)", render.sweep_table, "sweep"),
         (None, _no_table, "plots:sweep"),
-        (leakage_title, render_of.overlap_tables, "overlap"),
+        (leakage_title, render.overlap_tables, "overlap"),
     ]
 
 
@@ -202,9 +199,7 @@ def _no_table(_: Any) -> None:
 
 def finish(results: dict[str, Any], out: Path, console: Any, json_output: bool, sections: list[Section]) -> None:
     """Write results.json, then print it as JSON or as the sections' tables and the verdicts."""
-    from tunecheck import _io
-    from tunecheck.cli import _render as render
-    from tunecheck.cli import _render_overfitting as render_of
+    from tunecheck import _io, render
 
     _io.write_json(out / "results.json", results)
     if json_output:
@@ -218,7 +213,7 @@ def finish(results: dict[str, Any], out: Path, console: Any, json_output: bool, 
             console.print(f"plots: [bold]{out / (name + '.png')}[/], [bold]{out / (name + '.html')}[/]")
         else:
             show(results[key])
-    render_of.verdict_tables(results["did_it_work"])
+    render.verdict_tables(results["did_it_work"])
     console.print(f"results written to [bold]{out / 'results.json'}[/]")
 
 

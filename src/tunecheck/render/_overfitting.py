@@ -8,7 +8,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from tunecheck.cli._render import (
+from tunecheck.render._tables import (
     VERDICT,
     Col,
     ci,

@@ -8,8 +8,8 @@ import io
 import pytest
 from rich.console import Console
 
-from tunecheck.cli import _render as r
-from tunecheck.cli import _render_overfitting as ro
+from tunecheck.render import _overfitting as ro
+from tunecheck.render import _tables as r
 
 
 @pytest.fixture

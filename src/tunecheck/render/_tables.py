@@ -1,11 +1,9 @@
-"""Rendering results: Rich tables for people, JSON for machines. No computation here."""
+"""Rich tables of each layer's results, fitted to the terminal. No computation here."""
 
 from __future__ import annotations
 
-import json
 import math
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,9 +12,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-
-from tunecheck._io import clean, to_jsonable, write_json
-from tunecheck.errors import ConfigError
 
 _VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusive": "yellow"}
 _LEVEL_STYLE = {"none": "green", "some": "yellow", "high": "bold red"}
@@ -81,17 +76,6 @@ def fitted(title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]], width
     return table
 
 
-def to_stderr(text: str) -> None:
-    """Diagnostics (--show-tokens) go to stderr, so --format json on stdout stays parseable."""
-    print(text, file=sys.stderr, flush=True)
-
-
-def check_format(fmt: str) -> str:
-    if fmt not in ("table", "json"):
-        raise ConfigError(f"--format {fmt!r}: use table or json")
-    return fmt
-
-
 def num(x: Any, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
@@ -113,36 +97,6 @@ def ci(pair: Any, digits: int = 4) -> str:
 
 def verdict(word: str) -> str:
     return f"[{_VERDICT_STYLE.get(word, '')}]{word}[/]"
-
-
-def emit(
-    payload: dict[str, Any], out: str | None, fmt: str, table: Callable[[dict[str, Any]], None], *, full: dict[str, Any] | None = None
-) -> None:
-    """The usual ending of a command: the results to --out (atomically; `full`, when the file
-    holds more than the terminal shows), then JSON or a table. Should --out fail to be written
-    after all (checked up front, but a disk can fill), the results are not lost: the file's
-    JSON is printed too, and the error says where it could not be written."""
-    payload = clean(payload)
-    saved = clean(full) if full is not None else payload
-    failure = save_json(out, saved) if out else None
-    print_json(payload) if fmt == "json" else table(payload)
-    if failure:
-        if fmt != "json" or saved is not payload:
-            print_json(saved)
-        raise ConfigError(f"--out {out}: could not write the results ({failure}); they are printed above instead")
-
-
-def save_json(path: str, payload: dict[str, Any]) -> str | None:
-    """Write `payload` to `path`; the reason it could not be written, or None."""
-    try:
-        write_json(path, payload)
-    except OSError as err:
-        return err.strerror or type(err).__name__
-    return None
-
-
-def print_json(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload, indent=2, allow_nan=False, default=to_jsonable))
 
 
 def perplexity_tables(payload: dict[str, Any]) -> None:
