@@ -8,6 +8,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from tunecheck.core import Result
 from tunecheck.render._tables import (
     VERDICT,
     Col,
@@ -28,9 +29,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def not_applicable(payload: dict[str, Any]) -> None:
-    """Say which models the check cannot measure, and why (the verdict leaves them out)."""
-    for m in payload.get("models", []):
+def not_applicable(result: Result | dict[str, Any]) -> None:
+    """Say which models the check cannot measure, and why (the verdict leaves them out): a
+    model whose `details` say `applies: False` (transitional: or an old payload's models)."""
+    if isinstance(result, Result):
+        for info in result.models:
+            if info.details.get("applies") is False:
+                console.print(f"[dim]not applicable to {escape(info.name)}:[/] {escape(str(info.details.get('reason') or ''))}")
+        return
+    for m in result.get("models", []):
         if m.get("applies") is False:
             console.print(f"[dim]not applicable to {escape(m['model'])}:[/] {escape(m.get('reason') or '')}")
 
