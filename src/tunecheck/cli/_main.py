@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from tunecheck import _io
 from tunecheck import render as r
 from tunecheck._files import Output, check_paths
 from tunecheck._progress import RichProgress
@@ -191,8 +190,7 @@ def generate(
     progress = RichProgress(unit="prompts")
     with progress.running():
         summary = generate_predictions(model, data, out, config, fields=fields, limit=limit, overwrite=overwrite, progress=progress)
-    payload = _io.clean(summary.to_dict())
-    r.print_json(payload) if format == "json" else r.generate_table(payload)
+    r.emit(summary.to_result(), None, format, r.generate_table)
 
 
 @app.command()
