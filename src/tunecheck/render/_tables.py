@@ -144,13 +144,14 @@ def overfit_tables(payload: dict[str, Any]) -> None:
                 console.print(f"  - {s}")
 
 
-def split_table(summary: dict[str, Any]) -> None:
+def split_table(result: Result) -> None:
+    """A "split" result: each side's rows, file and content hash."""
+    source = next(d for d in result.data if d.role == "source")
     cols = [Col("side", "left"), Col("rows"), left("file"), Col("sha256", "left", keep=1)]
-    cells = [[side, num(summary[side]["n"]), escape(summary[side]["path"]), summary[side]["sha256"][:23]]
-             for side in ("train", "validation", "test") if side in summary]
-    console.print(fitted(f"{summary['strategy']} split of {escape(summary['source'])}", cols, cells))
-    if summary["categories_too_small"]:
-        names = ", ".join(summary["categories_too_small"])
+    cells = [[d.role, num(d.n), escape(d.source), (d.sha256 or "")[:23]] for d in result.data if d.role != "source"]
+    console.print(fitted(f"{result.details['strategy']} split of {escape(source.source)}", cols, cells))
+    if result.details["categories_too_small"]:
+        names = ", ".join(result.details["categories_too_small"])
         console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {escape(names)}")
 
 
