@@ -163,3 +163,11 @@ def test_overlap_adds_a_caveat_to_the_task(tmp_path: Path) -> None:
     write_texts(tmp_path / "fresh.jsonl", ["nothing shared with the training data here at all"], "f")
     fresh = check_overlap(load_data(tmp_path / "train.jsonl"), load_data(tmp_path / "fresh.jsonl")).to_result()
     assert did_it_work([_compared("score", ("accuracy", UP)), fresh]).task.caveats == []
+
+
+def test_an_untyped_payload_is_refused_with_the_way_to_read_it() -> None:
+    # the old JSON dicts are not read any more: a file goes through load_result first
+    with pytest.raises(ConfigError, match=r"^result 1: not a tunecheck result; read the file with tunecheck.load_result$"):
+        did_it_work([{"layer": "score", "comparison": []}])  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match=r"^x.json: role 'generel': use task or general$"):
+        did_it_work([Given(_score(), "x.json", "generel")])
