@@ -23,7 +23,7 @@ from tunecheck.core import (
 )
 from tunecheck.errors import ConfigError
 from tunecheck.overfitting import RUN
-from tunecheck.verdict import GENERAL, Given, did_it_work
+from tunecheck.verdict import GENERAL, Given, did_it_work, verdict_from
 
 UP, DOWN, FLAT = Verdict.IMPROVED, Verdict.REGRESSED, Verdict.INCONCLUSIVE
 
@@ -171,3 +171,17 @@ def test_an_untyped_payload_is_refused_with_the_way_to_read_it() -> None:
         did_it_work([{"layer": "score", "comparison": []}])  # type: ignore[list-item]
     with pytest.raises(ConfigError, match=r"^x.json: role 'generel': use task or general$"):
         did_it_work([Given(_score(), "x.json", "generel")])
+
+
+def test_verdict_from_files_and_results(tmp_path: Path) -> None:
+    from tunecheck.errors import DataError
+
+    write_json(tmp_path / "score.json", _score().to_dict())
+    rose = _compared("perplexity", ("perplexity", DOWN), shape="text", completion_only=False)
+    r = verdict_from([tmp_path / "score.json"], [rose])
+    assert r.layer == "verdict" and (r.details["task"]["verdict"], r.details["general"]["verdict"]) == ("improved", "regressed")
+    assert r.details["inputs"] == [{"source": str(tmp_path / "score.json"), "layer": "score", "role": "task"},
+                                   {"source": "result 2", "layer": "perplexity", "role": "general"}]
+    (tmp_path / "old.json").write_text('{"layer": "score", "comparison": []}')
+    with pytest.raises(DataError, match=r"old.json: not a tunecheck results file \(no schema_version\)"):
+        verdict_from([tmp_path / "old.json"])

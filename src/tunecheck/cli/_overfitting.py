@@ -329,16 +329,13 @@ def verdict(
 ) -> None:
     """Did the fine-tune work? Three answers from every layer's results, each with its
     evidence: did the task get better, did general ability hold, is it overfitting."""
-    from tunecheck.core import load_result
-    from tunecheck.verdict import GENERAL, TASK, Given, did_it_work
+    from tunecheck.verdict import verdict_from
 
     o.check_format(format)
-    given = [(p, TASK) for p in results or []] + [(p, GENERAL) for p in general or []]
-    if not given:
+    if not results and not general:
         raise ConfigError("give result files (written with --out), e.g. tunecheck verdict score.json gap.json --general ppl_wiki.json")
-    check_paths([p for p, _ in given], [_out(out)])
-    loaded = [Given(load_result(p), p, role) for p, role in given]
-    r.emit(did_it_work(loaded, model).to_result(), out, format, r.verdict_tables)
+    check_paths([*(results or []), *(general or [])], [_out(out)])
+    r.emit(verdict_from(results or [], general or [], model), out, format, r.verdict_tables)
 
 
 def _out(path: str | None, flag: str = "--out") -> Output | None:

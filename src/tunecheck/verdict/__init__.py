@@ -9,6 +9,7 @@ from tunecheck.verdict._verdict import (
     FineTuneVerdict,
     Given,
     did_it_work,
+    verdict_from,
 )
 
-__all__ = ["GENERAL", "TASK", "Answer", "Evidence", "FineTuneVerdict", "Given", "did_it_work"]
+__all__ = ["GENERAL", "TASK", "Answer", "Evidence", "FineTuneVerdict", "Given", "did_it_work", "verdict_from"]

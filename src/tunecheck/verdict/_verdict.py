@@ -26,6 +26,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tunecheck import _io
@@ -270,3 +271,15 @@ def did_it_work(results: Iterable[Result | Given], model: str | None = None) -> 
                 identities.setdefault(m.name, dict(m.identity))
     inputs = [{"source": r.source, "layer": r.result.layer, "role": r.role} for r in loaded]
     return FineTuneVerdict(name, bases, task, general, combine(name, signals), inputs, notes, identities)
+
+
+def verdict_from(results: Sequence[str | Path | Result], general: Sequence[str | Path | Result] = (), model: str | None = None) -> Result:
+    """What `tunecheck verdict` writes: `did_it_work` over results files (read with
+    `load_result`: a file that is no result, or from a newer schema, is a DataError) or
+    `Result`s, the `general` ones on general text; as a `verdict` Result."""
+    from tunecheck.core import load_result
+
+    given = []
+    for k, (item, role) in enumerate([*((r, TASK) for r in results), *((r, GENERAL) for r in general)], start=1):
+        given.append(Given(item, f"result {k}", role) if isinstance(item, Result) else Given(load_result(item), str(item), role))
+    return did_it_work(given, model).to_result()
