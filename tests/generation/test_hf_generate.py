@@ -10,6 +10,7 @@ import re
 import pytest
 
 from tests.conftest import CORPUS
+from tests.schema import assert_valid_result
 from tunecheck.data import Message, Sample, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.generation import (
@@ -153,6 +154,15 @@ def test_predictions_file_rows_and_resume_refusals(hf, tmp_path):
     # same command again: nothing to do
     again = generate_predictions(hf, data, out, config)
     assert again.generated == 0 and again.already_done == 6
+    # as a stored result: the data, the predictions file, the model with this run's counts
+    r = summary.to_result()
+    assert_valid_result(r.to_dict())
+    assert [(d.role, d.source, d.n) for d in r.data] == [("eval", str(data), 6), ("predictions", str(out), 6)]
+    assert r.data[0].sha256 == load_data(data).sha256 and r.data[0].details == {"shape": "prompt_completion"}
+    assert r.models[0].name == "tiny" and r.models[0].identity == hf.identity()
+    assert r.models[0].details["generated"] == 6 and r.config["params"]["max_new_tokens"] == 5 and list(r.config["carry"]) == ["group"]
+    # nothing generated: no model was opened, so no identity, and every row was done before
+    assert again.to_result().models[0].identity == {} and again.to_result().models[0].details["already_done"] == 6
     # other decoding settings on the same file are refused, not mixed in
     with pytest.raises(ConfigError, match="other settings"):
         generate_predictions(hf, data, out, GenerateConfig(params=GenerationParams(max_new_tokens=6)))

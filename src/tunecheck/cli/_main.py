@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from tunecheck import _io
 from tunecheck import render as r
 from tunecheck._files import Output, check_paths
 from tunecheck._progress import RichProgress
@@ -113,7 +112,7 @@ def split(
     data: Annotated[str, typer.Option("--data", "-d", help="The data set to split (any format --data takes).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Folder for train.jsonl, validation.jsonl (and test.jsonl with --test-size).")],
     strategy: Annotated[str, typer.Option(help="random, temporal (latest rows held out: test the latest, validation before it) or category (stratified).")] = "random",
-    validation_size: Annotated[float, typer.Option(help="Share of rows for validation (the seeds suggest 0.1-0.2).")] = 0.1,
+    validation_size: Annotated[float, typer.Option(help="Share of rows for validation (0.1-0.2 is usual).")] = 0.1,
     test_size: Annotated[float, typer.Option(help="Share of rows for a test split too, held out from validation (default 0: none).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for random and category splits.")] = 42,
     date_field: Annotated[str | None, typer.Option(help="temporal: field with an ISO date or a number (default: file order).")] = None,
@@ -133,12 +132,12 @@ def split(
     o.check_format(format)
     check_paths([data], [Output(out, "--out", SPLIT_FILES, folder=True)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
-    result = split_dataset(
-        load_data(data, fields), strategy, validation_size=validation_size, test_size=test_size, seed=seed,
-        date_field=date_field, category_field=category_field,
-    )
-    summary = {"source": data, **write_split(result, out)}
-    r.print_json(summary) if format == "json" else r.split_table(summary)
+    dataset = load_data(data, fields)
+    config = {"strategy": strategy, "validation_size": validation_size, "test_size": test_size, "seed": seed,
+              "date_field": date_field, "category_field": category_field}
+    result = split_dataset(dataset, strategy, validation_size=validation_size, test_size=test_size, seed=seed,
+                           date_field=date_field, category_field=category_field)
+    r.emit(result.to_result(dataset, write_split(result, out), config), None, format, r.split_table)
 
 
 @app.command()
@@ -191,8 +190,7 @@ def generate(
     progress = RichProgress(unit="prompts")
     with progress.running():
         summary = generate_predictions(model, data, out, config, fields=fields, limit=limit, overwrite=overwrite, progress=progress)
-    payload = _io.clean(summary.to_dict())
-    r.print_json(payload) if format == "json" else r.generate_table(payload)
+    r.emit(summary.to_result(), None, format, r.generate_table)
 
 
 @app.command()

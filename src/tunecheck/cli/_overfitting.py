@@ -3,16 +3,15 @@ diversity and the overfitting verdict. Thin, like the rest of the CLI."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from tunecheck import _io
 from tunecheck import render as r
 from tunecheck._files import Output, check_paths
 from tunecheck.cli import _options as o
 from tunecheck.cli._app import app, progress
-from tunecheck.errors import ConfigError, DataError
+from tunecheck.errors import ConfigError
 
 memorisation = typer.Typer(
     help="Memorisation: copied training text in outputs, extractable training data, membership signal, paraphrase sensitivity.",
@@ -150,7 +149,7 @@ def overlap(
     with bar.running():
         report = check_overlap(load_data(train, fields), load_data(eval, fields), on=on, n=ngram,  # type: ignore[arg-type]
                                near_threshold=near_threshold, boilerplate_share=boilerplate_share or None, progress=bar)
-    r.emit(report.to_dict(), out, format, lambda payload: r.overlap_tables(payload, show))
+    r.emit(report.to_result(), out, format, lambda result: r.overlap_tables(result, show))
 
 
 @app.command()
@@ -330,23 +329,14 @@ def verdict(
 ) -> None:
     """Did the fine-tune work? Three answers from every layer's results, each with its
     evidence: did the task get better, did general ability hold, is it overfitting."""
-    from tunecheck.verdict import GENERAL, TASK, Result, did_it_work
+    from tunecheck.verdict import verdict_from
 
     o.check_format(format)
-    given = [(p, TASK) for p in results or []] + [(p, GENERAL) for p in general or []]
-    if not given:
+    if not results and not general:
         raise ConfigError("give result files (written with --out), e.g. tunecheck verdict score.json gap.json --general ppl_wiki.json")
-    check_paths([p for p, _ in given], [_out(out)])
-    loaded = [Result(_read_result(p), p, role) for p, role in given]
-    r.emit(did_it_work(loaded, model).to_dict(), out, format, r.verdict_tables)
+    check_paths([*(results or []), *(general or [])], [_out(out)])
+    r.emit(verdict_from(results or [], general or [], model), out, format, r.verdict_tables)
 
 
 def _out(path: str | None, flag: str = "--out") -> Output | None:
     return Output(path, flag) if path else None
-
-
-def _read_result(path: str) -> dict[str, Any]:
-    payload = _io.read_json(path, fix="pass a results file written with --out")
-    if not isinstance(payload, dict) or "layer" not in payload:
-        raise DataError(f"{path}: not a tunecheck results file (no 'layer' field); write one with a command's --out")
-    return payload

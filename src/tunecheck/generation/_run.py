@@ -20,6 +20,7 @@ from typing import Any
 from tunecheck._device import check_device
 from tunecheck._files import output_lock
 from tunecheck._progress import Progress
+from tunecheck.core import DataInfo, ModelInfo, Result
 from tunecheck.data import (
     REFERENCE_FIELDS,
     Dataset,
@@ -107,11 +108,31 @@ class GenerateSummary:
     seconds: float
     finish_reasons: dict[str, int]
     warnings: list[str]
+    data: dict[str, Any] = field(default_factory=dict)
+    """What was generated for (`Dataset.identity()`)."""
+    identity: dict[str, Any] = field(default_factory=dict)
+    """The backend's identity; empty when nothing was left to generate (no model was opened)."""
+    config: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["tokens_per_second"] = self.output_tokens / self.seconds if self.generated and self.seconds > 0 else None
-        return d
+    @property
+    def tokens_per_second(self) -> float | None:
+        return self.output_tokens / self.seconds if self.generated and self.seconds > 0 else None
+
+    def to_result(self) -> Result:
+        """As a stored result (layer "generate"): the data, the predictions file (every row in it,
+        earlier runs' included) and the model with this run's counts in its details."""
+        data = [_data_info(self.data, "eval")] if self.data else []
+        data.append(DataInfo(self.out, None, self.already_done + self.generated, "predictions"))
+        details = {"samples": self.samples, "already_done": self.already_done, "generated": self.generated,
+                   "output_tokens": self.output_tokens, "seconds": self.seconds, "tokens_per_second": self.tokens_per_second,
+                   "finish_reasons": dict(self.finish_reasons)}
+        return Result(layer="generate", data=data, models=[ModelInfo(self.model, dict(self.identity), details)],
+                      config=dict(self.config), warnings=list(self.warnings))
+
+
+def _data_info(identity: dict[str, Any], role: str) -> DataInfo:
+    rest = {k: v for k, v in identity.items() if k not in ("source", "sha256", "n")}
+    return DataInfo(str(identity["source"]), identity.get("sha256"), int(identity["n"]), role, rest)
 
 
 def open_generator(spec: str | ModelSpec, config: GenerateConfig) -> GenerationModel:
@@ -217,7 +238,7 @@ def _generate(
     n = config.params.n
     todo = [s for s in dataset if any((s.id, k) not in done for k in range(n))]
     if not todo:  # nothing left: do not load the model at all
-        return GenerateSummary(str(out_path), name, len(dataset), len(done), 0, 0, 0.0, {}, [])
+        return GenerateSummary(str(out_path), name, len(dataset), len(done), 0, 0, 0.0, {}, [], dataset.identity(), {}, asdict(config))
     backend = open_generator(spec, config) if spec is not None else model
     assert not isinstance(backend, (str, ModelSpec))
     if overwrite:  # the run can start: only now is the old output given up
@@ -267,8 +288,14 @@ def _generate(
             "raise it if answers are cut off"
         )
     return GenerateSummary(
-        str(out_path), backend.name, len(dataset), len(done), written, tokens, seconds, dict(reasons), warnings
+        str(out_path), backend.name, len(dataset), len(done), written, tokens, seconds, dict(reasons), warnings,
+        dataset.identity(), _identity(backend), asdict(config),
     )
+
+
+def _identity(backend: GenerationModel) -> dict[str, Any]:
+    ident = getattr(backend, "identity", None)
+    return dict(ident()) if callable(ident) else {"name": backend.name}
 
 
 def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> str:

@@ -1,5 +1,7 @@
 """Overfitting: the train/validation loss gap (training curves, sweeps and memorisation come next)."""
 
+# Signal and Status live in core; re-exported for callers that still import them from here
+from tunecheck.core import Signal, Status
 from tunecheck.overfitting._applies import MIN_SAMPLES, Applies
 from tunecheck.overfitting._copying import CopyConfig, CopyingReport, evaluate_copying
 from tunecheck.overfitting._curves import CurveReport, GapAtStep, TrainLossSummary, analyse_curves
@@ -48,12 +50,10 @@ from tunecheck.overfitting._verdict import (
     OVERFITTING_LAYERS,
     RUN,
     OverfittingVerdict,
-    Signal,
-    Status,
     combine,
     models_in,
     overfitting_verdict,
-    signals_from,
+    signals_for,
 )
 
 __all__ = [
@@ -114,6 +114,6 @@ __all__ = [
     "plot_sweep",
     "read_curves",
     "rephrase_sensitivity",
-    "signals_from",
+    "signals_for",
     "sweep_checkpoints",
 ]

@@ -3,12 +3,13 @@ is escaped before Rich sees it: it is untrusted and may hold markup."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from tunecheck.core import Result
+from tunecheck.core import Result, Signal, Status
 from tunecheck.render._tables import (
     VERDICT,
     Col,
@@ -126,53 +127,56 @@ def status(word: str) -> str:
     return f"[{_STATUS_STYLE.get(word, '')}]{word}[/]"
 
 
-def signals_table(payload: dict[str, Any]) -> None:
+def signals_table(signals: Sequence[Signal], title: str) -> None:
     """The overfitting signals, each with its status and, when it does not decide, why."""
     cols = [left("signal"), Col("status", "left", verdict=True), Col("evidence", "left", fold=True)]
     cells = []
-    for s in payload["signals"]:
-        name = escape(s["signal"]) if s["deciding"] else f"[dim]{escape(s['signal'])} (not counted)[/]"
+    for s in signals:
+        name = escape(s.name) if s.deciding else f"[dim]{escape(s.name)} (not counted)[/]"
         # a signal that does not apply leads with why; the numbers follow, dimmed
-        if s["status"] == "not applicable":
-            cell = f"{escape(s['reason'] or '')}\n[dim]{escape(s['evidence'])}[/]"
+        if s.status == Status.NOT_APPLICABLE:
+            cell = f"{escape(s.reason or '')}\n[dim]{escape(s.evidence)}[/]"
         else:
-            cell = escape(s["evidence"]) + (f"\n[dim]why: {escape(s['reason'])}[/]" if s.get("reason") else "")
-        cells.append([name, status(s["status"]), cell])
+            cell = escape(s.evidence) + (f"\n[dim]why: {escape(s.reason)}[/]" if s.reason else "")
+        cells.append([name, status(s.status.value), cell])
     if cells:
-        console.print(fitted(f"Overfitting signals for {escape(payload['model'])}: {payload['status']}", cols, cells))
+        console.print(fitted(title, cols, cells))
 
 
-def verdict_table(payload: dict[str, Any]) -> None:
-    """`overfitting_verdict(...).to_dict()`: the signals and the overall status."""
-    signals_table(payload)
-    console.print(f"[bold]Overfitting: {status(payload['status'])}[/] - {escape(payload['summary'])}")
-    for line in payload.get("notes", []):
+def verdict_table(result: Result) -> None:
+    """An "overfitting" result (`OverfittingVerdict.to_result()`): the signals and the overall status."""
+    model, word = escape(result.model_names()[0] if result.models else ""), str(result.details["status"])
+    signals_table(result.signals, f"Overfitting signals for {model}: {word}")
+    console.print(f"[bold]Overfitting: {status(word)}[/] - {escape(str(result.details['summary']))}")
+    for line in result.warnings:
         console.print(f"[yellow]note:[/] {escape(line)}")
 
 
-def verdict_tables(payload: dict[str, Any]) -> None:
-    """`did_it_work(...).to_dict()`: three answers, then the evidence behind each."""
-    against = f" against {escape(payload['baseline'])}" if payload.get("baseline") else ""
-    console.print(f"[bold]Did the fine-tune work? {escape(payload['model'])}{against}[/]")
+def verdict_tables(result: Result) -> None:
+    """A "verdict" result (`did_it_work(...).to_result()`): three answers, then the evidence behind each."""
+    tuned, bases = result.models[0].name, [m.name for m in result.models[1:]]
+    against = f" against {escape(', '.join(bases))}" if bases else ""
+    console.print(f"[bold]Did the fine-tune work? {escape(tuned)}{against}[/]")
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True)
     grid.add_column()
-    o = payload["overfitting"]
-    grid.add_row("task", verdict(payload["task"]["verdict"]), escape(payload["task"]["summary"]))
-    grid.add_row("general ability", verdict(payload["general"]["verdict"]), escape(payload["general"]["summary"]))
+    d = result.details
+    o = d["overfitting"]
+    grid.add_row("task", verdict(d["task"]["verdict"]), escape(d["task"]["summary"]))
+    grid.add_row("general ability", verdict(d["general"]["verdict"]), escape(d["general"]["summary"]))
     grid.add_row("overfitting", status(o["status"]), escape(o["summary"]))
     console.print(grid)
     for key, title in (("task", "Task"), ("general", "General ability")):
-        answer = payload[key]
+        answer = d[key]
         if answer["evidence"] or answer["caveats"]:
             console.print(f"[bold]{title}:[/]")
         for e in answer["evidence"]:
             console.print(f"  - {escape(e['text'])}")
         for c in answer["caveats"]:
             console.print(f"  [yellow]caveat:[/] {escape(c)}")
-    signals_table(o)
-    for line in payload.get("notes", []) + o.get("notes", []):
+    signals_table(result.signals, f"Overfitting signals for {escape(tuned)}: {o['status']}")
+    for line in result.warnings:
         console.print(f"[yellow]note:[/] {escape(line)}")
 
 
@@ -197,36 +201,39 @@ def curves_table(payload: dict[str, Any]) -> None:
     console.print(f"[bold]Recommendation:[/] {escape(payload['recommendation'])}")
 
 
-def overlap_tables(payload: dict[str, Any], show: int = 10) -> None:
-    c = payload["config"]
-    if payload.get("caveat"):
-        console.print(f"[bold yellow]not applicable: {escape(payload['caveat'])}[/]")
-    table = Table(title=f"Overlap of {escape(payload['data']['eval']['source'])} ({payload['eval_rows']} rows) with "
-                        f"{escape(payload['data']['train']['source'])} ({payload['train_rows']} rows), on {c['on']}")
+def overlap_tables(result: Result, show: int = 10) -> None:
+    """An "overlap" result: each kind's eval rows, then the strongest pairs."""
+    c, d = result.config, result.details
+    data = {info.role: info for info in result.data}
+    if d.get("caveat"):
+        console.print(f"[bold yellow]not applicable: {escape(d['caveat'])}[/]")
+    table = Table(title=f"Overlap of {escape(data['eval'].source)} ({data['eval'].n} rows) with "
+                        f"{escape(data['train'].source)} ({data['train'].n} rows), on {c['on']}")
     for col in ("match", "eval rows", "rate", "rule"):
         table.add_column(col, justify="right" if col in ("eval rows", "rate") else "left")
     rules = {"exact": "same text after normalisation",
              "near": f"character similarity (Indel ratio) >= {c['near_threshold']}",
              "ngram": f"shares a word {c['n']}-gram (or a near match)"}
     for kind in ("exact", "near", "ngram"):
-        k = payload[kind]
-        style = "green" if not k["count"] else "yellow" if payload.get("caveat") else "bold red"
-        table.add_row(kind, f"[{style}]{k['count']}[/]", f"{100 * k['rate']:.2f}%", rules[kind])
+        rows, rate = result.estimate(f"{kind}_rows"), result.estimate(f"{kind}_rate")
+        count = int(rows.value) if rows else 0
+        style = "green" if not count else "yellow" if d.get("caveat") else "bold red"
+        table.add_row(kind, f"[{style}]{count}[/]", f"{100 * (rate.value if rate else 0.0):.2f}%", rules[kind])
     console.print(table)
-    compared = payload.get("compared")
+    compared = d.get("compared")
     if compared:
         console.print(f"compared: {escape(compared['fields'])}; {escape(compared['normalisation'])}; "
                       f"boilerplate: {escape(compared['boilerplate'])}")
-    pairs = payload["pairs"][:show]
+    pairs = d["pairs"][:show]
     if pairs:
-        pt = Table(title=f"Matching pairs (strongest first; {len(payload['pairs'])} in all)")
+        pt = Table(title=f"Matching pairs (strongest first; {len(d['pairs'])} in all)")
         for col in ("eval id", "train id", "kinds", "similarity", "longest span (words)", "span"):
             pt.add_column(col, justify="right" if col in ("similarity", "longest span (words)") else "left")
         for p in pairs:
             pt.add_row(escape(p["eval_id"]), escape(p["train_id"]), ", ".join(p["kinds"]), num(p["similarity"], 3),
                        num(p["longest_span_words"]), escape(p["span"][:80]))
         console.print(pt)
-    for line in payload.get("notes", []):
+    for line in result.warnings:
         console.print(f"[dim]note: {escape(line)}[/]")
 
 

@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from tunecheck.core import Result
+
 _VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusive": "yellow"}
 _LEVEL_STYLE = {"none": "green", "some": "yellow", "high": "bold red"}
 
@@ -142,27 +144,32 @@ def overfit_tables(payload: dict[str, Any]) -> None:
                 console.print(f"  - {s}")
 
 
-def split_table(summary: dict[str, Any]) -> None:
+def split_table(result: Result) -> None:
+    """A "split" result: each side's rows, file and content hash."""
+    source = next(d for d in result.data if d.role == "source")
     cols = [Col("side", "left"), Col("rows"), left("file"), Col("sha256", "left", keep=1)]
-    cells = [[side, num(summary[side]["n"]), escape(summary[side]["path"]), summary[side]["sha256"][:23]]
-             for side in ("train", "validation", "test") if side in summary]
-    console.print(fitted(f"{summary['strategy']} split of {escape(summary['source'])}", cols, cells))
-    if summary["categories_too_small"]:
-        names = ", ".join(summary["categories_too_small"])
+    cells = [[d.role, num(d.n), escape(d.source), (d.sha256 or "")[:23]] for d in result.data if d.role != "source"]
+    console.print(fitted(f"{result.details['strategy']} split of {escape(source.source)}", cols, cells))
+    if result.details["categories_too_small"]:
+        names = ", ".join(result.details["categories_too_small"])
         console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {escape(names)}")
 
 
-def generate_table(payload: dict[str, Any]) -> None:
-    table = Table(title=f"Predictions in {escape(payload['out'])}")
+def generate_table(result: Result) -> None:
+    """A "generate" result: the run's counts for its model, and where the predictions are."""
+    info = result.models[0]
+    d = info.details
+    out = next(x.source for x in result.data if x.role == "predictions")
+    table = Table(title=f"Predictions in {escape(out)}")
     for col in ("model", "samples", "done before", "generated now", "output tokens", "tokens/s", "finish reasons"):
         table.add_column(col, justify="left" if col in ("model", "finish reasons") else "right")
-    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(payload["finish_reasons"].items())) or "-"
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(d["finish_reasons"].items())) or "-"
     table.add_row(
-        escape(payload["model"]), num(payload["samples"]), num(payload["already_done"]), num(payload["generated"]),
-        num(payload["output_tokens"]), num(payload["tokens_per_second"], 1), reasons,
+        escape(info.name), num(d["samples"]), num(d["already_done"]), num(d["generated"]),
+        num(d["output_tokens"]), num(d["tokens_per_second"], 1), reasons,
     )
     console.print(table)
-    warn(payload.get("warnings", []))
+    warn(result.warnings)
 
 
 def warn(lines: list[str]) -> None:
