@@ -64,7 +64,6 @@ def test_summarization_metrics_equal_rouge_score_and_sacrebleu(tmp_path):
     for c in comp.values():
         assert set(c) >= {"metric", "difference", "ci95", "p_value", "verdict", "p_value_holm", "mdd"}
         assert c["difference"] == pytest.approx(c["value"] - c["baseline_value"])
-        assert c["verdict"] in ("improved", "regressed", "inconclusive")
         assert c["ci95"][0] <= c["difference"] <= c["ci95"][1]
     # every metric improved (clearly, at n=6): the sample size is then no reason for doubt
     assert [c["verdict"] for c in comp.values()] == ["improved"] * 5
