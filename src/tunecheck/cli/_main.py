@@ -113,7 +113,7 @@ def split(
     data: Annotated[str, typer.Option("--data", "-d", help="The data set to split (any format --data takes).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Folder for train.jsonl, validation.jsonl (and test.jsonl with --test-size).")],
     strategy: Annotated[str, typer.Option(help="random, temporal (latest rows held out: test the latest, validation before it) or category (stratified).")] = "random",
-    validation_size: Annotated[float, typer.Option(help="Share of rows for validation (the seeds suggest 0.1-0.2).")] = 0.1,
+    validation_size: Annotated[float, typer.Option(help="Share of rows for validation (0.1-0.2 is usual).")] = 0.1,
     test_size: Annotated[float, typer.Option(help="Share of rows for a test split too, held out from validation (default 0: none).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for random and category splits.")] = 42,
     date_field: Annotated[str | None, typer.Option(help="temporal: field with an ISO date or a number (default: file order).")] = None,
