@@ -133,3 +133,14 @@ def test_membership_that_does_not_apply_keeps_its_reason():
     v = overfitting_verdict([_membership("high", applies=False)], model="tuned")
     assert [(s.status, s.reason) for s in v.signals] == [(NA, "only 4 members: too few")]
     assert v.status == UNSURE
+
+
+def test_a_loss_gap_that_does_not_apply_and_an_unknown_layer():
+    gap = {"layer": "overfit", "thresholds": {"high": 0.5, "some": 0.2},
+           "models": [{"model": "tuned", "level": "high", "gap": 0.9, "message": "high", "ci95": {"gap": [0.8, 1.0]},
+                       "applies": False, "reason": "only 3 documents in the smaller of the two sets"}]}
+    v = overfitting_verdict([gap, {"layer": "generate"}], model="tuned")
+    # the CI is wholly above 0.5, but the check does not apply: it never says overfitting
+    assert [(s.name, s.status, s.reason) for s in v.signals] == [("loss gap", NA, "only 3 documents in the smaller of the two sets")]
+    assert v.status == UNSURE
+    assert v.notes == ["the generate result gave no signal for tuned"]

@@ -66,3 +66,11 @@ def test_results_that_give_nothing_are_noted() -> None:
     assert v.notes == ["gap.json: the overfit result gave no signal for tuned (it judges other)",
                        "gen.json: a generate result is not read by the verdict"]
     assert v.overfitting.signals == []
+
+
+def test_the_task_is_not_measured_without_score_or_task_perplexity() -> None:
+    general = Result(_compared("perplexity", metric="perplexity"), "wiki.json", GENERAL)
+    v = did_it_work([general])
+    assert not v.task.measured and v.task.verdict == Verdict.INCONCLUSIVE
+    assert v.task.summary == "not measured: give a `tunecheck score --out` result"
+    assert v.general.measured and v.general.verdict == Verdict.IMPROVED
