@@ -31,6 +31,8 @@ def test_help_promises_only_what_the_command_writes(command):
     assert ("per-document values" in text) == (command == ["perplexity"])
     assert ("per-sample scores) to this JSON" in text) == (command == ["score"])
     assert ("--limit" in text) == (command[0] in ("perplexity", "overfit", "sweep", "generate"))
+    # help talks about the user's model and data, never about the articles tunecheck started from
+    assert "the seeds" not in text.lower()
 
 
 def test_sweep_help_names_its_cache():

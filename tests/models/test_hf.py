@@ -90,11 +90,14 @@ def test_long_text_scores_as_lm_evaluation_harness(tiny_model, tokenizer, max_le
     assert abs(fixed.nll - total) > 1e-4
 
 
-def test_load_full_model_dir(model_dirs):
+def test_load_full_model_dir(model_dirs, tokenizer):
     model = load_model(str(model_dirs["base"]), device="cpu")
     assert model.context_length == 128
     assert model.model.dtype == torch.float32
-    assert model.identity()["parameters"] > 0
+    # hidden 32, 2 layers, MLP 128: per layer q/k/v/o 4 * 32 * 32 + gate/up/down 3 * 32 * 128
+    # + two norms 2 * 32 = 16,448; final norm 32; embeddings V * 32, tied with the LM head so
+    # counted once (2 * V * 32 if the head were counted again)
+    assert model.identity()["parameters"] == 2 * 16_448 + 32 + len(tokenizer) * 32
     assert model.chat_renderer() is not None
 
 

@@ -64,7 +64,6 @@ def test_summarization_metrics_equal_rouge_score_and_sacrebleu(tmp_path):
     for c in comp.values():
         assert set(c) >= {"metric", "difference", "ci95", "p_value", "verdict", "p_value_holm", "mdd"}
         assert c["difference"] == pytest.approx(c["value"] - c["baseline_value"])
-        assert c["verdict"] in ("improved", "regressed", "inconclusive")
         assert c["ci95"][0] <= c["difference"] <= c["ci95"][1]
     # every metric improved (clearly, at n=6): the sample size is then no reason for doubt
     assert [c["verdict"] for c in comp.values()] == ["improved"] * 5
@@ -172,7 +171,8 @@ def test_cluster_field_resamples_passages(tmp_path):
     width = [c["ci95"][1] - c["ci95"][0] for p in (plain, clustered) for c in p["comparison"] if c["metric"] == "exact_match"]
     assert width[1] > 1.5 * width[0]
     assert clustered["models"][0]["clusters"] == 10
-    assert any("only 10 clusters in common" in w for w in clustered["warnings"])
+    [few] = [w for w in clustered["warnings"] if "only 10 clusters in common" in w]
+    assert "(use 100-500 examples of your data)" in few and "seeds" not in few
 
 
 def test_custom_metric_from_a_file(tmp_path):

@@ -125,7 +125,15 @@ def is_cached(stamp: Path, recipe_hash: str, tuned: Path) -> bool:
 
 def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_output: bool = False) -> ResultSet:
     """Train (or reuse) the demo models, evaluate every layer, print a verdict, write results.json
-    (a ResultSet: each layer's Result by name)."""
+    (a ResultSet: each layer's Result by name). Reproducible on a given machine: two runs print
+    the same figures (see `_seed`)."""
+    from tunecheck.demo._seed import reproducible
+
+    with reproducible():
+        return _run_demo(Path(workdir), retrain=retrain, json_output=json_output)
+
+
+def _run_demo(out: Path, *, retrain: bool, json_output: bool) -> ResultSet:
     from rich.console import Console
 
     from tunecheck import render
@@ -143,7 +151,6 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import ScoreConfig, score_predictions
 
-    out = Path(workdir)
     console = Console(stderr=json_output)
     paths = prepare(out, retrain=retrain, log=console.print)
     base = f"{paths['base']},name=base"

@@ -48,7 +48,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 only the --metric functions."""
 
 RECOMMENDED_N = 100
-"""The seeds recommend 100-500 eval examples; fewer rarely separates two fine-tunes."""
+"""100-500 eval examples are the usual advice; fewer rarely separate two fine-tunes of your model."""
 
 _RESPONSE_FIELDS = ("completion", "output", "response")
 
@@ -363,7 +363,7 @@ def pairing_warnings(
             named = ", ".join(f"{r.metric} ({r.difference:+.3g}: ~{k:,} {unit})" for r, k in needs)
             out.append(
                 f"{b.name} vs {a.name}: only {n} {unit} in common: too few to tell models apart reliably "
-                f"(the seeds recommend 100-500); inconclusive, but detectable with more {unit} at the difference seen: {named}"
+                f"(use 100-500 examples of your data); inconclusive, but detectable with more {unit} at the difference seen: {named}"
             )
     return out
 
