@@ -254,7 +254,9 @@ def _fingerprint(
 
 
 def _perplexity_dict(mp: ModelPerplexity) -> dict[str, Any]:
-    return mp.to_dict(per_document=True)
+    """A checkpoint's scores as its cache file keeps them (the per-document sums are what is read back)."""
+    per_document = [{"id": r.sample_id, **{k: r.values[k] for k in SUMS}} for r in mp.records]
+    return {"model": mp.model, "tokenization_sha256": mp.tokenization, "identity": mp.identity, "per_document": per_document}
 
 
 def _perplexity_from(d: dict[str, Any], name: str, config: PerplexityConfig, dataset: Dataset) -> ModelPerplexity:
