@@ -105,7 +105,7 @@ def overfit(
     with progress.running():
         report = evaluate_overfit(model, train_set, eval_set, config, thresholds, fields=fields, progress=progress,
                                   show_tokens=r.to_stderr if show_tokens else None)
-    r.emit(report.to_dict(), out, format, r.overfit_tables)
+    r.emit(report.to_result(), out, format, r.overfit_tables)
 
 
 @app.command()

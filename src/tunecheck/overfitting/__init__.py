@@ -24,6 +24,7 @@ from tunecheck.overfitting._gap import (
     GapThresholds,
     GapVerdict,
     classify_gap,
+    gap_signal,
 )
 from tunecheck.overfitting._logs import CurvePoint, LogFormat, TrainingCurves, read_curves
 from tunecheck.overfitting._membership import (
@@ -103,6 +104,7 @@ __all__ = [
     "evaluate_membership",
     "evaluate_overfit",
     "find_checkpoints",
+    "gap_signal",
     "line_chart",
     "loss_gap",
     "match_scores",

@@ -139,18 +139,28 @@ def comparison_table(rows: Sequence[Comparison]) -> None:
             console.print(f"[yellow]note[/]: {escape(c.model)}: {escape(str(c.extra['note']))}")
 
 
-def overfit_tables(payload: dict[str, Any]) -> None:
-    title = f"Train vs validation loss ({payload['data']['train']['source']} / {payload['data']['eval']['source']})"
+def overfit_tables(result: Result) -> None:
+    """Train vs validation loss per model, the gap with its CI and its level's message."""
+    sources = {d.role: d.source for d in result.data}
+    title = f"Train vs validation loss ({sources.get('train', '?')} / {sources.get('validation', '?')})"
     cols = [left("model"), Col("train loss", keep=3), Col("eval loss", keep=4), Col("gap"), Col("gap 95% CI", keep=2),
             Col("verdict", "left", fold=True)]
-    cells = [[escape(m["model"]), num(m["train_loss"]), num(m["eval_loss"]), num(m["gap"]), ci(m["ci95"]["gap"]),
-              f"[{_LEVEL_STYLE[m['level']]}]{escape(m['message'])}[/]"] for m in payload["models"]]
+    cells = []
+    for m in result.models:
+        def value(metric: str, name: str = m.name) -> float | None:
+            est = result.estimate(metric, name)
+            return est.value if est else None
+
+        gap = result.estimate("gap", m.name)
+        style = _LEVEL_STYLE.get(str(m.details.get("level")), "")
+        cells.append([escape(m.name), num(value("train_loss")), num(value("eval_loss")), num(value("gap")), ci(gap.ci95 if gap else None),
+                      f"[{style}]{escape(str(m.details.get('message', '')))}[/]"])
     console.print(fitted(escape(title), cols, cells))
-    for m in payload["models"]:
-        if m["suggestions"]:
-            console.print(f"[bold]Suggestions for {m['model']}:[/]")
-            for s in m["suggestions"]:
-                console.print(f"  - {s}")
+    for m in result.models:
+        if m.details.get("suggestions"):
+            console.print(f"[bold]Suggestions for {escape(m.name)}:[/]")
+            for s in m.details["suggestions"]:
+                console.print(f"  - {escape(s)}")
 
 
 def split_table(summary: dict[str, Any]) -> None:
