@@ -94,11 +94,18 @@ def test_a_narrow_terminal_drops_whole_columns_and_says_which(screen):
 
 
 def test_sweep_phases_are_never_cut(screen):
-    row = {"checkpoint": "checkpoint-1200", "step": 1200, "eval_loss": 0.0105, "eval_loss_ci95": [0.009, 0.012],
-           "eval_perplexity": 1.0106, "train_loss": 0.0081, "gap": 0.0024, "task": {"accuracy": {"value": 1.0}},
-           "versus_best": {"difference": 0.0123, "p_value_holm": 0.0001}, "phase": "under-fitting"}
-    payload = {"data": {"eval": {"source": "val.jsonl"}}, "checkpoints": [row, {**row, "phase": "over-fitting"}],
-               "recommendation": "use checkpoint-1200", "notes": ["final model = checkpoint-1200, not scored twice"]}
+    def checkpoint(name: str, phase: str) -> list[Estimate]:
+        return [Estimate(0.0105, (0.009, 0.012), "eval_loss", name), Estimate(1.0106, None, "eval_perplexity", name),
+                Estimate(0.0081, None, "train_loss", name), Estimate(0.0024, None, "gap", name), Estimate(1.0, None, "accuracy", name)]
+
+    names = ["checkpoint-1200", "checkpoint-1300", "checkpoint-1400"]
+    vs = [Comparison("eval_loss", "checkpoint-1300", n, 50, 0.0105, 0.0228, 0.0123, (0.01, 0.014), 0.0001, Verdict.REGRESSED,
+                     False, p_value_holm=0.0001) for n in (names[0], names[2])]
+    payload = Result("sweep", data=[DataInfo("val.jsonl", None, 50, "validation")],
+                     models=[ModelInfo(n, details={"step": int(n[-4:]), "phase": p}) for n, p in zip(names, ("under-fitting", "best", "over-fitting"))],
+                     estimates=[e for n in names for e in checkpoint(n, "")], comparisons=vs,
+                     warnings=["final model = checkpoint-1200, not scored twice"],
+                     details={"recommendation": "use checkpoint-1300", "task_metrics": ["accuracy"]})
     for width in (80, 60):
         console = screen(width)
         ro.sweep_table(payload)
@@ -106,6 +113,7 @@ def test_sweep_phases_are_never_cut(screen):
         assert "under-fitting" in words and "over-fitting" in words and "checkpoint-1200" in words
         assert "…" not in _text(console)
         assert "final model = checkpoint-1200, not scored twice" in " ".join(words)
+        assert "Recommendation: use checkpoint-1300" in " ".join(words)
 
 
 @pytest.mark.parametrize("width", [80, 60])

@@ -44,6 +44,7 @@ from tunecheck.overfitting._sweep import (
     place_on_curve,
     plot_sweep,
     sweep_checkpoints,
+    sweep_signal,
 )
 from tunecheck.overfitting._verdict import (
     OVERFITTING_LAYERS,
@@ -118,4 +119,5 @@ __all__ = [
     "rephrase_sensitivity",
     "signals_from",
     "sweep_checkpoints",
+    "sweep_signal",
 ]
