@@ -23,8 +23,8 @@ from tunecheck.overfitting import (
     sweep_checkpoints,
     sweep_signal,
 )
-from tunecheck.overfitting._verdict import RUN
 from tunecheck.overfitting._sweep import Checkpoint, CheckpointResult, recommend
+from tunecheck.overfitting._verdict import RUN
 from tunecheck.perplexity import PerplexityConfig
 from tunecheck.perplexity._evaluate import summarise_records
 
