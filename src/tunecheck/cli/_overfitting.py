@@ -48,7 +48,7 @@ def curves(
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
         plot_curves(report, png=plot, html=html)
-    r.emit(report.to_dict(), out, format, r.curves_table)
+    r.emit(report.to_result(), out, format, r.curves_table)
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 from tunecheck.overfitting._applies import MIN_SAMPLES, Applies
 from tunecheck.overfitting._copying import CopyConfig, CopyingReport, evaluate_copying
-from tunecheck.overfitting._curves import CurveReport, GapAtStep, TrainLossSummary, analyse_curves
+from tunecheck.overfitting._curves import CurveReport, GapAtStep, TrainLossSummary, analyse_curves, curve_signal
 from tunecheck.overfitting._diversity import (
     DIVERSITY_NS,
     DiversityReport,
@@ -98,6 +98,7 @@ __all__ = [
     "classify_gap",
     "combine",
     "compare_diversity",
+    "curve_signal",
     "default_cache_dir",
     "diversity_stats",
     "evaluate_copying",

@@ -183,25 +183,29 @@ def verdict_tables(payload: dict[str, Any]) -> None:
         console.print(f"[yellow]note:[/] {escape(line)}")
 
 
-def curves_table(payload: dict[str, Any]) -> None:
-    table = Table(title=f"Training curves from {escape(payload['source'])} ({payload['format']})")
+def curves_table(result: Result) -> None:
+    """The gap at each evaluation (best step green, divergence red), the training loss's fall,
+    the findings and the recommendation, from the result's details."""
+    d = result.details
+    log = result.data[0]
+    table = Table(title=f"Training curves from {escape(log.source)} ({escape(str(log.details.get('format', '')))})")
     for col in ("step", "epoch", "train loss", "eval loss", "gap"):
         table.add_column(col, justify="right")
-    for g in payload["gap"]:
-        style = "bold green" if g["step"] == payload["best_step"] else "bold red" if g["step"] == payload["diverges_at"] else ""
+    for g in d["gap"]:
+        style = "bold green" if g["step"] == d["best_step"] else "bold red" if g["step"] == d["diverges_at"] else ""
         cells = [num(g["step"]), num(g["epoch"], 2), num(g["train_loss"]), num(g["eval_loss"]), num(g["gap"])]
         table.add_row(*[f"[{style}]{c}[/]" if style else c for c in cells])
-    if payload["gap"]:
+    if d["gap"]:
         console.print(table)
-    t = payload.get("train") or {}
+    t = d.get("train") or {}
     if t:
         console.print(f"training loss {num(t.get('first'))} -> {num(t.get('last'))} ({num(t.get('drop_pct'), 1)}% lower)")
-    if payload["best_step"] is not None:
-        console.print(f"best checkpoint: step {payload['best_step']} (eval loss {num(payload['best_eval_loss'])}); "
-                      f"diverges at: {num(payload['diverges_at']) if payload['diverges_at'] is not None else 'no divergence'}")
-    for f in payload["findings"]:
+    if d["best_step"] is not None:
+        console.print(f"best checkpoint: step {d['best_step']} (eval loss {num(d['best_eval_loss'])}); "
+                      f"diverges at: {num(d['diverges_at']) if d['diverges_at'] is not None else 'no divergence'}")
+    for f in d["findings"]:
         console.print(f"  - {escape(f)}")
-    console.print(f"[bold]Recommendation:[/] {escape(payload['recommendation'])}")
+    console.print(f"[bold]Recommendation:[/] {escape(d['recommendation'])}")
 
 
 def overlap_tables(payload: dict[str, Any], show: int = 10) -> None:
