@@ -1,8 +1,14 @@
-"""Overfitting: the train/validation loss gap (training curves, sweeps and memorisation come next)."""
+"""Overfitting: the train/validation loss gap, training curves, the checkpoint sweep, the memorisation checks, and one verdict over their signals."""
 
 from tunecheck.overfitting._applies import MIN_SAMPLES, Applies
 from tunecheck.overfitting._copying import CopyConfig, CopyingReport, evaluate_copying
-from tunecheck.overfitting._curves import CurveReport, GapAtStep, TrainLossSummary, analyse_curves, curve_signal
+from tunecheck.overfitting._curves import (
+    CurveReport,
+    GapAtStep,
+    TrainLossSummary,
+    analyse_curves,
+    curve_signal,
+)
 from tunecheck.overfitting._diversity import (
     DIVERSITY_NS,
     DiversityReport,
