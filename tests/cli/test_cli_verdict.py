@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli_errors import one_error_line, tunecheck
 from tests.conftest import CORPUS, write_texts
 from tests.overfitting.sentiment import write_predictions
 
 
+# Transitional (issue 10): `tunecheck verdict` reads the pre-Result perplexity JSON (`comparison`)
+# until helper C's conversion merges; then this passes: drop the mark.
+@pytest.mark.xfail(strict=True, reason="verdict reads the old perplexity JSON until it reads Results (issue 10, helper C)")
 def test_score_perplexity_and_label_answers(tmp_path: Path, model_dirs: dict[str, Path]) -> None:
     f = write_predictions(tmp_path)
     preds = ["--preds", f["base"], "--preds", f["tuned"], "--n-resamples", "1000"]
@@ -30,7 +35,7 @@ def test_score_perplexity_and_label_answers(tmp_path: Path, model_dirs: dict[str
     assert any(e["metric"] == "accuracy" and (e["baseline_value"], e["value"]) == (0.0, 1.0) for e in v["task"]["evidence"])
     # general ability: the perplexity file given with --general is used, with its own comparison's verdict
     ppl = json.loads((tmp_path / "ppl.json").read_text())
-    assert v["general"]["measured"] and v["general"]["verdict"] == ppl["comparison"][0]["verdict"]
+    assert v["general"]["measured"] and v["general"]["verdict"] == ppl["comparisons"][0]["verdict"]
     # one-word label answers: neither diversity nor copying applies, so the verdict is not "overfitting"
     assert [(s["signal"], s["status"]) for s in v["overfitting"]["signals"]] == [("output diversity", "not applicable"), ("verbatim copying", "not applicable")]
     assert v["overfitting"]["status"] == "inconclusive" and v["notes"] == []
