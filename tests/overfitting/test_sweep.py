@@ -17,6 +17,7 @@ from tunecheck.data import FieldMap
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.overfitting import (
     SweepConfig,
+    SweepReport,
     find_checkpoints,
     place_on_curve,
     plot_sweep,
@@ -69,6 +70,30 @@ def test_u_curve_phases():
     # each comparison names the best checkpoint as its baseline and the checkpoint as its model
     assert [(v.baseline, v.model) for v in versus if v] == [("checkpoint-2", "checkpoint-1"), ("checkpoint-2", "checkpoint-3"),
                                                            ("checkpoint-2", "checkpoint-4")]
+
+
+def test_sweep_result_names_checkpoints_as_models():
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 0.05, 100)
+    results = [_fake("checkpoint-1", 1, 2.0 + noise), _fake("checkpoint-2", 2, 1.0 + noise), _fake("checkpoint-3", 3, 1.5 + noise)]
+    for r, train_loss in zip(results, (1.9, 0.8, 0.4)):
+        r.train = _fake(r.checkpoint.name, r.checkpoint.step, np.full(50, train_loss)).eval
+    best, versus, phases = place_on_curve(results, PerplexityConfig(n_resamples=500))
+    ident = {"source": "val.jsonl", "sha256": "sha256:v", "n": 100, "shape": "text"}
+    report = SweepReport(results, best, versus, phases, recommend(results, best, phases),
+                         {"eval": ident, "train": {**ident, "source": "train.jsonl", "n": 50}}, SweepConfig(), ["a note"])
+    result = report.to_result()
+    assert_valid_result(result.to_dict())
+    assert result.model_names() == ["checkpoint-1", "checkpoint-2", "checkpoint-3"]
+    assert [m.details["phase"] for m in result.models] == ["under-fitting", "best", "over-fitting"]
+    assert [(d.source, d.role, d.n) for d in result.data] == [("val.jsonl", "validation", 100), ("train.jsonl", "train", 50)]
+    # gap = eval loss - train loss: checkpoint-3's is mean(1.5 + noise) - 0.4, without a CI
+    gap = result.estimate("gap", "checkpoint-3")
+    assert gap.value == pytest.approx(1.5 + noise.mean() - 0.4) and gap.ci95 is None
+    assert result.estimate("train_loss", "checkpoint-3").value == pytest.approx(0.4) and result.estimate("train_loss", "checkpoint-3").n == 50
+    assert [(c.baseline, c.model) for c in result.comparisons] == [("checkpoint-2", "checkpoint-1"), ("checkpoint-2", "checkpoint-3")]
+    assert result.details["best_checkpoint"] == "checkpoint-2" and result.details["u_curve"] is True
+    assert result.warnings == ["a note"] and result.signals[0].status == Status.OVERFITTING
 
 
 def test_sweep_signal_is_the_training_runs():
