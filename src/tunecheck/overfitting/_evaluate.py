@@ -124,7 +124,7 @@ class OverfitReport:
 
 
 def loss_gap(train: ModelPerplexity, eval_: ModelPerplexity, config: PerplexityConfig, thresholds: GapThresholds) -> ModelGap:
-    """Gap with a CI: resample each set independently, shared seeds kept apart."""
+    """Gap with a CI: resample each set independently (with different RNG seeds: they share no samples)."""
     def losses(result: ModelPerplexity, seed: int) -> np.ndarray:
         cols = result.columns()[:, :2]  # nll, tokens
         sums = bootstrap_sums(cols, n_resamples=config.n_resamples, seed=seed)
