@@ -44,15 +44,17 @@ def test_curves_json_and_plot(tmp_path: Path) -> None:
 
 
 # Transitional (issue 10): `tunecheck verdict` reads the pre-Result JSON until helper C's
-# conversion (overfitting_verdict reading `result.signals`) merges; then this passes: drop the mark.
+# conversion (a verdict Result, overfitting_verdict reading `result.signals`) merges; then this
+# passes (strict: an XPASS fails the run): drop the mark.
 @pytest.mark.xfail(strict=True, reason="verdict reads the old curves JSON until it reads Results (issue 10, helper C)")
 def test_curves_out_combined_by_verdict(tmp_path: Path) -> None:
     state = _trainer_state(tmp_path / "trainer_state.json", [1.6, 1.2, 1.0, 1.3, 1.5, 1.7, 1.9])
     assert tunecheck(tmp_path, "curves", str(state), "--out", "curves.json").returncode == 0
     verdict = tunecheck(tmp_path, "verdict", "curves.json", "--format", "json")
     assert verdict.returncode == 0, verdict.stderr
-    v = json.loads(verdict.stdout)["overfitting"]
-    assert v["status"] == "overfitting" and v["signals"][0]["signal"] == "training curves"
+    v = json.loads(verdict.stdout)  # the verdict Result: the signals it read, the answers in details
+    assert v["details"]["overfitting"]["status"] == "overfitting"
+    assert [(s["name"], s["model"]) for s in v["signals"]] == [("training curves", "training run")]
 
 
 def test_overlap_json_counts_and_pairs(tmp_path: Path) -> None:
