@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli_errors import one_error_line, tunecheck
 from tests.schema import assert_valid_result
+from tunecheck.core import Status, load_result
+from tunecheck.overfitting import RUN
 
 
 def _trainer_state(path: Path, evals: list[float]) -> Path:
@@ -26,11 +30,27 @@ def test_curves_json_and_plot(tmp_path: Path) -> None:
     run = tunecheck(tmp_path, "curves", str(state), "--format", "json", "--plot", "c.png", "--out", "curves.json")
     assert run.returncode == 0, run.stderr
     got = json.loads(run.stdout)
-    assert got["best_step"] == 30 and got["best_eval_loss"] == 1.0 and got["diverges_at"] == 40
-    assert "step 30" in got["recommendation"]
+    assert_valid_result(got)
+    d = got["details"]
+    assert d["best_step"] == 30 and d["best_eval_loss"] == 1.0 and d["diverges_at"] == 40
+    assert "step 30" in d["recommendation"]
     assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
-    assert json.loads((tmp_path / "curves.json").read_text())["diverges_at"] == 40
-    # `tunecheck verdict curves.json` reads the curves' signals once curves writes a Result (tests/cli/test_cli_verdict.py)
+    assert_valid_result(json.loads((tmp_path / "curves.json").read_text()))
+    back = load_result(tmp_path / "curves.json")
+    assert back.layer == "curves" and back.details["diverges_at"] == 40
+    assert [(s.name, s.status, s.model) for s in back.signals] == [("training curves", Status.OVERFITTING, RUN)]
+    table = tunecheck(tmp_path, "curves", str(state))
+    assert table.returncode == 0 and "Recommendation: stop at epoch 3 / step 30" in " ".join(table.stdout.split())
+
+
+def test_curves_out_combined_by_verdict(tmp_path: Path) -> None:
+    state = _trainer_state(tmp_path / "trainer_state.json", [1.6, 1.2, 1.0, 1.3, 1.5, 1.7, 1.9])
+    assert tunecheck(tmp_path, "curves", str(state), "--out", "curves.json").returncode == 0
+    verdict = tunecheck(tmp_path, "verdict", "curves.json", "--format", "json")
+    assert verdict.returncode == 0, verdict.stderr
+    v = json.loads(verdict.stdout)  # the verdict Result: the signals it read, the answers in details
+    assert v["details"]["overfitting"]["status"] == "overfitting"
+    assert [(s["name"], s["model"]) for s in v["signals"]] == [("training curves", "training run")]
 
 
 def test_overlap_json_counts_and_pairs(tmp_path: Path) -> None:
@@ -78,7 +98,8 @@ def test_curves_json_on_converged_noisy_and_eval_missing_logs(tmp_path: Path) ->
     for name in ("a.json", "b.json", "c.json"):
         run = tunecheck(tmp_path, "curves", name, "--format", "json")
         assert run.returncode == 0, run.stderr
-        got[name] = json.loads(run.stdout)
+        assert_valid_result(json.loads(run.stdout))
+        got[name] = json.loads(run.stdout)["details"]
     assert (got["a.json"]["best_step"], got["a.json"]["diverges_at"]) == (50, None)
     assert "final checkpoint" in got["a.json"]["recommendation"]
     assert (got["b.json"]["best_step"], got["b.json"]["best_eval_loss"], got["b.json"]["diverges_at"]) == (80, 0.84, None)

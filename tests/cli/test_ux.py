@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cli.test_cli_errors import one_error_line, tunecheck
+from tests.schema import assert_valid_result
 from tunecheck.cli import app
 
 COMMANDS = [["perplexity"], ["overfit"], ["split"], ["generate"], ["score"], ["curves"], ["sweep"], ["overlap"],
@@ -56,7 +57,9 @@ def test_perplexity_limit_scores_a_seeded_sample(tmp_path: Path, model_dirs):
                                       "--n-resamples", "200", "--format", "json"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
-    assert got["data"]["n"] == 4 and got["data"]["sampled"] == {"n": 4, "of": 12, "seed": 1}
+    assert_valid_result(got)
+    [data_info] = got["data"]
+    assert data_info["n"] == 4 and data_info["details"]["sampled"] == {"n": 4, "of": 12, "seed": 1}
 
 
 def test_classification_details_are_in_the_terminal(tmp_path: Path):

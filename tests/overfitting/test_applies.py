@@ -49,7 +49,11 @@ def test_a_loss_gap_from_five_documents_does_not_apply(model_dirs, tmp_path):
 
     report = evaluate_overfit([f"{model_dirs['base']},name=tuned"], write("train.jsonl", CORPUS[:30]), write("eval.jsonl", CORPUS[30:35]),
                               PerplexityConfig(n_resamples=300))
-    payload = _io.clean(report.to_dict())
+    result = report.to_result()
+    [info], [signal] = result.models, result.signals
+    assert (info.details["applies"], signal.status, signal.model) == (False, Status.NOT_APPLICABLE, "tuned")
+    assert signal.reason == info.details["reason"] == "only 5 documents in the smaller of the two sets: too few to judge (at least 10 needed)"
+    payload = _io.clean(report.to_dict())  # transitional: the old shape overfitting_verdict reads until it reads Results
     [m] = payload["models"]
     assert (m["train_documents"], m["eval_documents"], m["applies"]) == (30, 5, False)
     # its signal (not applicable: "only 5 documents ...") is the overfit layer's rule, tested beside it

@@ -57,7 +57,7 @@ def perplexity(
     progress = _progress()
     with progress.running():
         report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress, show_tokens=r.to_stderr if show_tokens else None)
-    r.emit(report.to_dict(per_document=per_document), out, format, r.perplexity_tables, full=report.to_dict(per_document=True))
+    r.emit(report.to_result(per_document=per_document), out, format, r.perplexity_tables, full=report.to_result(per_document=True))
 
 
 @app.command()
@@ -104,7 +104,7 @@ def overfit(
     with progress.running():
         report = evaluate_overfit(model, train_set, eval_set, config, thresholds, fields=fields, progress=progress,
                                   show_tokens=r.to_stderr if show_tokens else None)
-    r.emit(report.to_dict(), out, format, r.overfit_tables)
+    r.emit(report.to_result(), out, format, r.overfit_tables)
 
 
 @app.command()

@@ -47,7 +47,7 @@ def curves(
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
         plot_curves(report, png=plot, html=html)
-    r.emit(report.to_dict(), out, format, r.curves_table)
+    r.emit(report.to_result(), out, format, r.curves_table)
 
 
 @app.command()
@@ -109,7 +109,7 @@ def sweep(
         report = sweep_checkpoints(run_dir, eval_set, where, config, train_data=train_set, fields=fields, progress=bar)
     if plot or html:
         plot_sweep(report, png=plot, html=html)
-    r.emit(report.to_dict(), out, format, r.sweep_table)
+    r.emit(report.to_result(), out, format, r.sweep_table)
 
 
 @app.command()

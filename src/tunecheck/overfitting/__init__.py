@@ -1,10 +1,16 @@
-"""Overfitting: the train/validation loss gap (training curves, sweeps and memorisation come next)."""
+"""Overfitting: the train/validation loss gap, training curves, the checkpoint sweep, the memorisation checks, and one verdict over their signals."""
 
 # Signal and Status live in core; re-exported for callers that still import them from here
 from tunecheck.core import Signal, Status
 from tunecheck.overfitting._applies import MIN_SAMPLES, Applies
 from tunecheck.overfitting._copying import CopyConfig, CopyingReport, evaluate_copying
-from tunecheck.overfitting._curves import CurveReport, GapAtStep, TrainLossSummary, analyse_curves
+from tunecheck.overfitting._curves import (
+    CurveReport,
+    GapAtStep,
+    TrainLossSummary,
+    analyse_curves,
+    curve_signal,
+)
 from tunecheck.overfitting._diversity import (
     DIVERSITY_NS,
     DiversityReport,
@@ -26,6 +32,7 @@ from tunecheck.overfitting._gap import (
     GapThresholds,
     GapVerdict,
     classify_gap,
+    gap_signal,
 )
 from tunecheck.overfitting._logs import CurvePoint, LogFormat, TrainingCurves, read_curves
 from tunecheck.overfitting._membership import (
@@ -45,6 +52,7 @@ from tunecheck.overfitting._sweep import (
     place_on_curve,
     plot_sweep,
     sweep_checkpoints,
+    sweep_signal,
 )
 from tunecheck.overfitting._verdict import (
     OVERFITTING_LAYERS,
@@ -96,6 +104,7 @@ __all__ = [
     "classify_gap",
     "combine",
     "compare_diversity",
+    "curve_signal",
     "default_cache_dir",
     "diversity_stats",
     "evaluate_copying",
@@ -103,6 +112,7 @@ __all__ = [
     "evaluate_membership",
     "evaluate_overfit",
     "find_checkpoints",
+    "gap_signal",
     "line_chart",
     "loss_gap",
     "match_scores",
@@ -116,4 +126,5 @@ __all__ = [
     "rephrase_sensitivity",
     "signals_for",
     "sweep_checkpoints",
+    "sweep_signal",
 ]

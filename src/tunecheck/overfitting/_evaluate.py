@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tunecheck._progress import Progress
-from tunecheck.core import Estimate
+from tunecheck.core import Estimate, ModelInfo, Result, Signal
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
-from tunecheck.overfitting._applies import enough
-from tunecheck.overfitting._gap import GapThresholds, GapVerdict, classify_gap
-from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, score_model
+from tunecheck.overfitting._applies import Applies, enough
+from tunecheck.overfitting._gap import GapThresholds, GapVerdict, classify_gap, gap_signal
+from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, data_info, score_model
 from tunecheck.stats import bootstrap_sums, percentile_ci
 
 
@@ -29,7 +29,38 @@ class ModelGap:
     """eval loss - train loss; CI from independent bootstraps of the two sets (they share no samples)."""
     verdict: GapVerdict
 
+    @property
+    def applies(self) -> Applies:
+        return enough(min(len(self.train.records), len(self.eval.records)), "documents in the smaller of the two sets")
+
+    def info(self) -> ModelInfo:
+        """The counts, the gap's level and message (the point estimate's, by the thresholds), and
+        whether the check applies."""
+        details = {
+            "train_tokens": int(self.train.totals["tokens"]),
+            "eval_tokens": int(self.eval.totals["tokens"]),
+            "train_documents": len(self.train.records),
+            "eval_documents": len(self.eval.records),
+            **self.applies.to_dict(),
+            "level": self.verdict.level,
+            "message": self.verdict.message,
+            "suggestions": list(self.verdict.suggestions),
+        }
+        return ModelInfo(self.model, dict(self.train.identity), details)
+
+    def estimates(self) -> list[Estimate]:
+        """Train and validation loss and perplexity, and the gap, each with its CI."""
+        n_train, n_eval = len(self.train.records), len(self.eval.records)
+        picked = [("train_loss", self.train, "nll_per_token", n_train), ("eval_loss", self.eval, "nll_per_token", n_eval),
+                  ("train_perplexity", self.train, "perplexity", n_train), ("eval_perplexity", self.eval, "perplexity", n_eval)]
+        out = [replace(mp.metrics[key], metric=name, model=self.model, n=n) for name, mp, key, n in picked]
+        return [*out, replace(self.gap, metric="gap", model=self.model)]
+
+    def signal(self, thresholds: GapThresholds) -> Signal:
+        return gap_signal(self.model, self.gap, self.verdict.message, thresholds, self.applies.reason)
+
     def to_dict(self) -> dict[str, Any]:
+        """Transitional (issue 10): the pre-Result JSON of one model, for `OverfitReport.to_dict`."""
         return {
             "model": self.model,
             "train_loss": self.train.metrics["nll_per_token"].value,
@@ -46,7 +77,7 @@ class ModelGap:
             "eval_tokens": int(self.eval.totals["tokens"]),
             "train_documents": len(self.train.records),
             "eval_documents": len(self.eval.records),
-            **enough(min(len(self.train.records), len(self.eval.records)), "documents in the smaller of the two sets").to_dict(),
+            **self.applies.to_dict(),
             "level": self.verdict.level,
             "message": self.verdict.message,
             "suggestions": list(self.verdict.suggestions),
@@ -65,7 +96,23 @@ class OverfitReport:
     thresholds: GapThresholds
     config: PerplexityConfig
 
+    def to_result(self) -> Result:
+        """The shared result: train / validation loss, perplexity and the gap with CIs per model,
+        each model's loss-gap signal, its level (high / some / none) in its details, the
+        thresholds in the result's details."""
+        return Result(
+            layer="overfit",
+            data=[data_info(self.data["train"], "train"), data_info(self.data["eval"], "validation")],
+            models=[m.info() for m in self.models],
+            config=asdict(self.config),
+            estimates=[e for m in self.models for e in m.estimates()],
+            signals=[m.signal(self.thresholds) for m in self.models],
+            details={"thresholds": asdict(self.thresholds)},
+        )
+
     def to_dict(self) -> dict[str, Any]:
+        """Transitional (issue 10): the pre-Result JSON that the demo and overfitting/_verdict.py
+        still read in-process; the command writes `to_result()`. Remove once they read Results."""
         return {
             "layer": "overfit",
             "data": self.data,
@@ -77,7 +124,7 @@ class OverfitReport:
 
 
 def loss_gap(train: ModelPerplexity, eval_: ModelPerplexity, config: PerplexityConfig, thresholds: GapThresholds) -> ModelGap:
-    """Gap with a CI: resample each set independently, shared seeds kept apart."""
+    """Gap with a CI: resample each set independently (with different RNG seeds: they share no samples)."""
     def losses(result: ModelPerplexity, seed: int) -> np.ndarray:
         cols = result.columns()[:, :2]  # nll, tokens
         sums = bootstrap_sums(cols, n_resamples=config.n_resamples, seed=seed)

@@ -12,7 +12,7 @@ import numpy as np
 
 from tunecheck._device import check_device
 from tunecheck._progress import Progress
-from tunecheck.core import Comparison, Estimate, Record
+from tunecheck.core import Comparison, DataInfo, Estimate, ModelInfo, Record, Result
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
@@ -109,21 +109,21 @@ class ModelPerplexity:
         """(documents x SUMS) matrix of the raw sums, in dataset order."""
         return np.array([[r.values[k] for k in SUMS] for r in self.records], dtype=np.float64)
 
-    def to_dict(self, *, per_document: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"model": self.model}
-        for name in METRICS:
-            out[name] = self.metrics[name].value
-        out["tokens"] = int(self.totals["tokens"])
-        out["bytes"] = int(self.totals["bytes"])
-        out["words"] = int(self.totals["words"])
-        out["documents"] = len(self.records)
+    def info(self) -> ModelInfo:
+        """Who it is and the counts behind its estimates (no CI: they are the data's sizes)."""
+        details = {k: int(self.totals[k]) for k in ("tokens", "bytes", "words")}
+        return ModelInfo(self.model, dict(self.identity), {**details, "documents": len(self.records), "tokenization_sha256": self.tokenization})
+
+    def estimates(self) -> list[Estimate]:
+        """Every metric with its CI, named by metric and model, as a Result lists them."""
+        return [replace(self.metrics[k], metric=k, model=self.model, n=len(self.records)) for k in METRICS]
+
+    def legacy_dict(self) -> dict[str, Any]:
+        """Transitional (issue 10): the pre-Result JSON of one model, for `PerplexityReport.to_dict`."""
+        out: dict[str, Any] = {"model": self.model, **{k: self.metrics[k].value for k in METRICS}}
+        out.update({k: int(self.totals[k]) for k in ("tokens", "bytes", "words")}, documents=len(self.records))
         out["ci95"] = {name: list(est.ci95) if est.ci95 else None for name, est in self.metrics.items()}
-        out["tokenization_sha256"] = self.tokenization
-        out["identity"] = self.identity
-        if per_document:
-            out["per_document"] = [
-                {"id": r.sample_id, **{k: r.values[k] for k in SUMS}} for r in self.records
-            ]
+        out.update(tokenization_sha256=self.tokenization, identity=self.identity)
         return out
 
 
@@ -136,14 +136,33 @@ class PerplexityReport:
     data: dict[str, Any]
     config: PerplexityConfig
 
-    def to_dict(self, *, per_document: bool = False) -> dict[str, Any]:
-        return {
-            "layer": "perplexity",
-            "data": self.data,
-            "config": asdict(self.config),
-            "models": [m.to_dict(per_document=per_document) for m in self.models],
-            "comparison": [{**legacy_dict(c), **c.extra} for c in self.comparison],
-        }
+    def to_result(self, *, per_document: bool = False) -> Result:
+        """The shared result: per-model estimates with CIs, counts in each model's details, the
+        comparisons as the statistics engine made them; `per_document`: every document's raw
+        sums (nll, tokens, bytes, words) as records."""
+        return Result(
+            layer="perplexity",
+            data=[data_info(self.data)],
+            models=[m.info() for m in self.models],
+            config=asdict(self.config),
+            estimates=[e for m in self.models for e in m.estimates()],
+            comparisons=list(self.comparison),
+            records=[r for m in self.models for r in m.records] if per_document else [],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Transitional (issue 10): the pre-Result JSON that the demo and `verdict/` still read
+        in-process; every command writes `to_result()`. Remove once they read Results."""
+        comparison = [{**legacy_dict(c), **c.extra} for c in self.comparison]
+        return {"layer": "perplexity", "data": self.data, "config": asdict(self.config),
+                "models": [m.legacy_dict() for m in self.models], "comparison": comparison}
+
+
+def data_info(identity: dict[str, Any], role: str = "eval") -> DataInfo:
+    """A `Dataset.identity()` as a Result's DataInfo: source, hash and size, the rest (shape,
+    how it was sampled) in its details."""
+    details = {k: v for k, v in identity.items() if k not in ("source", "sha256", "n")}
+    return DataInfo(str(identity["source"]), identity.get("sha256"), int(identity["n"]), role, details)
 
 
 def build_requests(

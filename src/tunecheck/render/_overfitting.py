@@ -53,26 +53,33 @@ def paired_table(rows: list[dict[str, Any]], title: str) -> None:
     console.print(fitted(title, cols, cells))
 
 
-def sweep_table(payload: dict[str, Any]) -> None:
-    rows = payload["checkpoints"]
-    tasks = list(rows[0]["task"]) if rows else []
+def sweep_table(result: Result) -> None:
+    """One row per checkpoint (the result's models, in step order): losses, task metrics, the
+    comparison with the best checkpoint, the phase; then the notes and the recommendation."""
+    tasks = list(result.details.get("task_metrics", []))
     cols = [left("checkpoint"), Col("step", keep=2), Col("eval loss"), Col("95% CI", keep=4), Col("perplexity", keep=1),
             Col("train loss", keep=3), Col("gap", keep=3), *[Col(escape(t), keep=5, fold=True) for t in tasks],
             Col("vs best", keep=4, fold=True), Col("phase", "left", verdict=True)]
     cells = []
-    for c in rows:
-        vs = c["versus_best"]
+    for m in result.models:
+        def value(metric: str, name: str = m.name) -> float | None:
+            est = result.estimate(metric, name)
+            return est.value if est else None
+
+        loss = result.estimate("eval_loss", m.name)
+        vs = next((c for c in result.comparisons if c.model == m.name), None)
+        phase = str(m.details.get("phase", ""))
         cells.append([
-            escape(c["checkpoint"]), num(c["step"]), num(c["eval_loss"]), ci(c["eval_loss_ci95"]), num(c["eval_perplexity"], 3),
-            num(c["train_loss"]), num(c["gap"]), *[num(c["task"][t]["value"], 3) for t in tasks],
-            f"{signed(vs['difference'])} (p={num(vs['p_value_holm'], 3)})" if vs else "-",
-            f"[{_PHASE_STYLE.get(c['phase'], '')}]{c['phase']}[/]",
+            escape(m.name), num(m.details.get("step")), num(value("eval_loss")), ci(loss.ci95 if loss else None),
+            num(value("eval_perplexity"), 3), num(value("train_loss")), num(value("gap")), *[num(value(t), 3) for t in tasks],
+            f"{signed(vs.difference)} (p={num(vs.p_value_holm, 3)})" if vs else "-",
+            f"[{_PHASE_STYLE.get(phase, '')}]{phase}[/]",
         ])
-    title = f"Checkpoint sweep on {escape(payload['data']['eval']['source'])} (validation loss, nats/token)"
-    console.print(fitted(title, cols, cells))
-    for line in payload.get("notes", []):
+    source = next((d.source for d in result.data if d.role == "validation"), "?")
+    console.print(fitted(f"Checkpoint sweep on {escape(source)} (validation loss, nats/token)", cols, cells))
+    for line in result.warnings:
         console.print(f"[yellow]note:[/] {escape(line)}")
-    console.print(f"[bold]Recommendation:[/] {escape(payload['recommendation'])}")
+    console.print(f"[bold]Recommendation:[/] {escape(str(result.details.get('recommendation', '')))}")
 
 
 def extraction_tables(payload: dict[str, Any]) -> None:
@@ -180,25 +187,29 @@ def verdict_tables(result: Result) -> None:
         console.print(f"[yellow]note:[/] {escape(line)}")
 
 
-def curves_table(payload: dict[str, Any]) -> None:
-    table = Table(title=f"Training curves from {escape(payload['source'])} ({payload['format']})")
+def curves_table(result: Result) -> None:
+    """The gap at each evaluation (best step green, divergence red), the training loss's fall,
+    the findings and the recommendation, from the result's details."""
+    d = result.details
+    log = result.data[0]
+    table = Table(title=f"Training curves from {escape(log.source)} ({escape(str(log.details.get('format', '')))})")
     for col in ("step", "epoch", "train loss", "eval loss", "gap"):
         table.add_column(col, justify="right")
-    for g in payload["gap"]:
-        style = "bold green" if g["step"] == payload["best_step"] else "bold red" if g["step"] == payload["diverges_at"] else ""
+    for g in d["gap"]:
+        style = "bold green" if g["step"] == d["best_step"] else "bold red" if g["step"] == d["diverges_at"] else ""
         cells = [num(g["step"]), num(g["epoch"], 2), num(g["train_loss"]), num(g["eval_loss"]), num(g["gap"])]
         table.add_row(*[f"[{style}]{c}[/]" if style else c for c in cells])
-    if payload["gap"]:
+    if d["gap"]:
         console.print(table)
-    t = payload.get("train") or {}
+    t = d.get("train") or {}
     if t:
         console.print(f"training loss {num(t.get('first'))} -> {num(t.get('last'))} ({num(t.get('drop_pct'), 1)}% lower)")
-    if payload["best_step"] is not None:
-        console.print(f"best checkpoint: step {payload['best_step']} (eval loss {num(payload['best_eval_loss'])}); "
-                      f"diverges at: {num(payload['diverges_at']) if payload['diverges_at'] is not None else 'no divergence'}")
-    for f in payload["findings"]:
+    if d["best_step"] is not None:
+        console.print(f"best checkpoint: step {d['best_step']} (eval loss {num(d['best_eval_loss'])}); "
+                      f"diverges at: {num(d['diverges_at']) if d['diverges_at'] is not None else 'no divergence'}")
+    for f in d["findings"]:
         console.print(f"  - {escape(f)}")
-    console.print(f"[bold]Recommendation:[/] {escape(payload['recommendation'])}")
+    console.print(f"[bold]Recommendation:[/] {escape(d['recommendation'])}")
 
 
 def overlap_tables(result: Result, show: int = 10) -> None:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from tunecheck.core import Result
+from tunecheck.core import Comparison, Result
 
 _VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusive": "yellow"}
 _LEVEL_STYLE = {"none": "green", "some": "yellow", "high": "bold red"}
@@ -101,47 +101,66 @@ def verdict(word: str) -> str:
     return f"[{_VERDICT_STYLE.get(word, '')}]{word}[/]"
 
 
-def perplexity_tables(payload: dict[str, Any]) -> None:
-    data = payload["data"]
+def perplexity_tables(result: Result) -> None:
+    """Each model's perplexity metrics with the CI, then its comparison with the baseline."""
+    data = result.data[0]
     cols = [left("model"), Col("perplexity"), Col("95% CI", keep=3), Col("bits/byte", keep=4), Col("byte ppl", keep=1),
             Col("word ppl", keep=2), Col("tokens", keep=5)]
-    cells = [[escape(m["model"]), num(m["perplexity"]), ci(m["ci95"]["perplexity"]), num(m["bits_per_byte"]),
-              num(m["byte_perplexity"]), num(m["word_perplexity"]), num(m["tokens"])] for m in payload["models"]]
-    console.print(fitted(f"Perplexity on {escape(str(data['source']))}  (n={data['n']}, {data['sha256'][:19]})", cols, cells))
-    comparison_table(payload["comparison"])
+    cells = []
+    for m in result.models:
+        def value(metric: str, name: str = m.name) -> float | None:
+            est = result.estimate(metric, name)
+            return est.value if est else None
+
+        ppl = result.estimate("perplexity", m.name)
+        cells.append([escape(m.name), num(value("perplexity")), ci(ppl.ci95 if ppl else None), num(value("bits_per_byte")),
+                      num(value("byte_perplexity")), num(value("word_perplexity")), num(m.details.get("tokens"))])
+    console.print(fitted(f"Perplexity on {escape(data.source)}  (n={data.n}, {(data.sha256 or '')[:19]})", cols, cells))
+    comparison_table(result.comparisons)
 
 
-def comparison_table(rows: list[dict[str, Any]]) -> None:
+def comparison_table(rows: Sequence[Comparison]) -> None:
+    """Perplexity comparisons: the relative improvement and its CI (from `Comparison.extra`)."""
     if not rows:
         return
     cols = [left("model"), Col("metric", "left"), Col("baseline", keep=2), Col("value", keep=3), Col("improvement"),
             Col("95% CI", keep=4), Col("p", keep=1), VERDICT]
     cells = []
     for c in rows:
-        lo_hi = c.get("improvement_pct_ci95")
+        lo_hi = c.extra.get("improvement_pct_ci95")
         cells.append([
-            escape(c["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]),
-            f"{num(c['improvement_pct'], 1)}%", f"[{num(lo_hi[0], 1)}%, {num(lo_hi[1], 1)}%]" if lo_hi else "",
-            num(c["p_value"], 4), verdict(c["verdict"]),
+            escape(c.model), c.metric, num(c.baseline_value), num(c.value),
+            f"{num(c.extra.get('improvement_pct'), 1)}%", f"[{num(lo_hi[0], 1)}%, {num(lo_hi[1], 1)}%]" if lo_hi else "",
+            num(c.p_value, 4), verdict(c.verdict.value),
         ])
     console.print(fitted("Compared with the baseline (paired bootstrap over documents)", cols, cells))
     for c in rows:
-        if c.get("note"):
-            console.print(f"[yellow]note[/]: {c['model']}: {c['note']}")
+        if c.extra.get("note"):
+            console.print(f"[yellow]note[/]: {escape(c.model)}: {escape(str(c.extra['note']))}")
 
 
-def overfit_tables(payload: dict[str, Any]) -> None:
-    title = f"Train vs validation loss ({payload['data']['train']['source']} / {payload['data']['eval']['source']})"
+def overfit_tables(result: Result) -> None:
+    """Train vs validation loss per model, the gap with its CI and its level's message."""
+    sources = {d.role: d.source for d in result.data}
+    title = f"Train vs validation loss ({sources.get('train', '?')} / {sources.get('validation', '?')})"
     cols = [left("model"), Col("train loss", keep=3), Col("eval loss", keep=4), Col("gap"), Col("gap 95% CI", keep=2),
             Col("verdict", "left", fold=True)]
-    cells = [[escape(m["model"]), num(m["train_loss"]), num(m["eval_loss"]), num(m["gap"]), ci(m["ci95"]["gap"]),
-              f"[{_LEVEL_STYLE[m['level']]}]{escape(m['message'])}[/]"] for m in payload["models"]]
+    cells = []
+    for m in result.models:
+        def value(metric: str, name: str = m.name) -> float | None:
+            est = result.estimate(metric, name)
+            return est.value if est else None
+
+        gap = result.estimate("gap", m.name)
+        style = _LEVEL_STYLE.get(str(m.details.get("level")), "")
+        cells.append([escape(m.name), num(value("train_loss")), num(value("eval_loss")), num(value("gap")), ci(gap.ci95 if gap else None),
+                      f"[{style}]{escape(str(m.details.get('message', '')))}[/]"])
     console.print(fitted(escape(title), cols, cells))
-    for m in payload["models"]:
-        if m["suggestions"]:
-            console.print(f"[bold]Suggestions for {m['model']}:[/]")
-            for s in m["suggestions"]:
-                console.print(f"  - {s}")
+    for m in result.models:
+        if m.details.get("suggestions"):
+            console.print(f"[bold]Suggestions for {escape(m.name)}:[/]")
+            for s in m.details["suggestions"]:
+                console.print(f"  - {escape(s)}")
 
 
 def split_table(result: Result) -> None:
