@@ -31,17 +31,17 @@ from tunecheck.data import (
 )
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
+    GENERATION,
     ChatRenderer,
     Generation,
     GenerationModel,
     GenerationParams,
     GenerationRequest,
     ModelSpec,
-    OpenAIModel,
-    VLLMModel,
+    ServerOptions,
     check_template,
     format_prompt,
-    load_model,
+    loaded,
     prompt_kind,
     weights_stamp,
 )
@@ -78,6 +78,11 @@ class GenerateConfig:
             raise ConfigError("--no-chat-template contradicts --template chat; drop one of them")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size {self.batch_size}: must be at least 1")
+        self.server  # noqa: B018 - checks the server options now, not after the data is read
+
+    @property
+    def server(self) -> ServerOptions:
+        return ServerOptions(self.base_url, self.api_key_env, self.concurrency, self.timeout, self.retries)
 
     @property
     def effective_template(self) -> str:
@@ -112,24 +117,6 @@ class GenerateSummary:
         d = asdict(self)
         d["tokens_per_second"] = self.output_tokens / self.seconds if self.generated and self.seconds > 0 else None
         return d
-
-
-def open_generator(spec: str | ModelSpec, config: GenerateConfig) -> GenerationModel:
-    """The backend a model spec names: Hugging Face, an OpenAI-compatible server, or vLLM."""
-    parsed = ModelSpec.parse(spec)
-    if parsed.kind == "openai":
-        return OpenAIModel(
-            parsed.location,
-            name=parsed.name,
-            base_url=config.base_url,
-            api_key_env=config.api_key_env,
-            concurrency=config.concurrency,
-            timeout=config.timeout,
-            retries=config.retries,
-        )
-    if parsed.kind == "vllm":
-        return VLLMModel(parsed, dtype=config.dtype)
-    return load_model(parsed, dtype=config.dtype, device=config.device)
 
 
 def build_request(sample: Sample, config: GenerateConfig, chat: ChatRenderer | None, *, server_chat: bool) -> GenerationRequest:
@@ -195,7 +182,6 @@ def _generate(
     model: str | ModelSpec | GenerationModel, dataset: Dataset, out_path: Path, config: GenerateConfig, overwrite: bool,
     progress: Progress | None,
 ) -> GenerateSummary:
-    spec: ModelSpec | None = None
     if isinstance(model, (str, ModelSpec)):
         spec = ModelSpec.parse(model)
         name, run_id = spec.display_name, config.fingerprint(_model_key(spec, config))
@@ -218,13 +204,26 @@ def _generate(
     todo = [s for s in dataset if any((s.id, k) not in done for k in range(n))]
     if not todo:  # nothing left: do not load the model at all
         return GenerateSummary(str(out_path), name, len(dataset), len(done), 0, 0, 0.0, {}, [])
-    backend = open_generator(spec, config) if spec is not None else model
-    assert not isinstance(backend, (str, ModelSpec))
-    if overwrite:  # the run can start: only now is the old output given up
-        out_path.unlink(missing_ok=True)
-    server_chat = isinstance(backend, OpenAIModel)
+    with loaded(model, GENERATION, layer="generate", dtype=config.dtype, device=config.device, server=config.server) as backend:
+        if overwrite:  # the run can start: only now is the old output given up
+            out_path.unlink(missing_ok=True)
+        return _write(backend, todo, done, writer, name, run_id, config, progress, len(dataset))
+
+
+def _write(
+    backend: GenerationModel,
+    todo: list[Sample],
+    done: set[tuple[str, int]],
+    writer: PredictionWriter,
+    name: str,
+    run_id: str,
+    config: GenerateConfig,
+    progress: Progress | None,
+    n_samples: int,
+) -> GenerateSummary:
+    """Generate the rows still to do, appending each to the predictions file as it arrives."""
     chat = backend.chat_renderer()
-    requests = [build_request(s, config, chat, server_chat=server_chat) for s in todo]
+    requests = [build_request(s, config, chat, server_chat=backend.takes_messages) for s in todo]
     reasons: Counter[str] = Counter()
     tokens = 0
     written = 0
@@ -266,9 +265,7 @@ def _generate(
             f"{reasons['length']} of {written} outputs stopped at --max-new-tokens {config.params.max_new_tokens}; "
             "raise it if answers are cut off"
         )
-    return GenerateSummary(
-        str(out_path), backend.name, len(dataset), len(done), written, tokens, seconds, dict(reasons), warnings
-    )
+    return GenerateSummary(str(writer.path), backend.name, n_samples, len(done), written, tokens, seconds, dict(reasons), warnings)
 
 
 def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> str:
@@ -280,8 +277,7 @@ def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> st
         else:  # a model retrained into the same folder is another model
             keep["weights"] = weights_stamp(model.location)
     else:
-        ident = getattr(model, "identity", None)
-        info = ident() if callable(ident) else {}
+        info = model.identity()
         keep = {k: info.get(k) for k in ("location", "base", "base_url", "backend")}
     keep["name"] = model.display_name if isinstance(model, ModelSpec) else model.name
     return json.dumps(keep, sort_keys=True)
