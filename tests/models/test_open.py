@@ -31,6 +31,7 @@ from tunecheck.models import (
     TokenModel,
     TokenScores,
     loaded,
+    open_model,
 )
 from tunecheck.models._openai import OpenAIModel
 from tunecheck.overfitting import evaluate_extraction
@@ -99,6 +100,14 @@ def test_a_spec_is_closed_and_freed_after_the_block_even_on_error(fake_loads, mo
     with pytest.raises(RuntimeError, match="boom"), loaded("other/model", SCORING, layer="perplexity"):
         raise RuntimeError("boom")
     assert fake_loads[1].closed and freed == [1, 1]
+
+
+def test_open_model_dispatches_on_the_spec_and_leaves_closing_to_the_caller(fake_loads):
+    hf = open_model("some/model,name=ft", SCORING, layer="perplexity")
+    assert fake_loads == [hf] and hf.name == "ft" and not hf.closed
+    server = open_model("openai:tiny", GENERATION, layer="generate", server=ServerOptions("http://127.0.0.1:9/v1", concurrency=3))
+    assert isinstance(server, OpenAIModel) and (server.name, server.base_url, server.concurrency) == ("openai:tiny", "http://127.0.0.1:9/v1", 3)
+    assert len(fake_loads) == 1  # an openai: spec loads no weights
 
 
 def test_a_model_object_is_used_as_given_and_left_open(fake_loads):

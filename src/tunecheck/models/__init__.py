@@ -2,12 +2,14 @@
 for every backend.
 
 `HFModel` is exported to wrap a transformers model already in memory (a notebook's, a test's);
-other backends are reached through their specs (`openai:NAME`, `vllm:PATH`).
+other backends are reached through their specs (`openai:NAME`, `vllm:PATH`). `open_model` keeps a
+model open across several layers' calls (pass the object; close it yourself); `loaded` is the loop
+the layers use. `Capability`, `Model` and `OnResult` are here because public signatures name them.
 """
 
 from tunecheck.models._hf import HFModel
 from tunecheck.models._hf_load import pick_device, pick_dtype
-from tunecheck.models._open import loaded, open_model, release_memory
+from tunecheck.models._open import loaded, open_model
 from tunecheck.models._openai import ServerOptions
 from tunecheck.models._prompt import (
     ChatRenderer,
@@ -65,7 +67,6 @@ __all__ = [
     "pick_device",
     "pick_dtype",
     "prompt_kind",
-    "release_memory",
     "resolve",
     "weights_stamp",
 ]

@@ -72,7 +72,7 @@ class HFModel:
         }
 
     def close(self) -> None:
-        """Drop the weights, so `models.release_memory` can free them even while a caller still
+        """Drop the weights, so `models.loaded` can free them even while a caller still
         holds this object."""
         self.model = None
 

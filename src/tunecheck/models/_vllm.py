@@ -74,7 +74,7 @@ class VLLMModel:
         return tokenizer_chat_renderer(self._tokenizer)
 
     def close(self) -> None:
-        """Drop the engine, so `models.release_memory` can free its GPU memory."""
+        """Drop the engine, so `models.loaded` can free its GPU memory."""
         self._llm = None
 
     def generate(

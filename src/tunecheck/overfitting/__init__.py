@@ -1,4 +1,5 @@
-"""Overfitting: the train/validation loss gap (training curves, sweeps and memorisation come next)."""
+"""Overfitting: the train/validation loss gap, training curves, checkpoint sweeps, memorisation
+(copying, extraction, membership, rephrasing), diversity, and the signals' verdict."""
 
 from tunecheck.overfitting._applies import MIN_SAMPLES, Applies
 from tunecheck.overfitting._copying import CopyConfig, CopyingReport, evaluate_copying
