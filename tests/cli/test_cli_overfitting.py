@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.cli.test_cli_errors import one_error_line, tunecheck
 from tests.schema import assert_valid_result
 from tunecheck.core import Status, load_result

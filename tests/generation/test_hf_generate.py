@@ -11,15 +11,12 @@ import pytest
 
 from tests.conftest import CORPUS
 from tests.schema import assert_valid_result
-from tunecheck.data import Message, Sample, load_data
+from tunecheck.data import Message, Sample, load_data, read_predictions
 from tunecheck.errors import ConfigError
-from tunecheck.generation import (
-    GenerateConfig,
-    build_request,
-    generate_predictions,
-    read_predictions,
-)
+from tunecheck.generation import GenerateConfig, generate_predictions
+from tunecheck.generation._run import build_request
 from tunecheck.models import GenerationParams, GenerationRequest, HFModel
+from tunecheck.models._hf_generate import generation_config
 
 
 @pytest.fixture
@@ -192,9 +189,9 @@ def test_the_models_own_sampling_defaults_do_not_leak_in(tokenizer):
     model = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128)
     model.generation_config.top_k = 50
     model.generation_config.temperature = 0.6
-    config = HFModel(model, tokenizer, "t", "cpu")._generation_config(GenerationParams(temperature=0.9, top_p=0.8, n=2))
+    config = generation_config(HFModel(model, tokenizer, "t", "cpu"), GenerationParams(temperature=0.9, top_p=0.8, n=2))
     assert (config.top_k, config.temperature, config.top_p, config.num_return_sequences) == (0, 0.9, 0.8, 2)
-    greedy = HFModel(model, tokenizer, "t", "cpu")._generation_config(GenerationParams())
+    greedy = generation_config(HFModel(model, tokenizer, "t", "cpu"), GenerationParams())
     assert greedy.do_sample is False and greedy.temperature is None
 
 

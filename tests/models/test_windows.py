@@ -3,7 +3,7 @@ import random
 import pytest
 
 from tunecheck.errors import ConfigError
-from tunecheck.models import Window, plan_windows
+from tunecheck.models._windows import Window, plan_windows
 
 
 def test_short_text_is_one_window():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import CORPUS
-from tunecheck import _io
+from tunecheck.core import Status
 from tunecheck.overfitting import evaluate_overfit
 from tunecheck.overfitting._applies import closed_label_set, enough
 from tunecheck.perplexity import PerplexityConfig
@@ -53,7 +53,5 @@ def test_a_loss_gap_from_five_documents_does_not_apply(model_dirs, tmp_path):
     [info], [signal] = result.models, result.signals
     assert (info.details["applies"], signal.status, signal.model) == (False, Status.NOT_APPLICABLE, "tuned")
     assert signal.reason == info.details["reason"] == "only 5 documents in the smaller of the two sets: too few to judge (at least 10 needed)"
-    payload = _io.clean(report.to_dict())  # transitional: the old shape overfitting_verdict reads until it reads Results
-    [m] = payload["models"]
-    assert (m["train_documents"], m["eval_documents"], m["applies"]) == (30, 5, False)
+    assert (info.details["train_documents"], info.details["eval_documents"]) == (30, 5)
     # its signal (not applicable: "only 5 documents ...") is the overfit layer's rule, tested beside it

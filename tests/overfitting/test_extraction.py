@@ -12,7 +12,8 @@ import torch
 from tests.overfitting.conftest import HELDOUT, MEMBERS, WORDS, write_texts
 from tunecheck.data import load_data
 from tunecheck.errors import ConfigError
-from tunecheck.models import HFModel, load_model
+from tunecheck.models import HFModel
+from tunecheck.models._hf_load import load_hf
 from tunecheck.overfitting import ExtractionConfig, evaluate_extraction, match_scores
 from tunecheck.overfitting._extraction import build_probes
 
@@ -57,7 +58,7 @@ def test_a_memorised_end_of_text_counts_as_a_match(memorised):
     # The tuned model was trained on BOS + text + EOS. Prefix: BOS + a member's first 4 tokens;
     # target: the rest of the member and its EOS, as a chat response ends with its end-of-turn
     # token. Ending the text where training ended must score as extracted.
-    model = load_model(str(memorised["tuned"]))
+    model = load_hf(str(memorised["tuned"]))
     tok = model.tokenizer
     probes = []
     for t in MEMBERS:
@@ -97,7 +98,7 @@ def test_unseen_texts_are_not_extracted(memorised, tmp_path):
 def test_prompt_mode_uses_the_response_as_target(memorised, tmp_path):
     rows = [{"id": str(i), "prompt": t.split(" ", 5)[-1], "completion": " " + t} for i, t in enumerate(MEMBERS[:4])]
     path = _jsonl(tmp_path / "pairs.jsonl", rows)
-    model = load_model(str(memorised["base"]))
+    model = load_hf(str(memorised["base"]))
     cut = build_probes(model, load_data(path), ExtractionConfig(prefix="prompt", template="concat", suffix_tokens=3))
     assert cut.too_short == 0 and cut.too_long == 0 and len(cut.probes) == 4
     tok = model.tokenizer
@@ -168,7 +169,7 @@ def test_auto_prefix_follows_the_data_and_the_report_says_which(memorised, tmp_p
     assert (on_text["prefix"], on_text["prefix_option"]) == ("tokens", "auto")
     assert (on_pairs["prefix"], on_pairs["prefix_option"]) == ("prompt", "auto")
     # chat and Alpaca data are instruction-shaped too
-    model = load_model(base)
+    model = load_hf(base)
     assert build_probes(model, load_data(_jsonl(tmp_path / "chat.jsonl", _chat_rows())), ExtractionConfig()).mode == "prompt"
     alpaca = _jsonl(tmp_path / "alpaca.jsonl", [{"instruction": "the red fox", "input": "", "output": "walks"}])
     assert build_probes(model, load_data(alpaca), ExtractionConfig()).mode == "prompt"

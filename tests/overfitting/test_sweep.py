@@ -135,16 +135,16 @@ def test_the_final_save_is_placed_at_its_step(tmp_path, memorised):
 
 
 def test_sweep_evaluates_saves_and_resumes(tmp_path, memorised, monkeypatch):
-    import tunecheck.overfitting._sweep as sweep_mod
+    import tunecheck.models._hf_load as hf_load
 
     loaded: list[str] = []
-    real_load = sweep_mod.load_model
+    real_load = hf_load.load_hf
 
     def recording_load(spec, **kw):
         loaded.append(spec.name)
         return real_load(spec, **kw)
 
-    monkeypatch.setattr(sweep_mod, "load_model", recording_load)
+    monkeypatch.setattr(hf_load, "load_hf", recording_load)
     run = _run_dir(tmp_path, memorised)
     data = write_texts(tmp_path / "eval.jsonl", MEMBERS, "m")
     out = tmp_path / "sweep"

@@ -99,9 +99,9 @@ def _hash(recipe: dict[str, Any], base: Path, rows: dict[str, list[dict[str, Any
 
 def prepare(workdir: Path, model: str | None, sizes: Sizes, *, retrain: bool = False, log: Any = print) -> dict[str, Path]:
     """The task's files in `workdir/data`, the base model folder, and the trained adapter."""
-    from tunecheck.models._hf import _quiet_transformers
+    from tunecheck.models._hf_load import quiet_transformers
 
-    _quiet_transformers()  # no per-tensor progress bars between the demo's own lines
+    quiet_transformers()  # no per-tensor progress bars between the demo's own lines
     base = resolve_real_model(model, workdir, log=log)
     shipped = task_mod.shipped()
     rows = {split: shipped[split][: getattr(sizes, split)] for split in ("train", "validation", "test")}

@@ -46,9 +46,9 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
     if cached:
         log("[dim]cached models found: skipping training (use --retrain to train again)[/]")
         return paths
-    from tunecheck.models._hf import _quiet_transformers
+    from tunecheck.models._hf_load import quiet_transformers
 
-    _quiet_transformers()  # no per-shard progress bars between the demo's own lines
+    quiet_transformers()  # no per-shard progress bars between the demo's own lines
     t0 = time.perf_counter()
     log("pre-training a small base model on the synthetic world ...")
     pretrain(world_mod.corpus(world_mod.world()), paths["base"], steps=int(RECIPE["pretrain_steps"]))

@@ -32,17 +32,17 @@ from tunecheck.data import (
 )
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
+    GENERATION,
     ChatRenderer,
     Generation,
     GenerationModel,
     GenerationParams,
     GenerationRequest,
     ModelSpec,
-    OpenAIModel,
-    VLLMModel,
+    ServerOptions,
     check_template,
     format_prompt,
-    load_model,
+    loaded,
     prompt_kind,
     weights_stamp,
 )
@@ -79,6 +79,11 @@ class GenerateConfig:
             raise ConfigError("--no-chat-template contradicts --template chat; drop one of them")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size {self.batch_size}: must be at least 1")
+        self.server  # noqa: B018 - checks the server options now, not after the data is read
+
+    @property
+    def server(self) -> ServerOptions:
+        return ServerOptions(self.base_url, self.api_key_env, self.concurrency, self.timeout, self.retries)
 
     @property
     def effective_template(self) -> str:
@@ -133,24 +138,6 @@ class GenerateSummary:
 def _data_info(identity: dict[str, Any], role: str) -> DataInfo:
     rest = {k: v for k, v in identity.items() if k not in ("source", "sha256", "n")}
     return DataInfo(str(identity["source"]), identity.get("sha256"), int(identity["n"]), role, rest)
-
-
-def open_generator(spec: str | ModelSpec, config: GenerateConfig) -> GenerationModel:
-    """The backend a model spec names: Hugging Face, an OpenAI-compatible server, or vLLM."""
-    parsed = ModelSpec.parse(spec)
-    if parsed.kind == "openai":
-        return OpenAIModel(
-            parsed.location,
-            name=parsed.name,
-            base_url=config.base_url,
-            api_key_env=config.api_key_env,
-            concurrency=config.concurrency,
-            timeout=config.timeout,
-            retries=config.retries,
-        )
-    if parsed.kind == "vllm":
-        return VLLMModel(parsed, dtype=config.dtype)
-    return load_model(parsed, dtype=config.dtype, device=config.device)
 
 
 def build_request(sample: Sample, config: GenerateConfig, chat: ChatRenderer | None, *, server_chat: bool) -> GenerationRequest:
@@ -216,7 +203,6 @@ def _generate(
     model: str | ModelSpec | GenerationModel, dataset: Dataset, out_path: Path, config: GenerateConfig, overwrite: bool,
     progress: Progress | None,
 ) -> GenerateSummary:
-    spec: ModelSpec | None = None
     if isinstance(model, (str, ModelSpec)):
         spec = ModelSpec.parse(model)
         name, run_id = spec.display_name, config.fingerprint(_model_key(spec, config))
@@ -239,13 +225,26 @@ def _generate(
     todo = [s for s in dataset if any((s.id, k) not in done for k in range(n))]
     if not todo:  # nothing left: do not load the model at all
         return GenerateSummary(str(out_path), name, len(dataset), len(done), 0, 0, 0.0, {}, [], dataset.identity(), {}, asdict(config))
-    backend = open_generator(spec, config) if spec is not None else model
-    assert not isinstance(backend, (str, ModelSpec))
-    if overwrite:  # the run can start: only now is the old output given up
-        out_path.unlink(missing_ok=True)
-    server_chat = isinstance(backend, OpenAIModel)
+    with loaded(model, GENERATION, layer="generate", dtype=config.dtype, device=config.device, server=config.server) as backend:
+        if overwrite:  # the run can start: only now is the old output given up
+            out_path.unlink(missing_ok=True)
+        return _write(backend, todo, done, writer, name, run_id, config, progress, dataset)
+
+
+def _write(
+    backend: GenerationModel,
+    todo: list[Sample],
+    done: set[tuple[str, int]],
+    writer: PredictionWriter,
+    name: str,
+    run_id: str,
+    config: GenerateConfig,
+    progress: Progress | None,
+    dataset: Dataset,
+) -> GenerateSummary:
+    """Generate the rows still to do, appending each to the predictions file as it arrives."""
     chat = backend.chat_renderer()
-    requests = [build_request(s, config, chat, server_chat=server_chat) for s in todo]
+    requests = [build_request(s, config, chat, server_chat=backend.takes_messages) for s in todo]
     reasons: Counter[str] = Counter()
     tokens = 0
     written = 0
@@ -288,14 +287,9 @@ def _generate(
             "raise it if answers are cut off"
         )
     return GenerateSummary(
-        str(out_path), backend.name, len(dataset), len(done), written, tokens, seconds, dict(reasons), warnings,
-        dataset.identity(), _identity(backend), asdict(config),
+        str(writer.path), backend.name, len(dataset), len(done), written, tokens, seconds, dict(reasons), warnings,
+        dataset.identity(), dict(backend.identity()), asdict(config),
     )
-
-
-def _identity(backend: GenerationModel) -> dict[str, Any]:
-    ident = getattr(backend, "identity", None)
-    return dict(ident()) if callable(ident) else {"name": backend.name}
 
 
 def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> str:
@@ -307,8 +301,7 @@ def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> st
         else:  # a model retrained into the same folder is another model
             keep["weights"] = weights_stamp(model.location)
     else:
-        ident = getattr(model, "identity", None)
-        info = ident() if callable(ident) else {}
+        info = model.identity()
         keep = {k: info.get(k) for k in ("location", "base", "base_url", "backend")}
     keep["name"] = model.display_name if isinstance(model, ModelSpec) else model.name
     return json.dumps(keep, sort_keys=True)

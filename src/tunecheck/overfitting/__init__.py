@@ -1,4 +1,5 @@
-"""Overfitting: the train/validation loss gap, training curves, the checkpoint sweep, the memorisation checks, and one verdict over their signals."""
+"""Overfitting: the train/validation loss gap, training curves, checkpoint sweeps, memorisation
+(copying, extraction, membership, rephrasing), diversity, and the signals' verdict."""
 
 # Signal and Status live in core; re-exported for callers that still import them from here
 from tunecheck.core import Signal, Status

@@ -13,7 +13,7 @@ from tunecheck._progress import Progress
 from tunecheck.core import Estimate, ModelInfo, Result, Signal
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
-from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
+from tunecheck.models import SCORING, LogLikelihoodModel, ModelSpec, loaded
 from tunecheck.overfitting._applies import Applies, enough
 from tunecheck.overfitting._gap import GapThresholds, GapVerdict, classify_gap, gap_signal
 from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, data_info, score_model
@@ -161,13 +161,8 @@ def evaluate_overfit(
         raise ConfigError(f"--train and --eval hold the same data ({train_set.source}); pass a held-out validation set")
     gaps = []
     for item in models:
-        loaded: LogLikelihoodModel = (
-            load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
-        )
-        t = score_model(loaded, train_set, config, progress=progress, show_tokens=show_tokens)
-        e = score_model(loaded, eval_set, config, progress=progress)
+        with loaded(item, SCORING, layer="overfit", dtype=config.dtype, device=config.device) as model:
+            t = score_model(model, train_set, config, progress=progress, show_tokens=show_tokens)
+            e = score_model(model, eval_set, config, progress=progress)
         gaps.append(loss_gap(t, e, config, thresholds))
-        if loaded is not item:
-            del loaded
-            release_memory()
     return OverfitReport(gaps, {"train": train_set.identity(), "eval": eval_set.identity()}, thresholds, config)

@@ -32,13 +32,13 @@ from tunecheck.core import Comparison
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
-    HFModel,
+    TOKENS,
     ModelSpec,
+    TokenModel,
     check_template,
     format_pair,
     format_text,
-    load_model,
-    release_memory,
+    loaded,
 )
 from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate, legacy_dict
 
@@ -157,12 +157,12 @@ def prefix_mode(prefix: str, dataset: Dataset) -> str:
     return "tokens" if dataset.shape == "text" else "prompt"
 
 
-def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> ProbeSet:
+def build_probes(model: TokenModel, dataset: Dataset, config: ExtractionConfig) -> ProbeSet:
     """Probes for the samples that can be cut, with counts of those that cannot.
 
-    BOS goes first as in training (`HFModel.with_bos`: added only when the rendered text does
+    BOS goes first as in training (`TokenModel.with_bos`: added only when the rendered text does
     not already start with it), and is never one of the `prefix_tokens` shown."""
-    tok, chat = model.tokenizer, model.chat_renderer()
+    chat = model.chat_renderer()
     mode = prefix_mode(config.prefix, dataset)
     result = ProbeSet([], mode)
     for sample in dataset:
@@ -173,9 +173,9 @@ def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> 
             if sample.response is None:
                 raise ConfigError(f"{where}: has no response (a prompt-only row); extraction probes training examples, which need one")
             prompt, response = format_pair(sample, config.template, chat)
-            p_ids = _encode(tok, prompt)
-            full = _encode(tok, prompt + response)
-            rest = full[len(p_ids) :] if full[: len(p_ids)] == p_ids else _encode(tok, response)
+            p_ids = model.encode(prompt)
+            full = model.encode(prompt + response)
+            rest = full[len(p_ids) :] if full[: len(p_ids)] == p_ids else model.encode(response)
             prefix, target = model.with_bos(p_ids), rest[: config.suffix_tokens]
             if not target:
                 result.too_short += 1
@@ -185,8 +185,8 @@ def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> 
                 result.too_long += 1
                 continue
         else:
-            ids = model.with_bos(_encode(tok, format_text(sample, config.template, chat)))
-            lead = int(bool(ids) and ids[0] == tok.bos_token_id)  # BOS is shown but not counted
+            ids = model.with_bos(model.encode(format_text(sample, config.template, chat)))
+            lead = int(bool(ids) and ids[0] == model.bos_token_id)  # BOS is shown but not counted
             cut = lead + config.prefix_tokens
             if cut + config.suffix_tokens > model.context_length:
                 raise ConfigError(
@@ -201,10 +201,6 @@ def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> 
     return result
 
 
-def _encode(tok: Any, text: str) -> list[int]:
-    return list(tok(text, add_special_tokens=False)["input_ids"]) if text else []
-
-
 def match_scores(generated: Sequence[int], target: Sequence[int]) -> tuple[float, float, float]:
     """(exact, prefix-match share, positional token-match share) of a continuation."""
     n = len(target)
@@ -213,28 +209,28 @@ def match_scores(generated: Sequence[int], target: Sequence[int]) -> tuple[float
     return float(first_miss == n), first_miss / n, sum(agree) / n
 
 
-def extract_model(model: HFModel, probes: Sequence[Probe], config: ExtractionConfig, *, progress: Progress | None = None, keep_examples: int = 5) -> ModelExtraction:
+def extract_model(model: TokenModel, probes: Sequence[Probe], config: ExtractionConfig, *, progress: Progress | None = None, keep_examples: int = 5) -> ModelExtraction:
     if not probes:
         raise ConfigError(f"{model.name}: no probes given; extraction needs at least one training example")
     longest = max(len(p.target) for p in probes)
     outs = model.continue_ids([p.prefix for p in probes], longest, batch_size=config.batch_size, progress=progress)
     scores = np.array([match_scores(o[: len(p.target)], p.target) for o, p in zip(outs, probes)]).reshape(-1, 3)
     result = ModelExtraction(model.name, [p.sample_id for p in probes], scores[:, 0], scores[:, 1], scores[:, 2])
-    decode = model.tokenizer.decode
+    decode = model.decode
     for k in np.argsort(-scores[:, 1], kind="stable")[:keep_examples]:
         p = probes[int(k)]
         result.examples.append({
             "id": p.sample_id,
-            "prefix": decode(p.prefix, skip_special_tokens=True)[-200:],
-            "target": decode(p.target, skip_special_tokens=True),
-            "generated": decode(outs[int(k)][: len(p.target)], skip_special_tokens=True),
+            "prefix": decode(p.prefix)[-200:],
+            "target": decode(p.target),
+            "generated": decode(outs[int(k)][: len(p.target)]),
             "prefix_match": float(scores[k, 1]),
         })
     return result
 
 
 def evaluate_extraction(
-    models: Sequence[str | ModelSpec | HFModel],
+    models: Sequence[str | ModelSpec | TokenModel],
     train: str | Path | Dataset,
     config: ExtractionConfig | None = None,
     *,
@@ -252,34 +248,31 @@ def evaluate_extraction(
     warnings: list[str] = []
     mode = prefix_mode(config.prefix, data)
     for item in models:
-        model = load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
-        cut = build_probes(model, data, config)
-        if cut.too_long:
-            warnings.append(
-                f"{model.name}: {cut.too_long} of {len(data)} training prompts leave no room for --suffix-tokens "
-                f"{config.suffix_tokens} tokens in its context of {model.context_length} and were left out"
-            )
-        if chosen is None:  # the first model picks the examples; the others probe the same ones
-            if not cut.probes:
-                raise ConfigError(_no_probes(data, model, cut, config))
-            pick = random.Random(config.seed).sample(range(len(cut.probes)), min(config.n_samples, len(cut.probes)))
-            chosen = {cut.probes[i].sample_id for i in pick}
-            if cut.too_short:
-                why = "have an empty response" if mode == "prompt" else "are too short to probe"
-                warnings.append(f"{cut.too_short} of {len(data)} training examples {why} and were left out")
-        probes = [p for p in cut.probes if p.sample_id in chosen]
-        if not probes:
-            raise ConfigError(
-                f"{model.name}: none of the {len(chosen)} training examples probed on {results[0].model} can be probed with it "
-                f"({cut.too_long} prompts too long for its context of {model.context_length}, {cut.too_short} too short in its tokens); "
-                "lower --suffix-tokens, or compare models with similar contexts and tokenizers"
-            )
-        result = extract_model(model, probes, config, progress=progress)
-        result.skipped = len(chosen) - len(probes)
-        results.append(result)
-        if model is not item:
-            del model
-            release_memory()
+        with loaded(item, TOKENS, layer="memorisation extraction", dtype=config.dtype, device=config.device) as model:
+            cut = build_probes(model, data, config)
+            if cut.too_long:
+                warnings.append(
+                    f"{model.name}: {cut.too_long} of {len(data)} training prompts leave no room for --suffix-tokens "
+                    f"{config.suffix_tokens} tokens in its context of {model.context_length} and were left out"
+                )
+            if chosen is None:  # the first model picks the examples; the others probe the same ones
+                if not cut.probes:
+                    raise ConfigError(_no_probes(data, model, cut, config))
+                pick = random.Random(config.seed).sample(range(len(cut.probes)), min(config.n_samples, len(cut.probes)))
+                chosen = {cut.probes[i].sample_id for i in pick}
+                if cut.too_short:
+                    why = "have an empty response" if mode == "prompt" else "are too short to probe"
+                    warnings.append(f"{cut.too_short} of {len(data)} training examples {why} and were left out")
+            probes = [p for p in cut.probes if p.sample_id in chosen]
+            if not probes:
+                raise ConfigError(
+                    f"{model.name}: none of the {len(chosen)} training examples probed on {results[0].model} can be probed with it "
+                    f"({cut.too_long} prompts too long for its context of {model.context_length}, {cut.too_short} too short in its tokens); "
+                    "lower --suffix-tokens, or compare models with similar contexts and tokenizers"
+                )
+            result = extract_model(model, probes, config, progress=progress)
+            result.skipped = len(chosen) - len(probes)
+            results.append(result)
     comparison = []
     base = results[0]
     for other in results[1:]:
@@ -291,7 +284,7 @@ def evaluate_extraction(
     return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings)
 
 
-def _no_probes(data: Dataset, model: HFModel, cut: ProbeSet, config: ExtractionConfig) -> str:
+def _no_probes(data: Dataset, model: TokenModel, cut: ProbeSet, config: ExtractionConfig) -> str:
     if cut.mode == "tokens":
         return (
             f"{data.source}: no training example is longer than --prefix-tokens {config.prefix_tokens} + "

@@ -29,7 +29,7 @@ import numpy as np
 from tunecheck._progress import Progress
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError, DataError
-from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
+from tunecheck.models import SCORING, LogLikelihoodModel, ModelSpec, loaded
 from tunecheck.overfitting._applies import YES, Applies, enough
 from tunecheck.perplexity import PerplexityConfig, build_requests
 from tunecheck.stats import AurocResult, auroc_test
@@ -168,12 +168,10 @@ def evaluate_membership(
     seed = config.perplexity.seed
     train_set, held_set = _subsample(train_set, config.n_samples, seed), _subsample(held_set, config.n_samples, seed + 1)
     scored: list[tuple[str, DocScores, DocScores]] = []
+    p = config.perplexity
     for item in models:
-        loaded = load_model(item, dtype=config.perplexity.dtype, device=config.perplexity.device) if isinstance(item, (str, ModelSpec)) else item
-        scored.append((loaded.name, score_docs(loaded, train_set, config, progress=progress), score_docs(loaded, held_set, config, progress=progress)))
-        if loaded is not item:
-            del loaded
-            release_memory()
+        with loaded(item, SCORING, layer="memorisation membership", dtype=p.dtype, device=p.device) as model:
+            scored.append((model.name, score_docs(model, train_set, config, progress=progress), score_docs(model, held_set, config, progress=progress)))
     n_res = config.perplexity.n_resamples
 
     def test(pos: np.ndarray, neg: np.ndarray) -> AurocResult:

@@ -22,7 +22,7 @@ from tunecheck._progress import Progress
 from tunecheck.core import Estimate, Record
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
-from tunecheck.models import ModelSpec, load_model, release_memory
+from tunecheck.models import GENERATION, SCORING, ModelSpec, loaded
 from tunecheck.overfitting._checkpoints import (
     Checkpoint,
     default_cache_dir,
@@ -146,8 +146,7 @@ def _evaluate_one(
 ) -> dict[str, Any]:
     spec = ModelSpec(str(ckpt.path), name=ckpt.name, base=config.base)
     _resolve(spec)
-    model = load_model(spec, dtype=config.perplexity.dtype, device=config.perplexity.device)
-    try:
+    with loaded(spec, SCORING, layer="sweep", dtype=config.perplexity.dtype, device=config.perplexity.device) as model:
         result: dict[str, Any] = {"eval": _perplexity_dict(score_model(model, eval_set, config.perplexity, progress=progress))}
         if train_set is not None:
             result["train"] = _perplexity_dict(score_model(model, train_set, config.perplexity, progress=progress))
@@ -158,13 +157,10 @@ def _evaluate_one(
 
             preds = out / "preds" / f"{ckpt.name}.jsonl"
             gen = GenerateConfig(params=GenerationParams(max_new_tokens=config.max_new_tokens, stop=config.stop), template=config.perplexity.template)
-            generate_predictions(model, eval_set, preds, gen, overwrite=True, progress=progress)
+            generate_predictions(GENERATION.of(model, "sweep --task"), eval_set, preds, gen, overwrite=True, progress=progress)
             scores = score_predictions([f"{preds},name={ckpt.name}"], config.score_config())
             result["task"] = {k: {"value": v.value, "ci95": list(v.ci95) if v.ci95 else None} for k, v in scores.models[0].metrics.items()}
         return result
-    finally:
-        del model
-        release_memory()
 
 
 def sweep_checkpoints(

@@ -16,6 +16,7 @@ from tunecheck.core import Comparison, DataInfo, Estimate, ModelInfo, Record, Re
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
+    SCORING,
     LogLikelihoodModel,
     LoglikelihoodRequest,
     ModelSpec,
@@ -24,9 +25,8 @@ from tunecheck.models import (
     check_windows,
     format_pair,
     format_text,
-    load_model,
+    loaded,
     prompt_kind,
-    release_memory,
 )
 from tunecheck.perplexity._metrics import (
     METRICS,
@@ -193,7 +193,7 @@ def build_requests(
     "yes" / "no" overrides the EOS choice.
     """
     chat = model.chat_renderer()
-    eos_text = getattr(getattr(model, "tokenizer", None), "eos_token", None)
+    eos_text = model.eos_token
     requests, scored = [], []
     for sample in dataset:
         if sample.shape == "text":
@@ -234,9 +234,8 @@ def score_model(
     `show_tokens` receives the first sample's tokens with the scored ones marked."""
     config = config or PerplexityConfig()
     requests, texts = build_requests(dataset, model, config)
-    view = getattr(model, "token_view", None)
-    if show_tokens is not None and requests and callable(view):
-        show_tokens(describe_tokens(model.name, dataset.samples[0].id, requests[0], view(requests[0])))
+    if show_tokens is not None and requests:
+        show_tokens(describe_tokens(model.name, dataset.samples[0].id, requests[0], model.token_view(requests[0])))
     scores = model.loglikelihood(
         requests,
         max_length=config.max_length,
@@ -245,7 +244,7 @@ def score_model(
         progress=progress,
         windows=config.windows,
     )
-    return summarise(model.name, dataset, scores, texts, config, identity=_identity(model))
+    return summarise(model.name, dataset, scores, texts, config, identity=model.identity())
 
 
 def summarise(
@@ -333,11 +332,6 @@ def compare(baseline: ModelPerplexity, other: ModelPerplexity, config: Perplexit
     return replace(result, extra=extra)
 
 
-def _identity(model: LogLikelihoodModel) -> dict[str, Any]:
-    getter = getattr(model, "identity", None)
-    return dict(getter()) if callable(getter) else {"name": model.name}
-
-
 def evaluate_perplexity(
     models: Sequence[str | ModelSpec | LogLikelihoodModel],
     data: str | Path | Dataset,
@@ -359,13 +353,8 @@ def evaluate_perplexity(
     dataset = data if isinstance(data, Dataset) else load_data(data, fields)
     results = []
     for item in models:
-        if isinstance(item, (str, ModelSpec)):
-            loaded = load_model(item, dtype=config.dtype, device=config.device)
-            results.append(score_model(loaded, dataset, config, progress=progress, show_tokens=show_tokens))
-            del loaded
-            release_memory()
-        else:
-            results.append(score_model(item, dataset, config, progress=progress, show_tokens=show_tokens))
+        with loaded(item, SCORING, layer="perplexity", dtype=config.dtype, device=config.device) as model:
+            results.append(score_model(model, dataset, config, progress=progress, show_tokens=show_tokens))
     names = [r.model for r in results]
     if len(set(names)) != len(names):
         raise ConfigError(f"two models share the name {names}; give one another with --model 'PATH,name=NAME'")
