@@ -45,8 +45,7 @@ def perplexity(
     out: o.PerDocumentOut = None,
     format: o.Format = "table",
 ) -> None:
-    """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model
-    after the first is compared to it with a paired bootstrap."""
+    """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model after the first is compared to it with a paired bootstrap."""
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
 
     o.check_format(format)
@@ -213,8 +212,7 @@ def score(
     out: o.PerSampleOut = None,
     format: o.Format = "table",
 ) -> None:
-    """Task metrics for each predictions file with 95% CIs; later files are compared with the first,
-    paired on sample ids, ending in improved / regressed / inconclusive."""
+    """Task metrics for each predictions file with 95% CIs; later files are compared with the first, paired on sample ids, ending in improved / regressed / inconclusive."""
     from tunecheck.scoring import ScoreConfig, load_rules, score_predictions
 
     o.check_format(format)

@@ -37,8 +37,7 @@ def curves(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Training curves from the logs you already have: did the loss fall, which checkpoint is
-    best, and where the validation loss starts rising while the training loss still falls."""
+    """Training curves from the logs you already have: did the loss fall, which checkpoint is best, and where the validation loss starts rising while the training loss still falls."""
     from tunecheck.overfitting import analyse_curves, plot_curves, read_curves
 
     o.check_format(format)
@@ -87,8 +86,7 @@ def sweep(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve;
-    run it again to continue an interrupted sweep."""
+    """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve; run it again to continue an interrupted sweep."""
     from tunecheck.overfitting import SweepConfig, default_cache_dir, plot_sweep, sweep_checkpoints
     from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import load_rules
@@ -131,9 +129,7 @@ def overlap(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Leakage between training and eval data: exact duplicates, near duplicates (a character-level
-    similarity, MinHash-LSH candidates) and shared 13-grams, with shared instructions left out, and
-    the offending pairs so you can remove them."""
+    """Leakage between training and eval data: exact duplicates, near duplicates (a character-level similarity, MinHash-LSH candidates) and shared 13-grams, with shared instructions left out, and the offending pairs so you can remove them."""
     from tunecheck.data import load_data
     from tunecheck.hygiene import check_overlap
 
@@ -161,8 +157,7 @@ def diversity(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Output diversity (distinct-1/2/3 over the whole set, self-BLEU) of each predictions file,
-    later files compared with the first on the prompts they share."""
+    """Output diversity (distinct-1/2/3 over the whole set, self-BLEU) of each predictions file, later files compared with the first on the prompts they share."""
     from tunecheck.overfitting import compare_diversity
 
     o.check_format(format)
@@ -190,8 +185,7 @@ def copying(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Regurgitation: the share of outputs that copy a long span of the training set verbatim,
-    with the training example each one copies; the first --preds (the base) is the control."""
+    """Regurgitation: the share of outputs that copy a long span of the training set verbatim, with the training example each one copies; the first --preds (the base) is the control."""
     from tunecheck.overfitting import CopyConfig, evaluate_copying
 
     o.check_format(format)
@@ -231,9 +225,7 @@ def extraction(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Extractable memorisation: prompt each model with the start of training examples and
-    measure how much of the true continuation it reproduces, greedy; the first model (the base)
-    is the control."""
+    """Extractable memorisation: prompt each model with the start of training examples and measure how much of the true continuation it reproduces, greedy; the first model (the base) is the control."""
     from tunecheck.overfitting import ExtractionConfig, evaluate_extraction
 
     o.check_format(format)
@@ -274,8 +266,7 @@ def membership(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Membership signal: AUROC of telling training from held-out examples by the tuned model's
-    loss, Min-K% Prob, and its loss relative to the base (the first --model)."""
+    """Membership signal: AUROC of telling training from held-out examples by the tuned model's loss, Min-K% Prob, and its loss relative to the base (the first --model)."""
     from tunecheck.overfitting import MembershipConfig, evaluate_membership
     from tunecheck.perplexity import PerplexityConfig
 
@@ -303,8 +294,7 @@ def rephrase(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Paraphrase sensitivity: quality on paraphrased prompts vs the originals, per model, and
-    each tuned model's change against the base's."""
+    """Paraphrase sensitivity: quality on paraphrased prompts vs the originals, per model, and each tuned model's change against the base's."""
     from tunecheck.overfitting import rephrase_sensitivity
     from tunecheck.scoring import ScoreConfig
 
@@ -328,8 +318,7 @@ def verdict(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Did the fine-tune work? Three answers from every layer's results, each with its
-    evidence: did the task get better, did general ability hold, is it overfitting."""
+    """Did the fine-tune work? Three answers from every layer's results, each with its evidence: did the task get better, did general ability hold, is it overfitting."""
     from tunecheck.verdict import GENERAL, TASK, Result, did_it_work
 
     o.check_format(format)
