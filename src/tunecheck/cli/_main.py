@@ -178,8 +178,6 @@ def generate(
     from tunecheck.models import GenerationParams
 
     o.check_format(format)
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit {limit}: must be at least 1 (or leave it out for every sample)")
     check_paths([model, data], [Output(out)])
     state["interrupt_hint"] = f"finished rows are saved in {out}; run the same command again to continue"
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed, stop=tuple(stop or ()))

@@ -41,8 +41,6 @@ def curves(
     from tunecheck.overfitting import analyse_curves, plot_curves, read_curves
 
     o.check_format(format)
-    if patience < 1:
-        raise ConfigError(f"--patience must be at least 1, got {patience}")
     check_paths([path], [_out(plot, "--plot"), _out(html, "--html"), _out(out)])
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
@@ -131,11 +129,10 @@ def overlap(
 ) -> None:
     """Leakage between training and eval data: exact duplicates, near duplicates (a character-level similarity, MinHash-LSH candidates) and shared 13-grams, with shared instructions left out, and the offending pairs so you can remove them."""
     from tunecheck.data import load_data
-    from tunecheck.hygiene import check_overlap
+    from tunecheck.hygiene import check_on, check_overlap
 
     o.check_format(format)
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f"--on {on!r}: use full, prompt or response")
+    check_on(on)
     if not 0 <= boilerplate_share <= 1:
         raise ConfigError(f"--boilerplate-share {boilerplate_share}: use a share in [0, 1] (0 keeps everything; 0.05 is the default)")
     if show < 0:
@@ -189,13 +186,9 @@ def copying(
     from tunecheck.overfitting import CopyConfig, evaluate_copying
 
     o.check_format(format)
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f"--on {on!r}: use full, prompt or response")
-    if ngram < 1:
-        raise ConfigError(f"--ngram must be at least 1, got {ngram}")
+    config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
     check_paths([*preds, train], [_out(out)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
-    config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
     bar = progress()
     with bar.running():
         report = evaluate_copying(preds, train, config, fields=fields, progress=bar)
