@@ -44,8 +44,7 @@ def perplexity(
     out: o.PerDocumentOut = None,
     format: o.Format = "table",
 ) -> None:
-    """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model
-    after the first is compared to it with a paired bootstrap."""
+    """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model after the first is compared to it with a paired bootstrap."""
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
 
     o.check_format(format)
@@ -178,8 +177,6 @@ def generate(
     from tunecheck.models import GenerationParams
 
     o.check_format(format)
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit {limit}: must be at least 1 (or leave it out for every sample)")
     check_paths([model, data], [Output(out)])
     state["interrupt_hint"] = f"finished rows are saved in {out}; run the same command again to continue"
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed, stop=tuple(stop or ()))
@@ -211,8 +208,7 @@ def score(
     out: o.PerSampleOut = None,
     format: o.Format = "table",
 ) -> None:
-    """Task metrics for each predictions file with 95% CIs; later files are compared with the first,
-    paired on sample ids, ending in improved / regressed / inconclusive."""
+    """Task metrics for each predictions file with 95% CIs; later files are compared with the first, paired on sample ids, ending in improved / regressed / inconclusive."""
     from tunecheck.scoring import ScoreConfig, load_rules, score_predictions
 
     o.check_format(format)

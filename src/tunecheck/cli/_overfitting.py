@@ -36,13 +36,10 @@ def curves(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Training curves from the logs you already have: did the loss fall, which checkpoint is
-    best, and where the validation loss starts rising while the training loss still falls."""
+    """Training curves from the logs you already have: did the loss fall, which checkpoint is best, and where the validation loss starts rising while the training loss still falls."""
     from tunecheck.overfitting import analyse_curves, plot_curves, read_curves
 
     o.check_format(format)
-    if patience < 1:
-        raise ConfigError(f"--patience must be at least 1, got {patience}")
     check_paths([path], [_out(plot, "--plot"), _out(html, "--html"), _out(out)])
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
@@ -86,8 +83,7 @@ def sweep(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve;
-    run it again to continue an interrupted sweep."""
+    """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve; run it again to continue an interrupted sweep."""
     from tunecheck.overfitting import SweepConfig, default_cache_dir, plot_sweep, sweep_checkpoints
     from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import load_rules
@@ -130,15 +126,12 @@ def overlap(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Leakage between training and eval data: exact duplicates, near duplicates (a character-level
-    similarity, MinHash-LSH candidates) and shared 13-grams, with shared instructions left out, and
-    the offending pairs so you can remove them."""
+    """Leakage between training and eval data: exact duplicates, near duplicates (a character-level similarity, MinHash-LSH candidates) and shared 13-grams, with shared instructions left out, and the offending pairs so you can remove them."""
     from tunecheck.data import load_data
-    from tunecheck.hygiene import check_overlap
+    from tunecheck.hygiene import check_on, check_overlap
 
     o.check_format(format)
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f"--on {on!r}: use full, prompt or response")
+    check_on(on)
     if not 0 <= boilerplate_share <= 1:
         raise ConfigError(f"--boilerplate-share {boilerplate_share}: use a share in [0, 1] (0 keeps everything; 0.05 is the default)")
     if show < 0:
@@ -160,8 +153,7 @@ def diversity(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Output diversity (distinct-1/2/3 over the whole set, self-BLEU) of each predictions file,
-    later files compared with the first on the prompts they share."""
+    """Output diversity (distinct-1/2/3 over the whole set, self-BLEU) of each predictions file, later files compared with the first on the prompts they share."""
     from tunecheck.overfitting import compare_diversity
 
     o.check_format(format)
@@ -189,18 +181,13 @@ def copying(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Regurgitation: the share of outputs that copy a long span of the training set verbatim,
-    with the training example each one copies; the first --preds (the base) is the control."""
+    """Regurgitation: the share of outputs that copy a long span of the training set verbatim, with the training example each one copies; the first --preds (the base) is the control."""
     from tunecheck.overfitting import CopyConfig, evaluate_copying
 
     o.check_format(format)
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f"--on {on!r}: use full, prompt or response")
-    if ngram < 1:
-        raise ConfigError(f"--ngram must be at least 1, got {ngram}")
+    config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
     check_paths([*preds, train], [_out(out)])
     fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
-    config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
     bar = progress()
     with bar.running():
         report = evaluate_copying(preds, train, config, fields=fields, progress=bar)
@@ -230,9 +217,7 @@ def extraction(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Extractable memorisation: prompt each model with the start of training examples and
-    measure how much of the true continuation it reproduces, greedy; the first model (the base)
-    is the control."""
+    """Extractable memorisation: prompt each model with the start of training examples and measure how much of the true continuation it reproduces, greedy; the first model (the base) is the control."""
     from tunecheck.overfitting import ExtractionConfig, evaluate_extraction
 
     o.check_format(format)
@@ -273,8 +258,7 @@ def membership(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Membership signal: AUROC of telling training from held-out examples by the tuned model's
-    loss, Min-K% Prob, and its loss relative to the base (the first --model)."""
+    """Membership signal: AUROC of telling training from held-out examples by the tuned model's loss, Min-K% Prob, and its loss relative to the base (the first --model)."""
     from tunecheck.overfitting import MembershipConfig, evaluate_membership
     from tunecheck.perplexity import PerplexityConfig
 
@@ -302,8 +286,7 @@ def rephrase(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Paraphrase sensitivity: quality on paraphrased prompts vs the originals, per model, and
-    each tuned model's change against the base's."""
+    """Paraphrase sensitivity: quality on paraphrased prompts vs the originals, per model, and each tuned model's change against the base's."""
     from tunecheck.overfitting import rephrase_sensitivity
     from tunecheck.scoring import ScoreConfig
 
@@ -327,8 +310,7 @@ def verdict(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Did the fine-tune work? Three answers from every layer's results, each with its
-    evidence: did the task get better, did general ability hold, is it overfitting."""
+    """Did the fine-tune work? Three answers from every layer's results, each with its evidence: did the task get better, did general ability hold, is it overfitting."""
     from tunecheck.verdict import verdict_from
 
     o.check_format(format)

@@ -21,6 +21,13 @@ from tunecheck.hygiene._overlap import (
 )
 
 
+def check_on(on: str) -> On:
+    """--on / `on`: the part of each sample compared (or indexed): full, prompt or response."""
+    if on not in ("full", "prompt", "response"):
+        raise ConfigError(f"--on {on!r} (on={on!r}): use full, prompt or response")
+    return on  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class OverlapReport:
     """`check_overlap` on two data sets: the result plus what was compared."""
@@ -115,8 +122,7 @@ def check_overlap(
     """Leakage between a training set and an eval set, or contamination of a training set by a
     benchmark (pass the benchmark as `eval`): `find_overlap` on the chosen part of each sample,
     with sample ids in the pairs so matching rows can be removed."""
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f'on={on!r}: use "full", "prompt" or "response"')
+    check_on(on)
     result = find_overlap(
         _texts(train, on, "train"), _texts(eval, on, "eval"),
         n=n, near_threshold=near_threshold, shingle=shingle, num_perm=num_perm, seed=seed,

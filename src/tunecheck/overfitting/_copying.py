@@ -26,7 +26,7 @@ from tunecheck._progress import Progress
 from tunecheck.core import Comparison
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
-from tunecheck.hygiene import NgramIndex, On, sample_text, words
+from tunecheck.hygiene import NgramIndex, On, check_on, sample_text, words
 from tunecheck.overfitting._applies import (
     MIN_SAMPLES,
     YES,
@@ -58,6 +58,12 @@ class CopyConfig:
     seed: int = 0
     examples: int = 5
     """Copied outputs shown per model, longest span first."""
+
+    def __post_init__(self) -> None:
+        # named as the CLI flag and the API argument: either may have set it
+        if self.n < 1:
+            raise ConfigError(f"--ngram (n) must be at least 1 word, got {self.n}; 13 is the usual contamination n-gram")
+        check_on(self.on)
 
 
 @dataclass

@@ -98,9 +98,9 @@ def analyse_curves(
     31-47%, and catches 98-100% of rises of 3% of the loss per evaluation. Pass `min_delta=0.0` for the classic early-stopping rule (any rise counts).
     """
     if patience < 1:
-        raise ConfigError(f"patience must be at least 1 (got {patience})")
+        raise ConfigError(f"--patience (patience) must be at least 1 evaluation, got {patience}; 3 is the default")
     if min_delta is not None and not (math.isfinite(min_delta) and min_delta >= 0):
-        raise ConfigError(f"min_delta must be a number ≥ 0 (got {min_delta})")
+        raise ConfigError(f"--min-delta (min_delta) must be a number ≥ 0, got {min_delta} (leave it out to derive it from the eval loss's noise)")
     summary, decreased, train_problem, findings = _train_findings(curves.train)
     gap = _gaps(curves)
 
