@@ -121,11 +121,13 @@ def test_copying_and_rephrase_from_the_command_line(tmp_path: Path) -> None:
     for name, outputs in (("base", ["my own words here", "short"]), ("tuned", [span + " and more", "short"])):
         rows = [{"id": str(i), "model": name, "output": o, "answers": ["short"]} for i, o in enumerate(outputs)]
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run = tunecheck(tmp_path, "memorisation", "copying", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--train", "train.jsonl", "--format", "json")
+    run = tunecheck(tmp_path, "memorisation", "copying", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--train", "train.jsonl", "--format", "json",
+                    "--out", "copy.json")
     assert run.returncode == 0, run.stderr
     got = json.loads(run.stdout)
     assert_valid_result(got)
     assert got["layer"] == "copying"
+    assert load_result(tmp_path / "copy.json").estimate("copy_rate", "tuned").value == 0.5  # type: ignore[union-attr]
     assert [m["details"]["copied"] for m in got["models"]] == [0, 1]
     assert got["models"][1]["details"]["examples"][0]["train_id"] == "t0"
     assert [d["role"] for d in got["data"]] == ["predictions", "predictions", "train"]
