@@ -324,7 +324,7 @@ def test_results_not_written_at_the_end_are_printed(
     assert code == 2
     assert err == "error: --out s.json: could not write the results (No space left on device); they are printed above instead\n"
     printed = json.loads(out[out.index("\n{") + 1:])  # the table, then the JSON the file would have held
-    assert [s["id"] for s in printed["models"][0]["samples"]] == ["a", "b"]
+    assert [r["sample_id"] for r in printed["records"]] == ["a", "b"]
     assert not (tmp_path / "s.json").exists()
 
 

@@ -6,10 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli_errors import one_error_line, tunecheck
 from tests.schema import assert_valid_result
 from tunecheck.core import Status, load_result
 from tunecheck.overfitting import RUN
+
+
+def _estimate(payload: dict, metric: str, model: str) -> float:
+    [value] = [e["value"] for e in payload["estimates"] if e["metric"] == metric and e["model"] == model]
+    return float(value)
 
 
 def _trainer_state(path: Path, evals: list[float]) -> Path:
@@ -113,7 +120,16 @@ def test_diversity_of_one_word_answers_renders_and_combines(tmp_path: Path) -> N
     table = tunecheck(tmp_path, "diversity", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--out", "div.json")
     assert table.returncode == 0, table.stderr
     assert "n/a" in table.stdout
-    # `tunecheck verdict div.json` reads its signal once diversity writes a Result (tests/cli/test_cli_verdict.py)
+    # "no" / "yes" answers are a closed label set: not applicable, and the table says why
+    assert "not applicable to tuned: the 20 outputs repeat 2 short values" in " ".join(table.stdout.split())
+    saved = json.loads((tmp_path / "div.json").read_text())
+    assert_valid_result(saved)
+    assert saved["layer"] == "diversity" and [d["role"] for d in saved["data"]] == ["predictions", "predictions"]
+    assert _estimate(saved, "distinct_1", "tuned") == pytest.approx(2 / 20)  # 2 distinct words in 20
+    assert [e["value"] for e in saved["estimates"] if e["metric"] == "distinct_2"] == [None, None]  # undefined: null
+    result = load_result(tmp_path / "div.json")
+    assert [(s.name, s.model, s.status) for s in result.signals] == [("output diversity", "tuned", Status.NOT_APPLICABLE)]
+    assert result.model("tuned").details["applies"] is False  # type: ignore[union-attr]
 
 
 def test_copying_and_rephrase_from_the_command_line(tmp_path: Path) -> None:
@@ -122,19 +138,33 @@ def test_copying_and_rephrase_from_the_command_line(tmp_path: Path) -> None:
     for name, outputs in (("base", ["my own words here", "short"]), ("tuned", [span + " and more", "short"])):
         rows = [{"id": str(i), "model": name, "output": o, "answers": ["short"]} for i, o in enumerate(outputs)]
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run = tunecheck(tmp_path, "memorisation", "copying", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--train", "train.jsonl", "--format", "json")
+    run = tunecheck(tmp_path, "memorisation", "copying", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--train", "train.jsonl", "--format", "json",
+                    "--out", "copy.json")
     assert run.returncode == 0, run.stderr
     got = json.loads(run.stdout)
-    assert [m["copied"] for m in got["models"]] == [0, 1]
-    assert got["models"][1]["examples"][0]["train_id"] == "t0"
+    assert_valid_result(got)
+    assert got["layer"] == "copying"
+    assert load_result(tmp_path / "copy.json").estimate("copy_rate", "tuned").value == 0.5  # type: ignore[union-attr]
+    assert [m["details"]["copied"] for m in got["models"]] == [0, 1]
+    assert got["models"][1]["details"]["examples"][0]["train_id"] == "t0"
+    assert [d["role"] for d in got["data"]] == ["predictions", "predictions", "train"]
+    assert (_estimate(got, "copy_rate", "base"), _estimate(got, "copy_rate", "tuned")) == (0.0, 0.5)
+    # 2 outputs: too few for a signal (and too short for the span)
+    assert [(s["name"], s["model"], s["status"]) for s in got["signals"]] == [("verbatim copying", "tuned", "not applicable")]
     # the table names the training example each copy comes from (the hidden US spelling works too)
     table = tunecheck(tmp_path, "memorization", "copying", "--preds", "base.jsonl", "--preds", "tuned.jsonl", "--train", "train.jsonl")
     assert table.returncode == 0, table.stderr
     assert "copies t0 (13 words)" in table.stdout
-    rephrase = tunecheck(tmp_path, "memorisation", "rephrase", "--task", "qa", "--original", "base.jsonl", "--paraphrased", "tuned.jsonl", "--format", "json")
+    rephrase = tunecheck(tmp_path, "memorisation", "rephrase", "--task", "qa", "--original", "base.jsonl", "--paraphrased", "tuned.jsonl",
+                         "--format", "json", "--out", "re.json")
     assert rephrase.returncode == 0, rephrase.stderr
-    change = {c["metric"]: c["difference"] for c in json.loads(rephrase.stdout)["models"][0]["change"]}
+    got = json.loads(rephrase.stdout)
+    assert_valid_result(got)
+    change = {c["metric"]: c["difference"] for c in got["comparisons"] if c["extra"].get("within") == "base"}
     assert change["exact_match"] == 0.0  # "short" right in both files, the other output wrong in both
+    assert _estimate(got, "exact_match_original", "base") == 0.5 == _estimate(got, "exact_match_paraphrased", "base")
+    assert [d["role"] for d in got["data"]] == ["predictions", "paraphrases"]
+    assert load_result(tmp_path / "re.json").details == {"task": "qa"}
     bad = tunecheck(tmp_path, "memorisation", "rephrase", "--task", "format", "--original", "a", "--paraphrased", "b")
     assert "rephrase takes classification, qa" in one_error_line(bad)
 
@@ -149,11 +179,20 @@ def test_extraction_and_membership_from_the_command_line(tmp_path: Path, memoris
                     "--suffix-tokens", "8", "--n-resamples", "1000", "--out", "ext.json", "--format", "json")
     assert ext.returncode == 0, ext.stderr
     got = json.loads(ext.stdout)
+    assert_valid_result(got)
     # plain text data: "auto" probes with token prefixes; the memorised model gives its texts back
-    assert got["config"]["prefix"] == "tokens"
-    assert got["models"][0]["metrics"]["extracted"]["value"] == 0.0 and got["models"][1]["metrics"]["extracted"]["value"] >= 0.75
+    assert got["layer"] == "extraction" and got["config"]["prefix"] == "tokens"
+    assert _estimate(got, "extracted", "base") == 0.0 and _estimate(got, "extracted", "tuned") >= 0.75
+    assert got["models"][1]["identity"]["name"] == "tuned" and got["data"][0]["role"] == "train"
     mem = tunecheck(tmp_path, "memorisation", "membership", *models, "--train", "train.jsonl", "--eval", "held.jsonl",
                     "--n-resamples", "500", "--out", "mem.json")
     assert mem.returncode == 0, mem.stderr
     assert "reference" in mem.stdout and "memorised" in mem.stdout  # the table and the level's message
-    # `tunecheck verdict ext.json mem.json` reads their signals once both write Results (tests/cli/test_cli_verdict.py)
+    assert_valid_result(json.loads((tmp_path / "mem.json").read_text()))
+    ext_r, mem_r = load_result(tmp_path / "ext.json"), load_result(tmp_path / "mem.json")
+    assert [d.role for d in mem_r.data] == ["train", "eval"] and mem_r.details["baseline"] == "base"
+    assert mem_r.estimate("auroc_reference", "tuned").value > 0.95  # type: ignore[union-attr]
+    # a high membership AUROC decides; extraction is only context
+    assert [(s.name, s.model, s.deciding) for s in ext_r.signals + mem_r.signals] == [
+        ("extraction (context)", "tuned", False), ("membership signal", "tuned", True)]
+    assert mem_r.signals[0].status == Status.OVERFITTING

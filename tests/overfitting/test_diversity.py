@@ -80,21 +80,27 @@ def test_samey_fine_tune_regresses_on_every_metric(tmp_path):
 
 
 def test_report_json_shape(tmp_path):
+    from tests.schema import assert_valid_result
+    from tunecheck.core import Result
+
     a = write(tmp_path / "a.jsonl", rows(varied(30), "base"))
     b = write(tmp_path / "b.jsonl", rows(samey(30), "tuned"))
-    payload = json.loads(json.dumps(compare_diversity([a, f"{b},name=mine"], n_resamples=1000).to_dict(), allow_nan=False))
-    assert set(payload) == {"layer", "config", "models", "comparison", "warnings"}
+    result = compare_diversity([a, f"{b},name=mine"], n_resamples=1000).to_result()
+    payload = result.to_dict()
+    assert_valid_result(payload)
     assert payload["layer"] == "diversity"
     assert payload["config"]["ns"] == [1, 2, 3] and payload["config"]["n_resamples"] == 1000
-    assert [m["model"] for m in payload["models"]] == ["base", "mine"]
+    assert [m["name"] for m in payload["models"]] == ["base", "mine"]
+    assert [m["identity"] for m in payload["models"]] == [{"model": "base"}, {"model": "tuned"}]  # as the files say
+    assert [(d["source"], d["role"], d["n"]) for d in payload["data"]] == [(a, "predictions", 30), (b, "predictions", 30)]
     for m in payload["models"]:
-        assert set(m) == {"model", "file", "n", "metrics", "applies", "reason"}
-        assert set(m["metrics"]) == set(METRICS)
-        assert all(set(v) == {"value", "ci95"} for v in m["metrics"].values())
-    for c in payload["comparison"]:
-        assert c["baseline"] == "base" and c["model"] == "mine"
-        assert set(c) >= {"metric", "n", "baseline_value", "value", "difference", "ci95", "p_value", "p_value_holm", "verdict"}
-        assert c["difference"] == pytest.approx(c["value"] - c["baseline_value"])
+        assert set(m["details"]) == {"file", "n", "applies", "reason"}
+        assert sorted((e["metric"], e["n"]) for e in payload["estimates"] if e["model"] == m["name"]) == [(k, 30) for k in sorted(METRICS)]
+    for c in result.comparisons:
+        assert c.baseline == "base" and c.model == "mine" and c.p_value_holm is not None
+        assert c.difference == pytest.approx(c.value - c.baseline_value)
+    assert [(s.name, s.model) for s in result.signals] == [("output diversity", "mine")]
+    assert Result.from_dict(json.loads(json.dumps(payload))).signals == result.signals
 
 
 def test_pairs_only_shared_ids_and_warns(tmp_path):

@@ -42,6 +42,10 @@ ROWS = [_comparison("runs/lora-sentiment/checkpoint-1200", "word_perplexity", "i
         _comparison("tuned", "weighted_f1", "inconclusive", 0.0051)]
 
 
+def _scored(rows: list[dict]) -> Result:
+    return Result("score", comparisons=[_typed(c) for c in rows], details={"task": "qa"})
+
+
 def _text(console: Console) -> str:
     return console.export_text(clear=False)
 
@@ -49,8 +53,8 @@ def _text(console: Console) -> str:
 @pytest.mark.parametrize("width", [80, 60])
 def test_verdicts_and_metric_names_are_never_cut(screen, width):
     for draw, shown in ((lambda: r.comparison_table([_typed(c) for c in ROWS]), "17.1%"),
-                        (lambda: ro.paired_table(ROWS, "Against the base"), "+0.7412"),
-                        (lambda: r.score_tables({"task": "qa", "models": [], "comparison": ROWS, "warnings": []}), "+0.7412")):
+                        (lambda: ro.paired_table([_typed(c) for c in ROWS], "Against the base"), "+0.7412"),
+                        (lambda: r.score_tables(_scored(ROWS)), "+0.7412")):
         console = screen(width)
         draw()
         text = _text(console)
@@ -67,8 +71,8 @@ def test_a_table_of_short_verdicts_still_fits(screen, width):
     # "improved" is shorter than the room a verdict column keeps for "inconclusive": the fit must
     # count that room, or the right edge is clipped
     rows = [_comparison("runs/lora-sentiment/checkpoint-1200", m, "improved", 0.5) for m in ("accuracy", "macro_f1", "weighted_f1")]
-    for draw in (lambda: r.score_tables({"task": "qa", "models": [], "comparison": rows, "warnings": []}),
-                 lambda: r.comparison_table([_typed(c) for c in rows]), lambda: ro.paired_table(rows, "Against the base")):
+    for draw in (lambda: r.score_tables(_scored(rows)),
+                 lambda: r.comparison_table([_typed(c) for c in rows]), lambda: ro.paired_table([_typed(c) for c in rows], "Against the base")):
         console = screen(width)
         draw()
         lines = _text(console).splitlines()

@@ -218,7 +218,7 @@ def score(
                          cluster_field=cluster_field, ci_method=ci_method, n_resamples=n_resamples, seed=seed,
                          use_stemmer=use_stemmer, id_field=id_field)
     report = score_predictions(preds, config, data=data)
-    r.emit(report.to_dict(per_sample=per_sample), out, format, r.score_tables, full=report.to_dict(per_sample=True))
+    r.emit(report.to_result(per_sample=per_sample), out, format, r.score_tables, full=report.to_result(per_sample=True))
 
 
 # the overfitting and memorisation commands register here, so `--help` lists them before demo

@@ -161,7 +161,7 @@ def diversity(
     bar = progress()
     with bar.running():
         report = compare_diversity(preds, n_resamples=n_resamples, seed=seed, progress=bar)
-    r.emit(report.to_dict(), out, format, r.diversity_tables)
+    r.emit(report.to_result(), out, format, r.diversity_tables)
 
 
 @memorisation.command("copying")
@@ -181,7 +181,7 @@ def copying(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Regurgitation: the share of outputs that copy a long span of the training set verbatim, with the training example each one copies; the first --preds (the base) is the control."""
+    """Copying: the share of outputs that copy a long span of the training set verbatim, with the training example each one copies; the first --preds (the base) is the control."""
     from tunecheck.overfitting import CopyConfig, evaluate_copying
 
     o.check_format(format)
@@ -191,7 +191,7 @@ def copying(
     bar = progress()
     with bar.running():
         report = evaluate_copying(preds, train, config, fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, r.copying_tables)
+    r.emit(report.to_result(), out, format, r.copying_tables)
 
 
 @memorisation.command("extraction")
@@ -228,7 +228,7 @@ def extraction(
     bar = progress()
     with bar.running():
         report = evaluate_extraction(model, train, config, fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, r.extraction_tables)
+    r.emit(report.to_result(), out, format, r.extraction_tables)
 
 
 @memorisation.command("membership")
@@ -271,7 +271,7 @@ def membership(
     with bar.running():
         report = evaluate_membership(model, train, eval, MembershipConfig(n_samples=samples, k_percent=k_percent, perplexity=ppl),
                                      fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, r.membership_table)
+    r.emit(report.to_result(), out, format, r.membership_table)
 
 
 @memorisation.command("rephrase")
@@ -299,7 +299,7 @@ def rephrase(
     label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, n_resamples=n_resamples, seed=seed)
     report = rephrase_sensitivity(list(zip(original, paraphrased)), config, data=data)
-    r.emit(report.to_dict(), out, format, r.rephrase_tables)
+    r.emit(report.to_result(), out, format, r.rephrase_tables)
 
 
 @app.command()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from tunecheck._device import check_device
 from tunecheck._progress import Progress
-from tunecheck.core import Comparison
+from tunecheck.core import Comparison, DataInfo, ModelInfo, Result, Signal
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
@@ -40,9 +40,13 @@ from tunecheck.models import (
     format_text,
     loaded,
 )
+from tunecheck.overfitting._applies import YES
+from tunecheck.overfitting._signals import dataset_info, signals_for_models
 from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate, legacy_dict
 
 PREFIX_MODES = ("auto", "tokens", "prompt")
+SIGNAL = "extraction (context)"
+"""The name of this check's (context-only) overfitting signal."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ class ModelExtraction:
     """Share of target positions where the continuation has the same token."""
     examples: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
+    identity: dict[str, Any] = field(default_factory=dict)
+    """The backend's `identity()` of the model probed."""
 
     def metrics(self) -> dict[str, SampleStats]:
         return {
@@ -130,8 +136,31 @@ class ExtractionReport:
     prefix: str
     """The prefix mode used ("tokens" or "prompt"): `config.prefix` with "auto" resolved."""
     warnings: list[str] = field(default_factory=list)
+    inputs: list[DataInfo] = field(default_factory=list)
+    """The training set probed (role "train")."""
+
+    def signals(self) -> list[Signal]:
+        """The context-only "extraction (context)" signal of every model compared with the base:
+        reproducing training answers to training prompts is what a fine-tune is for, so it never
+        decides the verdict."""
+        return signals_for_models(SIGNAL, self.comparison, [(m.model, YES) for m in self.models[1:]], "training continuations reproduced",
+                                  deciding=False)
+
+    def to_result(self) -> Result:
+        """Extraction rates with CIs, the comparisons with the base, the (context-only) signals;
+        per model, the examples probed, skipped and the best-reproduced ones in its details."""
+        c = self.config
+        estimates = [replace(estimate(s, n_resamples=c.n_resamples, seed=c.seed), metric=name, model=m.model, n=len(m.ids))
+                     for m in self.models for name, s in m.metrics().items()]
+        models = [ModelInfo(m.model, dict(m.identity), {"n": len(m.ids), "skipped": m.skipped, "examples": list(m.examples)}) for m in self.models]
+        # "prefix" is the mode used, so the result reads the same whether it was asked for or
+        # picked by "auto"; "prefix_option" is what was asked for
+        config = {**asdict(c), "prefix": self.prefix, "prefix_option": c.prefix}
+        return Result(layer="extraction", data=list(self.inputs), models=models, config=config, estimates=estimates,
+                      comparisons=list(self.comparison), signals=self.signals(), warnings=list(self.warnings))
 
     def to_dict(self) -> dict[str, Any]:
+        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
         c = self.config
         models = []
         for m in self.models:
@@ -272,6 +301,7 @@ def evaluate_extraction(
                 )
             result = extract_model(model, probes, config, progress=progress)
             result.skipped = len(chosen) - len(probes)
+            result.identity = model.identity()
             results.append(result)
     comparison = []
     base = results[0]
@@ -281,7 +311,7 @@ def evaluate_extraction(
         comparison += results_b
     if len(results[0].ids) < 100:
         warnings.append(f"only {len(results[0].ids)} examples probed: rates below ~5 points apart cannot be told apart")
-    return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings)
+    return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings, [dataset_info(data, "train")])
 
 
 def _no_probes(data: Dataset, model: TokenModel, cut: ProbeSet, config: ExtractionConfig) -> str:

@@ -18,10 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from tunecheck.core import Comparison
+from tunecheck.core import Comparison, DataInfo, ModelInfo, Result, Signal
 from tunecheck.errors import ConfigError, DataError
+from tunecheck.overfitting._applies import YES
+from tunecheck.overfitting._signals import signals_for_models
 from tunecheck.scoring import PredictionSet, ScoreConfig, ScoreReport, score_predictions
 from tunecheck.stats import SampleStats, adjust_holm, legacy_dict, paired
+
+SIGNAL = "paraphrase sensitivity"
+"""The name of this check's overfitting signal."""
 
 
 @dataclass
@@ -33,7 +38,33 @@ class RephraseReport:
     """(baseline, model, result): the model's change on paraphrases minus the baseline's."""
     warnings: list[str] = field(default_factory=list)
 
+    def signals(self) -> list[Signal]:
+        """The "paraphrase sensitivity" signal of every model compared with the baseline."""
+        return signals_for_models(SIGNAL, self.versus_baseline, [(name, YES) for name, _ in self.per_model[1:]],
+                                  "change on paraphrased prompts vs the base's change")
+
+    def to_result(self) -> Result:
+        """Per model, each metric on the originals (`<metric>_original`) and the paraphrases
+        (`<metric>_paraphrased`) with CIs; the comparisons: each model's own change (baseline
+        "NAME original", model "NAME paraphrased", `extra["within"]` = NAME), then every later
+        model's change against the baseline's; the signals."""
+        data: list[DataInfo] = []
+        models, estimates, comparisons = [], [], []
+        for name, rep in self.per_model:
+            orig, para = rep.models
+            models.append(ModelInfo(name, dict(orig.identity), {"original": orig.file, "paraphrased": para.file, "n": orig.n}))
+            for scores, which in ((orig, "original"), (para, "paraphrased")):
+                estimates += [replace(e, metric=f"{k}_{which}", model=name, n=scores.n) for k, e in scores.metrics.items()]
+            comparisons += [replace(c, extra={**c.extra, "within": name}) for c in rep.comparison]
+            data += [rep.inputs[0], replace(rep.inputs[1], role="paraphrases")]
+            data += [d for d in rep.inputs[2:] if d not in data]
+        config = dict(self.per_model[0][1].config) if self.per_model else {}
+        return Result(layer="rephrase", data=data, models=models, config=config, estimates=estimates,
+                      comparisons=[*comparisons, *self.versus_baseline], signals=self.signals(), warnings=list(self.warnings),
+                      details={"task": self.task})
+
     def to_dict(self) -> dict[str, Any]:
+        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
         models = []
         for name, rep in self.per_model:
             d = rep.to_dict()
@@ -108,6 +139,6 @@ def rephrase_sensitivity(
                 continue
             a = SampleStats.mean(f"{metric}_change", np.array([by_id[i] for i in shared]))
             b = SampleStats.mean(f"{metric}_change", np.array([other[i] for i in shared]))
-            results.append(paired(a, b, n_resamples=config.n_resamples, seed=config.seed))
-        versus += [replace(r, baseline=base_name, model=name) for r in adjust_holm(results)]
+            results.append(paired(a, b, n_resamples=config.n_resamples, seed=config.seed, baseline=base_name, model=name))
+        versus += adjust_holm(results)
     return RephraseReport(config.task, per_model, versus, warnings)

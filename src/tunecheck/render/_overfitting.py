@@ -9,7 +9,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from tunecheck.core import Result, Signal, Status
+from tunecheck.core import Comparison, Result, Signal, Status
 from tunecheck.render._tables import (
     VERDICT,
     Col,
@@ -43,14 +43,20 @@ def not_applicable(result: Result | dict[str, Any]) -> None:
             console.print(f"[dim]not applicable to {escape(m['model'])}:[/] {escape(m.get('reason') or '')}")
 
 
-def paired_table(rows: list[dict[str, Any]], title: str) -> None:
+def paired_table(rows: Sequence[Comparison], title: str) -> None:
+    """Comparisons with the baseline, one row each, p Holm-adjusted over the metrics compared together."""
     if not rows:
         return
     cols = [left("model"), Col("metric", "left"), Col("baseline", keep=2), Col("value", keep=3), Col("difference"),
             Col("95% CI", keep=4), Col("p (Holm)", keep=1), VERDICT]
-    cells = [[escape(c["model"]), escape(c["metric"]), num(c["baseline_value"]), num(c["value"]), signed(c["difference"]),
-              ci(c["ci95"]), num(c.get("p_value_holm", c.get("p_value")), 3), verdict(c["verdict"])] for c in rows]
+    cells = [[escape(c.model), escape(c.metric), num(c.baseline_value), num(c.value), signed(c.difference),
+              ci(c.ci95), num(c.p_value_holm, 3), verdict(c.verdict.value)] for c in rows]
     console.print(fitted(title, cols, cells))
+
+
+def _estimate_cell(result: Result, metric: str, model: str) -> str:
+    est = next((e for e in result.estimates if e.metric == metric and e.model == model), None)
+    return f"{num(est.value, 3)} {ci(est.ci95, 3)}" if est else ""
 
 
 def sweep_table(result: Result) -> None:
@@ -82,48 +88,50 @@ def sweep_table(result: Result) -> None:
     console.print(f"[bold]Recommendation:[/] {escape(str(result.details.get('recommendation', '')))}")
 
 
-def extraction_tables(payload: dict[str, Any]) -> None:
-    c = payload["config"]
+def extraction_tables(result: Result) -> None:
+    c = result.config
     how = "training prompt -> its response" if c["prefix"] == "prompt" else f"{c['prefix_tokens']}-token prefix -> next {c['suffix_tokens']} tokens"
     table = Table(title=f"Extractable memorisation ({how}, greedy; 95% CI)")
     for col in ("model", "probed", "extracted (exact)", "prefix reproduced", "tokens matching"):
         table.add_column(col, justify="left" if col == "model" else "right")
-    for m in payload["models"]:
-        met = m["metrics"]
-        table.add_row(escape(m["model"]), num(m["n"]), *[f"{num(met[k]['value'], 3)} {ci(met[k]['ci95'], 3)}" for k in ("extracted", "prefix_match", "token_match")])
+    for m in result.models:
+        table.add_row(escape(m.name), num(m.details["n"]), *[_estimate_cell(result, k, m.name) for k in ("extracted", "prefix_match", "token_match")])
     console.print(table)
-    paired_table(payload["comparison"], "Against the base model (higher = more memorised)")
-    last = payload["models"][-1]
-    for ex in last["examples"][:3]:
+    paired_table(result.comparisons, "Against the base model (higher = more memorised)")
+    last = result.models[-1]
+    for ex in last.details.get("examples", [])[:3]:
         if ex["prefix_match"] > 0:
-            console.print(f"[dim]{escape(last['model'])} on {escape(ex['id'])}:[/] …{escape(_one_line(ex['prefix'])[-50:])} "
+            console.print(f"[dim]{escape(last.name)} on {escape(ex['id'])}:[/] …{escape(_one_line(ex['prefix'])[-50:])} "
                           f"-> [bold]{escape(_one_line(ex['generated']))}[/] (training: {escape(_one_line(ex['target']))})")
-    warn(payload.get("warnings", []))
+    warn(result.warnings)
 
 
-def membership_table(payload: dict[str, Any]) -> None:
+def membership_table(result: Result) -> None:
     table = Table(title="Membership signal: AUROC of telling training from held-out examples (0.5 = cannot)")
     for col in ("model", "signal", "AUROC", "95% CI", "p (vs 0.5)", "n train / held-out"):
         table.add_column(col, justify="left" if col in ("model", "signal") else "right")
-    for m in payload["models"]:
-        for name, s in m["signals"].items():
-            table.add_row(escape(m["model"]), name, num(s["auroc"], 3), ci(s["ci95"], 3), num(s["p_value"], 4), f"{s['n_positive']} / {s['n_negative']}")
+    for m in result.models:
+        for name, s in m.details.get("auroc", {}).items():
+            est = result.estimate(f"auroc_{name}", m.name)
+            table.add_row(escape(m.name), name, num(est.value if est else None, 3), ci(est.ci95 if est else None, 3), num(s["p_value"], 4),
+                          f"{s['n_positive']} / {s['n_negative']}")
     console.print(table)
-    for m in payload["models"]:
-        style = {"high": "bold red", "low": "green"}.get(m["level"], "yellow")
-        console.print(f"[{style}]{escape(m['model'])}: {escape(m['message'])}[/]")
-    not_applicable(payload)
-    warn(payload.get("warnings", []))
+    for m in result.models:
+        style = {"high": "bold red", "low": "green"}.get(m.details.get("level", ""), "yellow")
+        console.print(f"[{style}]{escape(m.name)}: {escape(str(m.details.get('message', '')))}[/]")
+    not_applicable(result)
+    warn(result.warnings)
 
 
-def rephrase_tables(payload: dict[str, Any]) -> None:
+def rephrase_tables(result: Result) -> None:
     cols = [left("model"), Col("metric", "left"), Col("original", keep=2), Col("paraphrased", keep=3), Col("change"),
             Col("95% CI", keep=4), VERDICT]
-    cells = [[escape(m["model"]), escape(c["metric"]), num(c["baseline_value"]), num(c["value"]), signed(c["difference"]),
-              ci(c["ci95"]), verdict(c["verdict"])] for m in payload["models"] for c in m["change"]]
-    console.print(fitted(f"{payload['task']}: original vs paraphrased prompts", cols, cells))
-    paired_table(payload["comparison"], "Change on paraphrases against the base model's change")
-    warn(payload.get("warnings", []))
+    within = [c for c in result.comparisons if "within" in c.extra]
+    cells = [[escape(str(c.extra["within"])), escape(c.metric), num(c.baseline_value), num(c.value), signed(c.difference),
+              ci(c.ci95), verdict(c.verdict.value)] for c in within]
+    console.print(fitted(f"{result.details.get('task', '')}: original vs paraphrased prompts", cols, cells))
+    paired_table([c for c in result.comparisons if "within" not in c.extra], "Change on paraphrases against the base model's change")
+    warn(result.warnings)
 
 
 _STATUS_STYLE = {"healthy": "bold green", "overfitting": "bold red", "inconclusive": "yellow", "not applicable": "dim"}
@@ -248,34 +256,34 @@ def overlap_tables(result: Result, show: int = 10) -> None:
         console.print(f"[dim]note: {escape(line)}[/]")
 
 
-def copying_tables(payload: dict[str, Any]) -> None:
-    n = payload["config"]["n"]
+def copying_tables(result: Result) -> None:
+    n = result.config["n"]
     table = Table(title=f"Outputs copying the training set ({n}+ words verbatim; 95% CI)")
     for col in ("model", "outputs", "copying", "copy rate", "share of n-grams copied", "longest span"):
         table.add_column(col, justify="left" if col == "model" else "right")
-    for m in payload["models"]:
-        met = m["metrics"]
-        table.add_row(escape(m["model"]), num(m["n"]), num(m["copied"]), f"{num(met['copy_rate']['value'], 3)} {ci(met['copy_rate']['ci95'], 3)}",
-                      f"{num(met['copied_share']['value'], 3)} {ci(met['copied_share']['ci95'], 3)}", num(m["longest_span_max"]))
+    for m in result.models:
+        d = m.details
+        table.add_row(escape(m.name), num(d["n"]), num(d["copied"]), _estimate_cell(result, "copy_rate", m.name),
+                      _estimate_cell(result, "copied_share", m.name), num(d["longest_span_max"]))
     console.print(table)
-    paired_table(payload["comparison"], "Against the base model's outputs (lower is better)")
-    for m in payload["models"][1:] or payload["models"]:
-        for ex in m["examples"][:3]:
-            console.print(f"[dim]{escape(m['model'])} {escape(ex['id'])} copies {escape(ex['train_id'])} "
+    paired_table(result.comparisons, "Against the base model's outputs (lower is better)")
+    for m in result.models[1:] or result.models:
+        for ex in m.details.get("examples", [])[:3]:
+            console.print(f"[dim]{escape(m.name)} {escape(ex['id'])} copies {escape(ex['train_id'])} "
                           f"({ex['longest_span_words']} words):[/] {escape(ex['span'][:120])}")
-    not_applicable(payload)
-    warn(payload.get("warnings", []))
+    not_applicable(result)
+    warn(result.warnings)
 
 
-def diversity_tables(payload: dict[str, Any]) -> None:
-    models = payload["models"]
+def diversity_tables(result: Result) -> None:
+    models = result.models
     table = Table(title="Output diversity (distinct-n: unique / all n-grams of the whole set; self-BLEU: lower = more diverse)")
     table.add_column("metric", no_wrap=True)
     for m in models:
-        table.add_column(f"{escape(m['model'])}\nn={m['n']}", justify="right")
-    for name in list(models[0]["metrics"]) if models else []:
-        table.add_row(name, *[f"{num(m['metrics'][name]['value'], 3)} {ci(m['metrics'][name]['ci95'], 3)}" for m in models])
+        table.add_column(f"{escape(m.name)}\nn={m.details.get('n', '')}", justify="right")
+    for name in dict.fromkeys(e.metric for e in result.estimates):
+        table.add_row(name, *[_estimate_cell(result, name, m.name) for m in models])
     console.print(table)
-    paired_table(payload["comparison"], "Against the baseline, paired on shared prompts (p Holm-adjusted)")
-    not_applicable(payload)
-    warn(payload.get("warnings", []))
+    paired_table(result.comparisons, "Against the baseline, paired on shared prompts (p Holm-adjusted)")
+    not_applicable(result)
+    warn(result.warnings)

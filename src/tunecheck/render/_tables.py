@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from tunecheck.core import Comparison, Result
+from tunecheck.core import Comparison, ModelInfo, Result
 
 _VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusive": "yellow"}
 _LEVEL_STYLE = {"none": "green", "some": "yellow", "high": "bold red"}
@@ -196,38 +196,40 @@ def warn(lines: list[str]) -> None:
         console.print(f"[yellow]warning:[/] {escape(line)}")
 
 
-def score_tables(payload: dict[str, Any]) -> None:
-    models = payload["models"]
-    table = Table(title=f"{payload['task']} metrics (95% CI)")
+def score_tables(result: Result) -> None:
+    """The score layer's tables: each metric per model with its CI, the per-class tables of a
+    classifier, the paired comparisons with the baseline."""
+    models = result.models
+    table = Table(title=f"{result.details.get('task', '')} metrics (95% CI)")
     table.add_column("metric", no_wrap=True)
     for m in models:
-        table.add_column(f"{escape(m['model'])}\nn={m['n']}", justify="right", overflow="fold")
-    names = list(models[0]["metrics"]) if models else []
+        table.add_column(f"{escape(m.name)}\nn={m.details.get('n', '')}", justify="right", overflow="fold")
+    names = list(dict.fromkeys(e.metric for e in result.estimates))
     for name in names:
         cells = []
         for m in models:
-            est = m["metrics"].get(name)
-            cells.append(f"{num(est['value'])} {ci(est['ci95'])}" if est else "")
+            est = next((e for e in result.estimates if e.metric == name and e.model == m.name), None)
+            cells.append(f"{num(est.value)} {ci(est.ci95)}" if est else "")
         table.add_row(escape(name), *cells)
-    if any("unparsed" in m for m in models):
-        table.add_row("unparsed outputs", *[num(m.get("unparsed", 0)) for m in models])
+    if any("unparsed" in m.details for m in models):
+        table.add_row("unparsed outputs", *[num(m.details.get("unparsed", 0)) for m in models])
     console.print(table)
     for m in models:
-        if m.get("per_class"):
+        if m.details.get("per_class"):
             classification_tables(m)
-    rows = payload["comparison"]
+    rows = result.comparisons
     if rows:
         cols = [left("model"), Col("metric", "left"), Col("difference"), Col("95% CI", keep=3), Col("p", keep=2), Col("detectable", keep=1), VERDICT]
-        compared = [[escape(c["model"]), escape(c["metric"]), signed(c["difference"]), ci(c["ci95"]), num(c["p_value_holm"], 3),
-                     f"±{num(c['mdd'], 3)}", verdict(c["verdict"])] for c in rows]
+        compared = [[escape(c.model), escape(c.metric), signed(c.difference), ci(c.ci95), num(c.p_value_holm, 3),
+                     f"±{num(c.mdd, 3)}", verdict(c.verdict.value)] for c in rows]
         console.print(fitted("Paired comparison with the baseline (p Holm-adjusted over metrics)", cols, compared))
-    warn(payload.get("warnings", []))
+    warn(result.warnings)
 
 
-def classification_tables(m: dict[str, Any]) -> None:
-    """Per-class precision / recall / F1 and the confusion matrix of one model, the unparsed
-    outputs (naming no allowed label) in a column of their own."""
-    name = escape(m["model"])
+def classification_tables(info: ModelInfo) -> None:
+    """Per-class precision / recall / F1 and the confusion matrix of one model (from its
+    `ModelInfo.details`), the unparsed outputs (naming no allowed label) in a column of their own."""
+    name, m = escape(info.name), info.details
     cols = [left("class"), Col("support"), Col("precision"), Col("recall"), Col("F1")]
     cells = [[escape(label), num(v["support"]), num(v["precision"], 3), num(v["recall"], 3), num(v["f1"], 3)]
              for label, v in m["per_class"].items()]
