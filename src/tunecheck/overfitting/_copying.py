@@ -41,7 +41,7 @@ from tunecheck.scoring import (
     pairing_warnings,
     require_shared_ids,
 )
-from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate, legacy_dict
+from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate
 
 SIGNAL = "verbatim copying"
 """The name of this check's overfitting signal."""
@@ -120,35 +120,9 @@ class CopyingReport:
         c = self.config
         models = [ModelInfo(m.model, dict(m.identity), {
             "file": m.file, "n": len(m.ids), "copied": int(m.copied.sum()), "longest_span_max": int(m.longest.max()) if m.longest.size else 0,
-            "long_enough": m.long_enough, **m.applies.to_dict(), "examples": list(m.examples)}) for m in self.models]
+            "long_enough": m.long_enough, **m.applies.as_details(), "examples": list(m.examples)}) for m in self.models]
         return Result(layer="copying", data=list(self.inputs), models=models, config=asdict(c), estimates=self.estimates(),
                       comparisons=list(self.comparison), signals=self.signals(), warnings=list(self.warnings))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
-        c = self.config
-        models = []
-        for m in self.models:
-            metrics = {k: estimate(s, n_resamples=c.n_resamples, seed=c.seed).to_dict() for k, s in m.metrics().items()}
-            models.append({
-                "model": m.model,
-                "file": m.file,
-                "n": len(m.ids),
-                "copied": int(m.copied.sum()),
-                "metrics": metrics,
-                "longest_span_max": int(m.longest.max()) if m.longest.size else 0,
-                "long_enough": m.long_enough,
-                **m.applies.to_dict(),
-                "examples": m.examples,
-            })
-        return {
-            "layer": "regurgitation",
-            "data": self.data,
-            "config": {"n": c.n, "on": c.on, "n_resamples": c.n_resamples, "seed": c.seed},
-            "models": models,
-            "comparison": [legacy_dict(r) for r in self.comparison],
-            "warnings": list(self.warnings),
-        }
 
 
 def copying_of(pset: PredictionSet, index: NgramIndex, train_ids: Sequence[str], config: CopyConfig, progress: Progress | None = None) -> ModelCopying:

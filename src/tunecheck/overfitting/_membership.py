@@ -105,28 +105,13 @@ class MembershipReport:
         models, estimates = [], []
         for m in self.models:
             aurocs = {k: {"p_value": v.p_value, "n_positive": v.n_positive, "n_negative": v.n_negative} for k, v in m.signals.items()}
-            models.append(ModelInfo(m.model, dict(m.identity), {"level": m.level, "message": m.message, **membership_applies(m).to_dict(), "auroc": aurocs}))
+            models.append(ModelInfo(m.model, dict(m.identity), {"level": m.level, "message": m.message, **membership_applies(m).as_details(), "auroc": aurocs}))
             estimates += [replace(v.value, metric=f"auroc_{k}", model=m.model, n=v.n_positive + v.n_negative) for k, v in m.signals.items()]
         details: dict[str, Any] = {"baseline": self.baseline, "thresholds": {"high": HIGH_AUROC, "low": LOW_AUROC}}
         if self.baseline is not None:
             details["baseline_identity"] = dict(self.baseline_identity)
         return Result(layer="membership", data=list(self.inputs), models=models, config=asdict(self.config), estimates=estimates,
                       signals=[membership_signal(m) for m in self.models], warnings=list(self.warnings), details=details)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
-        return {
-            "layer": "membership",
-            "data": self.data,
-            "config": asdict(self.config),
-            "baseline": self.baseline,
-            "models": [
-                {"model": m.model, "level": m.level, "message": m.message, **membership_applies(m).to_dict(),
-                 "signals": {k: v.to_dict() for k, v in m.signals.items()}}
-                for m in self.models
-            ],
-            "warnings": list(self.warnings),
-        }
 
 
 def membership_applies(result: MembershipResult) -> Applies:
