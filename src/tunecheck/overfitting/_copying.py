@@ -99,7 +99,6 @@ class ModelCopying:
 class CopyingReport:
     models: list[ModelCopying]
     comparison: list[Comparison]
-    data: dict[str, Any]
     config: CopyConfig
     warnings: list[str] = field(default_factory=list)
     inputs: list[DataInfo] = field(default_factory=list)
@@ -213,4 +212,4 @@ def evaluate_copying(
                 f"{config.n}-gram; for short answers lower --ngram (e.g. 6), knowing shared phrasing then counts too"
             )
     inputs = [s.data_info() for s in sets] + [dataset_info(data, "train")]
-    return CopyingReport(results, comparison, {"train": data.identity()}, config, warnings, inputs)
+    return CopyingReport(results, comparison, config, warnings, inputs)

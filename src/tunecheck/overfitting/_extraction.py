@@ -131,7 +131,6 @@ class ModelExtraction:
 class ExtractionReport:
     models: list[ModelExtraction]
     comparison: list[Comparison]
-    data: dict[str, Any]
     config: ExtractionConfig
     prefix: str
     """The prefix mode used ("tokens" or "prompt"): `config.prefix` with "auto" resolved."""
@@ -293,7 +292,7 @@ def evaluate_extraction(
         comparison += results_b
     if len(results[0].ids) < 100:
         warnings.append(f"only {len(results[0].ids)} examples probed: rates below ~5 points apart cannot be told apart")
-    return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings, [dataset_info(data, "train")])
+    return ExtractionReport(results, comparison, config, mode, warnings, [dataset_info(data, "train")])
 
 
 def _no_probes(data: Dataset, model: TokenModel, cut: ProbeSet, config: ExtractionConfig) -> str:

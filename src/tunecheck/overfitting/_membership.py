@@ -91,7 +91,6 @@ class MembershipResult:
 class MembershipReport:
     baseline: str | None
     models: list[MembershipResult]
-    data: dict[str, Any]
     config: MembershipConfig
     warnings: list[str] = field(default_factory=list)
     inputs: list[DataInfo] = field(default_factory=list)
@@ -216,7 +215,7 @@ def evaluate_membership(
         signals = {"loss": test(tr.mean_logprob, he.mean_logprob), "min_k": test(tr.min_k, he.min_k)}
         result = MembershipResult(name, signals, "unclear", "no base model to calibrate against: raw loss AUROCs mix memorisation with how the two sets differ",
                                   identities[0])
-        return MembershipReport(None, [result], {"train": train_set.identity(), "eval": held_set.identity()}, config, warnings, inputs)
+        return MembershipReport(None, [result], config, warnings, inputs)
     base_name, base_tr, base_he = scored[0]
     control = test(base_tr.mean_logprob, base_he.mean_logprob)
     lo, hi = control.value.ci95 or (0.5, 0.5)
@@ -235,4 +234,4 @@ def evaluate_membership(
         }
         level, message = _level(signals["reference"])
         results.append(MembershipResult(name, signals, level, message, identity))
-    return MembershipReport(base_name, results, {"train": train_set.identity(), "eval": held_set.identity()}, config, warnings, inputs, identities[0])
+    return MembershipReport(base_name, results, config, warnings, inputs, identities[0])
