@@ -92,8 +92,6 @@ class ModelScores:
 class ScoreReport:
     task: str
     config: dict[str, Any]
-    data: str | None
-    """The --data file the references came from, if any."""
     models: list[ModelScores]
     comparison: list[Comparison]
     """Every later model against the first, Holm-adjusted over the metrics of each pair."""
@@ -234,7 +232,7 @@ def score_predictions(
     if data and rows is not None:
         inputs.append(DataInfo(data, content_hash(r for _, r in rows.values()), len(rows), "references"))
     config_out = {**asdict(config), "labels": labels, "rules": dict(config.rules) if config.rules else None, "custom": list(config.custom)}
-    return ScoreReport(config.task, config_out, data, models, comparison, warnings, inputs)
+    return ScoreReport(config.task, config_out, models, comparison, warnings, inputs)
 
 
 def load_rules(path: str) -> dict[str, Any]:
