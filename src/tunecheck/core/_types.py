@@ -53,10 +53,6 @@ class Estimate:
     n: int | None = None
     """How many samples it was computed on."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The layers' old per-metric form (transitional: a Result serialises estimates whole)."""
-        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 else None}
-
 
 @dataclass(frozen=True)
 class Record:

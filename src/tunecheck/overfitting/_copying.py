@@ -41,7 +41,7 @@ from tunecheck.scoring import (
     pairing_warnings,
     require_shared_ids,
 )
-from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate, legacy_dict
+from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate
 
 SIGNAL = "verbatim copying"
 """The name of this check's overfitting signal."""
@@ -99,7 +99,6 @@ class ModelCopying:
 class CopyingReport:
     models: list[ModelCopying]
     comparison: list[Comparison]
-    data: dict[str, Any]
     config: CopyConfig
     warnings: list[str] = field(default_factory=list)
     inputs: list[DataInfo] = field(default_factory=list)
@@ -120,35 +119,9 @@ class CopyingReport:
         c = self.config
         models = [ModelInfo(m.model, dict(m.identity), {
             "file": m.file, "n": len(m.ids), "copied": int(m.copied.sum()), "longest_span_max": int(m.longest.max()) if m.longest.size else 0,
-            "long_enough": m.long_enough, **m.applies.to_dict(), "examples": list(m.examples)}) for m in self.models]
+            "long_enough": m.long_enough, **m.applies.as_details(), "examples": list(m.examples)}) for m in self.models]
         return Result(layer="copying", data=list(self.inputs), models=models, config=asdict(c), estimates=self.estimates(),
                       comparisons=list(self.comparison), signals=self.signals(), warnings=list(self.warnings))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
-        c = self.config
-        models = []
-        for m in self.models:
-            metrics = {k: estimate(s, n_resamples=c.n_resamples, seed=c.seed).to_dict() for k, s in m.metrics().items()}
-            models.append({
-                "model": m.model,
-                "file": m.file,
-                "n": len(m.ids),
-                "copied": int(m.copied.sum()),
-                "metrics": metrics,
-                "longest_span_max": int(m.longest.max()) if m.longest.size else 0,
-                "long_enough": m.long_enough,
-                **m.applies.to_dict(),
-                "examples": m.examples,
-            })
-        return {
-            "layer": "regurgitation",
-            "data": self.data,
-            "config": {"n": c.n, "on": c.on, "n_resamples": c.n_resamples, "seed": c.seed},
-            "models": models,
-            "comparison": [legacy_dict(r) for r in self.comparison],
-            "warnings": list(self.warnings),
-        }
 
 
 def copying_of(pset: PredictionSet, index: NgramIndex, train_ids: Sequence[str], config: CopyConfig, progress: Progress | None = None) -> ModelCopying:
@@ -239,4 +212,4 @@ def evaluate_copying(
                 f"{config.n}-gram; for short answers lower --ngram (e.g. 6), knowing shared phrasing then counts too"
             )
     inputs = [s.data_info() for s in sets] + [dataset_info(data, "train")]
-    return CopyingReport(results, comparison, {"train": data.identity()}, config, warnings, inputs)
+    return CopyingReport(results, comparison, config, warnings, inputs)

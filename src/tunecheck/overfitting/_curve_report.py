@@ -7,7 +7,6 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tunecheck._io import clean
 from tunecheck.core import DataInfo, Result, Signal, Status
 from tunecheck.overfitting._gap import HIGH_GAP
 from tunecheck.overfitting._logs import LogFormat, TrainingCurves
@@ -114,14 +113,6 @@ class CurveReport:
         config = {"patience": self.patience, "min_delta": self.min_delta if not self.min_delta_auto else None}
         return Result(layer="curves", data=[log], config=config, signals=[curve_signal(self)],
                       warnings=list(c.notes), details=self.details())
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional (issue 10): the pre-Result JSON that the demo and overfitting/_verdict.py
-        still read in-process; the command writes `to_result()`. Remove once they read Results."""
-        c = self.curves
-        payload = {"layer": "curves", "source": c.source, "format": c.format, **self.details(), "notes": list(c.notes)}
-        cleaned: dict[str, Any] = clean(payload)  # NaN/inf -> null
-        return cleaned
 
 
 def curve_signal(report: CurveReport) -> Signal:

@@ -47,7 +47,6 @@ from tunecheck.stats import (
     SampleStats,
     adjust_holm,
     bootstrap_sums,
-    legacy_dict,
     paired,
     percentile_ci,
 )
@@ -72,16 +71,6 @@ class ModelDiversity:
     """Not for a closed label set (a classifier's distinct-n falls by design) or too few outputs."""
     identity: dict[str, Any] = field(default_factory=dict)
     """What the predictions file says about the model that wrote it."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional: the old payload, for the demo and verdict until they read Results."""
-        return {
-            "model": self.model,
-            "file": self.file,
-            "n": self.n,
-            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
-            **self.applies.to_dict(),
-        }
 
 
 def diversity_applies(pset: PredictionSet) -> Applies:
@@ -117,23 +106,13 @@ class DiversityReport:
         return Result(
             layer="diversity",
             data=list(self.data),
-            models=[ModelInfo(m.model, dict(m.identity), {"file": m.file, "n": m.n, **m.applies.to_dict()}) for m in self.models],
+            models=[ModelInfo(m.model, dict(m.identity), {"file": m.file, "n": m.n, **m.applies.as_details()}) for m in self.models],
             config=dict(self.config),
             estimates=[replace(e, metric=k, model=m.model, n=m.n) for m in self.models for k, e in m.metrics.items()],
             comparisons=list(self.comparison),
             signals=self.signals(),
             warnings=list(self.warnings),
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
-        return {
-            "layer": "diversity",
-            "config": self.config,
-            "models": [m.to_dict() for m in self.models],
-            "comparison": [legacy_dict(r) for r in self.comparison],
-            "warnings": list(self.warnings),
-        }
 
 
 def diversity_stats(texts: Sequence[str], ns: Sequence[int] = DIVERSITY_NS) -> dict[str, SampleStats]:

@@ -41,7 +41,7 @@ class ModelGap:
             "eval_tokens": int(self.eval.totals["tokens"]),
             "train_documents": len(self.train.records),
             "eval_documents": len(self.eval.records),
-            **self.applies.to_dict(),
+            **self.applies.as_details(),
             "level": self.verdict.level,
             "message": self.verdict.message,
             "suggestions": list(self.verdict.suggestions),
@@ -58,35 +58,6 @@ class ModelGap:
 
     def signal(self, thresholds: GapThresholds) -> Signal:
         return gap_signal(self.model, self.gap, self.verdict.message, thresholds, self.applies.reason)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional (issue 10): the pre-Result JSON of one model, for `OverfitReport.to_dict`."""
-        return {
-            "model": self.model,
-            "train_loss": self.train.metrics["nll_per_token"].value,
-            "eval_loss": self.eval.metrics["nll_per_token"].value,
-            "gap": self.gap.value,
-            "ci95": {
-                "train_loss": _ci(self.train.metrics["nll_per_token"]),
-                "eval_loss": _ci(self.eval.metrics["nll_per_token"]),
-                "gap": _ci(self.gap),
-            },
-            "train_perplexity": self.train.metrics["perplexity"].value,
-            "eval_perplexity": self.eval.metrics["perplexity"].value,
-            "train_tokens": int(self.train.totals["tokens"]),
-            "eval_tokens": int(self.eval.totals["tokens"]),
-            "train_documents": len(self.train.records),
-            "eval_documents": len(self.eval.records),
-            **self.applies.to_dict(),
-            "level": self.verdict.level,
-            "message": self.verdict.message,
-            "suggestions": list(self.verdict.suggestions),
-            "identity": self.train.identity,
-        }
-
-
-def _ci(est: Estimate) -> list[float] | None:
-    return list(est.ci95) if est.ci95 else None
 
 
 @dataclass
@@ -109,18 +80,6 @@ class OverfitReport:
             signals=[m.signal(self.thresholds) for m in self.models],
             details={"thresholds": asdict(self.thresholds)},
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional (issue 10): the pre-Result JSON that the demo and overfitting/_verdict.py
-        still read in-process; the command writes `to_result()`. Remove once they read Results."""
-        return {
-            "layer": "overfit",
-            "data": self.data,
-            "thresholds": asdict(self.thresholds),
-            "config": asdict(self.config),
-            "models": [m.to_dict() for m in self.models],
-            "comparison": [],
-        }
 
 
 def loss_gap(train: ModelPerplexity, eval_: ModelPerplexity, config: PerplexityConfig, thresholds: GapThresholds) -> ModelGap:

@@ -42,7 +42,7 @@ from tunecheck.models import (
 )
 from tunecheck.overfitting._applies import YES
 from tunecheck.overfitting._signals import dataset_info, signals_for_models
-from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate, legacy_dict
+from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate
 
 PREFIX_MODES = ("auto", "tokens", "prompt")
 SIGNAL = "extraction (context)"
@@ -131,7 +131,6 @@ class ModelExtraction:
 class ExtractionReport:
     models: list[ModelExtraction]
     comparison: list[Comparison]
-    data: dict[str, Any]
     config: ExtractionConfig
     prefix: str
     """The prefix mode used ("tokens" or "prompt"): `config.prefix` with "auto" resolved."""
@@ -158,24 +157,6 @@ class ExtractionReport:
         config = {**asdict(c), "prefix": self.prefix, "prefix_option": c.prefix}
         return Result(layer="extraction", data=list(self.inputs), models=models, config=config, estimates=estimates,
                       comparisons=list(self.comparison), signals=self.signals(), warnings=list(self.warnings))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
-        c = self.config
-        models = []
-        for m in self.models:
-            metrics = {name: estimate(s, n_resamples=c.n_resamples, seed=c.seed).to_dict() for name, s in m.metrics().items()}
-            models.append({"model": m.model, "n": len(m.ids), "skipped": m.skipped, "metrics": metrics, "examples": m.examples})
-        return {
-            "layer": "extraction",
-            "data": self.data,
-            # "prefix" is the mode used, so the report reads the same whether it was asked for or
-            # picked by "auto"; "prefix_option" is what was asked for
-            "config": {**asdict(c), "prefix": self.prefix, "prefix_option": c.prefix},
-            "models": models,
-            "comparison": [legacy_dict(r) for r in self.comparison],
-            "warnings": list(self.warnings),
-        }
 
 
 def prefix_mode(prefix: str, dataset: Dataset) -> str:
@@ -311,7 +292,7 @@ def evaluate_extraction(
         comparison += results_b
     if len(results[0].ids) < 100:
         warnings.append(f"only {len(results[0].ids)} examples probed: rates below ~5 points apart cannot be told apart")
-    return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings, [dataset_info(data, "train")])
+    return ExtractionReport(results, comparison, config, mode, warnings, [dataset_info(data, "train")])
 
 
 def _no_probes(data: Dataset, model: TokenModel, cut: ProbeSet, config: ExtractionConfig) -> str:

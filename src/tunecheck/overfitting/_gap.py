@@ -9,7 +9,7 @@ the task and the loss scale.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from tunecheck.core import Estimate, Signal, Status
 from tunecheck.errors import ConfigError
@@ -51,16 +51,6 @@ class GapVerdict:
     level: Level
     message: str
     suggestions: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "train_loss": self.train_loss,
-            "eval_loss": self.eval_loss,
-            "gap": self.gap,
-            "level": self.level,
-            "message": self.message,
-            "suggestions": list(self.suggestions),
-        }
 
 
 def classify_gap(train_loss: float, eval_loss: float, thresholds: GapThresholds | None = None) -> GapVerdict:

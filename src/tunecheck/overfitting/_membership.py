@@ -91,7 +91,6 @@ class MembershipResult:
 class MembershipReport:
     baseline: str | None
     models: list[MembershipResult]
-    data: dict[str, Any]
     config: MembershipConfig
     warnings: list[str] = field(default_factory=list)
     inputs: list[DataInfo] = field(default_factory=list)
@@ -105,28 +104,13 @@ class MembershipReport:
         models, estimates = [], []
         for m in self.models:
             aurocs = {k: {"p_value": v.p_value, "n_positive": v.n_positive, "n_negative": v.n_negative} for k, v in m.signals.items()}
-            models.append(ModelInfo(m.model, dict(m.identity), {"level": m.level, "message": m.message, **membership_applies(m).to_dict(), "auroc": aurocs}))
+            models.append(ModelInfo(m.model, dict(m.identity), {"level": m.level, "message": m.message, **membership_applies(m).as_details(), "auroc": aurocs}))
             estimates += [replace(v.value, metric=f"auroc_{k}", model=m.model, n=v.n_positive + v.n_negative) for k, v in m.signals.items()]
         details: dict[str, Any] = {"baseline": self.baseline, "thresholds": {"high": HIGH_AUROC, "low": LOW_AUROC}}
         if self.baseline is not None:
             details["baseline_identity"] = dict(self.baseline_identity)
         return Result(layer="membership", data=list(self.inputs), models=models, config=asdict(self.config), estimates=estimates,
                       signals=[membership_signal(m) for m in self.models], warnings=list(self.warnings), details=details)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
-        return {
-            "layer": "membership",
-            "data": self.data,
-            "config": asdict(self.config),
-            "baseline": self.baseline,
-            "models": [
-                {"model": m.model, "level": m.level, "message": m.message, **membership_applies(m).to_dict(),
-                 "signals": {k: v.to_dict() for k, v in m.signals.items()}}
-                for m in self.models
-            ],
-            "warnings": list(self.warnings),
-        }
 
 
 def membership_applies(result: MembershipResult) -> Applies:
@@ -231,7 +215,7 @@ def evaluate_membership(
         signals = {"loss": test(tr.mean_logprob, he.mean_logprob), "min_k": test(tr.min_k, he.min_k)}
         result = MembershipResult(name, signals, "unclear", "no base model to calibrate against: raw loss AUROCs mix memorisation with how the two sets differ",
                                   identities[0])
-        return MembershipReport(None, [result], {"train": train_set.identity(), "eval": held_set.identity()}, config, warnings, inputs)
+        return MembershipReport(None, [result], config, warnings, inputs)
     base_name, base_tr, base_he = scored[0]
     control = test(base_tr.mean_logprob, base_he.mean_logprob)
     lo, hi = control.value.ci95 or (0.5, 0.5)
@@ -250,4 +234,4 @@ def evaluate_membership(
         }
         level, message = _level(signals["reference"])
         results.append(MembershipResult(name, signals, level, message, identity))
-    return MembershipReport(base_name, results, {"train": train_set.identity(), "eval": held_set.identity()}, config, warnings, inputs, identities[0])
+    return MembershipReport(base_name, results, config, warnings, inputs, identities[0])

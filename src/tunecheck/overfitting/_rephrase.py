@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from tunecheck.errors import ConfigError, DataError
 from tunecheck.overfitting._applies import YES
 from tunecheck.overfitting._signals import signals_for_models
 from tunecheck.scoring import PredictionSet, ScoreConfig, ScoreReport, score_predictions
-from tunecheck.stats import SampleStats, adjust_holm, legacy_dict, paired
+from tunecheck.stats import SampleStats, adjust_holm, paired
 
 SIGNAL = "paraphrase sensitivity"
 """The name of this check's overfitting signal."""
@@ -62,25 +61,6 @@ class RephraseReport:
         return Result(layer="rephrase", data=data, models=models, config=config, estimates=estimates,
                       comparisons=[*comparisons, *self.versus_baseline], signals=self.signals(), warnings=list(self.warnings),
                       details={"task": self.task})
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional: the old payload, for the demo and verdict until they read `to_result()`."""
-        models = []
-        for name, rep in self.per_model:
-            d = rep.to_dict()
-            models.append({
-                "model": name,
-                "original": d["models"][0]["metrics"],
-                "paraphrased": d["models"][1]["metrics"],
-                "change": [{k: v for k, v in c.items() if k not in ("baseline", "model")} for c in d["comparison"]],
-            })
-        return {
-            "layer": "rephrase",
-            "task": self.task,
-            "models": models,
-            "comparison": [legacy_dict(r) for r in self.versus_baseline],
-            "warnings": list(self.warnings),
-        }
 
 
 def _keyed_by_original(pset: PredictionSet) -> PredictionSet:

@@ -25,7 +25,7 @@ from tunecheck.overfitting._checkpoints import Checkpoint
 from tunecheck.overfitting._curves import LITTLE_LEFT, RELATIVE_FLOOR
 from tunecheck.overfitting._verdict import RUN
 from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, data_info
-from tunecheck.stats import SampleStats, adjust_holm, legacy_dict, paired
+from tunecheck.stats import SampleStats, adjust_holm, paired
 
 if TYPE_CHECKING:
     from tunecheck.overfitting._sweep import SweepConfig
@@ -103,29 +103,6 @@ class SweepReport:
                 "task_metrics": list(best.task),
             },
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional (issue 10): the pre-Result JSON that the demo and overfitting/_verdict.py
-        still read in-process; the command writes `to_result()`. Remove once they read Results."""
-        rows = []
-        for cr, vs, phase in zip(self.checkpoints, self.versus_best, self.phases):
-            e = cr.eval.metrics
-            rows.append({
-                "checkpoint": cr.checkpoint.name,
-                "step": cr.checkpoint.step,
-                "path": str(cr.checkpoint.path),
-                "eval_loss": e["nll_per_token"].value,
-                "eval_loss_ci95": list(e["nll_per_token"].ci95 or ()),
-                "eval_perplexity": e["perplexity"].value,
-                "train_loss": cr.train_loss,
-                "gap": (cr.eval_loss - cr.train_loss) if cr.train_loss is not None else None,
-                "task": {k: {"value": v.value, "ci95": list(v.ci95) if v.ci95 else None} for k, v in cr.task.items()},
-                "phase": phase,
-                "versus_best": legacy_dict(vs) if vs else None,
-            })
-        result = self.to_result()
-        return {"layer": "sweep", "data": self.data, "config": result.config, **{k: v for k, v in result.details.items() if k != "task_metrics"},
-                "notes": list(self.notes), "checkpoints": rows}
 
 
 def sweep_signal(phases: Sequence[str], recommendation: str) -> Signal:

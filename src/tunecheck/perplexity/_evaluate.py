@@ -41,7 +41,6 @@ from tunecheck.stats import (
     SampleStats,
     adjust_holm,
     bootstrap_sums,
-    legacy_dict,
     paired,
     percentile_ci,
 )
@@ -118,14 +117,6 @@ class ModelPerplexity:
         """Every metric with its CI, named by metric and model, as a Result lists them."""
         return [replace(self.metrics[k], metric=k, model=self.model, n=len(self.records)) for k in METRICS]
 
-    def legacy_dict(self) -> dict[str, Any]:
-        """Transitional (issue 10): the pre-Result JSON of one model, for `PerplexityReport.to_dict`."""
-        out: dict[str, Any] = {"model": self.model, **{k: self.metrics[k].value for k in METRICS}}
-        out.update({k: int(self.totals[k]) for k in ("tokens", "bytes", "words")}, documents=len(self.records))
-        out["ci95"] = {name: list(est.ci95) if est.ci95 else None for name, est in self.metrics.items()}
-        out.update(tokenization_sha256=self.tokenization, identity=self.identity)
-        return out
-
 
 @dataclass
 class PerplexityReport:
@@ -149,13 +140,6 @@ class PerplexityReport:
             comparisons=list(self.comparison),
             records=[r for m in self.models for r in m.records] if per_document else [],
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Transitional (issue 10): the pre-Result JSON that the demo and `verdict/` still read
-        in-process; every command writes `to_result()`. Remove once they read Results."""
-        comparison = [{**legacy_dict(c), **c.extra} for c in self.comparison]
-        return {"layer": "perplexity", "data": self.data, "config": asdict(self.config),
-                "models": [m.legacy_dict() for m in self.models], "comparison": comparison}
 
 
 def data_info(identity: dict[str, Any], role: str = "eval") -> DataInfo:

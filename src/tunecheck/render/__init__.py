@@ -2,8 +2,8 @@
 results, and the JSON / --out ending every command shares. The CLI and the demo print with it
 (the HTML report will reuse its building blocks); it computes nothing and never imports `cli/`.
 
-Renderers take a layer's `to_dict()` payload and print it to stdout (the `console` of their
-private module, which tests replace with a recording one)."""
+Renderers take a layer's typed `core.Result` (or the demo's `ResultSet`) and print it to stdout
+(the `console` of their private module, which tests replace with a recording one)."""
 
 from tunecheck.render._output import emit, print_json, save_json, to_stderr
 from tunecheck.render._overfitting import (

@@ -18,30 +18,26 @@ def to_stderr(text: str) -> None:
 
 
 def emit(
-    result: Result | ResultSet | dict[str, Any],
+    result: Result | ResultSet,
     out: str | None,
     fmt: str,
     table: Callable[[Any], None],
     *,
-    full: Result | ResultSet | dict[str, Any] | None = None,
+    full: Result | ResultSet | None = None,
 ) -> None:
     """The usual ending of a command: the results to --out (atomically; `full`, when the file
     holds more than the terminal shows, e.g. per-document records), then JSON or a table (the
     renderer gets the typed result). Should --out fail to be written after all (checked up
     front, but a disk can fill), the results are not lost: the file's JSON is printed too, and
     the error says where it could not be written."""
-    payload = clean(_plain(result))
-    saved = clean(_plain(full)) if full is not None else payload
+    payload = clean(result.to_dict())
+    saved = clean(full.to_dict()) if full is not None else payload
     failure = save_json(out, saved) if out else None
-    print_json(payload) if fmt == "json" else table(result if isinstance(result, (Result, ResultSet)) else payload)
+    print_json(payload) if fmt == "json" else table(result)
     if failure:
         if fmt != "json" or saved is not payload:
             print_json(saved)
         raise ConfigError(f"--out {out}: could not write the results ({failure}); they are printed above instead")
-
-
-def _plain(result: Result | ResultSet | dict[str, Any]) -> dict[str, Any]:
-    return result.to_dict() if isinstance(result, (Result, ResultSet)) else result
 
 
 def save_json(path: str, payload: dict[str, Any]) -> str | None:

@@ -4,7 +4,6 @@ is escaped before Rich sees it: it is untrusted and may hold markup."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -30,17 +29,12 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def not_applicable(result: Result | dict[str, Any]) -> None:
+def not_applicable(result: Result) -> None:
     """Say which models the check cannot measure, and why (the verdict leaves them out): a
-    model whose `details` say `applies: False` (transitional: or an old payload's models)."""
-    if isinstance(result, Result):
-        for info in result.models:
-            if info.details.get("applies") is False:
-                console.print(f"[dim]not applicable to {escape(info.name)}:[/] {escape(str(info.details.get('reason') or ''))}")
-        return
-    for m in result.get("models", []):
-        if m.get("applies") is False:
-            console.print(f"[dim]not applicable to {escape(m['model'])}:[/] {escape(m.get('reason') or '')}")
+    model whose `details` say `applies: False`."""
+    for info in result.models:
+        if info.details.get("applies") is False:
+            console.print(f"[dim]not applicable to {escape(info.name)}:[/] {escape(str(info.details.get('reason') or ''))}")
 
 
 def paired_table(rows: Sequence[Comparison], title: str) -> None:

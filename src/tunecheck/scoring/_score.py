@@ -35,7 +35,7 @@ from tunecheck.scoring._tasks import (
     gold_label,
     response_of,
 )
-from tunecheck.stats import N_RESAMPLES, adjust_holm, estimate, legacy_dict, paired
+from tunecheck.stats import N_RESAMPLES, adjust_holm, estimate, paired
 
 
 @dataclass(frozen=True)
@@ -87,29 +87,11 @@ class ModelScores:
     identity: dict[str, Any] = field(default_factory=dict)
     """What the predictions file says about the model that wrote it."""
 
-    def to_dict(self, per_sample: bool = False) -> dict[str, Any]:
-        """Transitional: the old payload, read by the demo and the verdict until they read
-        `ScoreReport.to_result()`; remove then."""
-        out: dict[str, Any] = {
-            "model": self.model,
-            "file": self.file,
-            "n": self.n,
-            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
-            **self.details,
-        }
-        if per_sample:
-            out["samples"] = [
-                {"id": i, **{k: v[j] for k, v in self.per_sample.items()}} for j, i in enumerate(self.ids)
-            ]
-        return out
-
 
 @dataclass
 class ScoreReport:
     task: str
     config: dict[str, Any]
-    data: str | None
-    """The --data file the references came from, if any."""
     models: list[ModelScores]
     comparison: list[Comparison]
     """Every later model against the first, Holm-adjusted over the metrics of each pair."""
@@ -133,19 +115,6 @@ class ScoreReport:
             warnings=list(self.warnings),
             details={"task": self.task},
         )
-
-    def to_dict(self, per_sample: bool = False) -> dict[str, Any]:
-        """Transitional: the old payload, read by the demo and the verdict until they read
-        `to_result()`; remove then."""
-        return {
-            "layer": "score",
-            "task": self.task,
-            "data": self.data,
-            "config": {k: v for k, v in self.config.items() if k not in ("task", "id_field")},
-            "models": [m.to_dict(per_sample) for m in self.models],
-            "comparison": [legacy_dict(r) for r in self.comparison],
-            "warnings": list(self.warnings),
-        }
 
 
 # -- scoring one model ---------------------------------------------------------------------------
@@ -263,7 +232,7 @@ def score_predictions(
     if data and rows is not None:
         inputs.append(DataInfo(data, content_hash(r for _, r in rows.values()), len(rows), "references"))
     config_out = {**asdict(config), "labels": labels, "rules": dict(config.rules) if config.rules else None, "custom": list(config.custom)}
-    return ScoreReport(config.task, config_out, data, models, comparison, warnings, inputs)
+    return ScoreReport(config.task, config_out, models, comparison, warnings, inputs)
 
 
 def load_rules(path: str) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from tunecheck.stats._metric import (
     adjust_holm,
     compare_metrics,
     estimate,
-    legacy_dict,
     paired,
 )
 from tunecheck.stats._paired import (
@@ -48,7 +47,6 @@ __all__ = [
     "correlation",
     "estimate",
     "holm",
-    "legacy_dict",
     "mcnemar_exact",
     "mean_ci",
     "minimum_detectable_difference",

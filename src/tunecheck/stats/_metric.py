@@ -202,23 +202,3 @@ def compare_metrics(
     return adjust_holm(
         [paired(sa.take(rows_a), b[k].take(rows_b), n_resamples=n_resamples, seed=seed, baseline=baseline, model=model) for k, sa in a.items()]
     )
-
-
-def legacy_dict(c: Comparison) -> dict[str, Any]:
-    """The comparison as layers wrote it before results had one schema (transitional)."""
-    return {
-        "baseline": c.baseline,
-        "model": c.model,
-        "metric": c.metric,
-        "n": c.n,
-        "baseline_value": c.baseline_value,
-        "value": c.value,
-        "difference": c.difference,
-        "ci95": list(c.ci95),
-        "p_value": c.p_value,
-        "p_value_holm": c.p_value_holm,
-        "se": c.se,
-        "mdd": c.mdd,
-        "verdict": c.verdict.value,
-        "tests": dict(c.tests),
-    }

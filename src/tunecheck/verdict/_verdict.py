@@ -81,7 +81,7 @@ class Evidence:
         extra = "" if self.deciding else ", context"
         return f"{self.metric} {_g(self.baseline_value)} -> {_g(self.value)} ({self.verdict.value}{ci}{extra}; {self.source})"
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_details(self) -> dict[str, Any]:
         return {"source": self.source, "layer": self.layer, "metric": self.metric, "baseline_value": self.baseline_value,
                 "value": self.value, "ci95": list(self.ci95), "verdict": self.verdict.value, "deciding": self.deciding, "text": self.line()}
 
@@ -98,9 +98,9 @@ class Answer:
     evidence: list[Evidence] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_details(self) -> dict[str, Any]:
         return {"question": self.question, "verdict": self.verdict.value, "measured": self.measured, "summary": self.summary,
-                "evidence": [e.to_dict() for e in self.evidence], "caveats": list(self.caveats)}
+                "evidence": [e.as_details() for e in self.evidence], "caveats": list(self.caveats)}
 
 
 @dataclass
@@ -131,7 +131,7 @@ class FineTuneVerdict:
         the overfitting signals; the three answers, the inputs and the notes."""
         models = [ModelInfo(name, dict(self.identities.get(name, {})), {"role": "tuned" if k == 0 else "baseline"})
                   for k, name in enumerate([self.model, *self.baselines])]
-        details = {"task": self.task.to_dict(), "general": self.general.to_dict(),
+        details = {"task": self.task.as_details(), "general": self.general.as_details(),
                    "overfitting": {"status": self.overfitting.status.value, "summary": self.overfitting.summary}, "inputs": self.inputs}
         return Result(layer="verdict", models=models, config={"model": self.model}, signals=list(self.overfitting.signals),
                       warnings=[*self.notes, *self.overfitting.notes], details=details)
