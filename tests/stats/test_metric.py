@@ -116,3 +116,76 @@ def test_holm_downgrades_a_verdict_that_does_not_survive_correction():
     adjusted = adjust_holm([result("a", 0.001), result("b", 0.03), result("c", 0.04), result("d", 0.2)])
     assert [r.p_value_holm for r in adjusted] == pytest.approx([0.004, 0.09, 0.09, 0.2])
     assert [r.verdict for r in adjusted] == [Verdict.IMPROVED] + [Verdict.INCONCLUSIVE] * 3
+
+
+# --- mutation-testing follow-ups (tests/MUTANTS.md) ---
+# scipy.stats.bootstrap with rng=default_rng(seed) draws the same resamples as bootstrap_sums
+# (one chunk), so these agree with scipy to float precision.
+
+
+def _ratio(s, n, axis=-1):
+    return s.sum(axis=axis) / n.sum(axis=axis)
+
+
+def _no_per_sample(name, values):
+    # a mean metric without per-sample scores (the way BLEU is): the bootstrap's own SE is used
+    x = np.asarray(values, dtype=float)
+    return SampleStats(name, np.stack([x, np.ones_like(x)], axis=1), lambda s: s[:, 0] / s[:, 1])
+
+
+def test_paired_bca_equals_scipy_paired_bca():
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(5)
+    x = rng.exponential(size=15)
+    y = x + 0.5 * rng.normal(size=15) + 0.2
+    r = paired(SampleStats.mean("m", x), SampleStats.mean("m", y), method="bca", n_resamples=2000, seed=3)
+    ref = sps.bootstrap(
+        (x, y), lambda a, b, axis=-1: b.mean(axis=axis) - a.mean(axis=axis), paired=True, method="BCa",
+        n_resamples=2000, rng=np.random.default_rng(3), vectorized=True,
+    )
+    np.testing.assert_allclose(r.ci95, (ref.confidence_interval.low, ref.confidence_interval.high), rtol=1e-12)
+    assert r.n == 15
+    assert r.difference == pytest.approx(y.mean() - x.mean())
+
+
+@pytest.mark.parametrize("n_resamples", [2, 2000])
+def test_bootstrap_se_without_per_sample_scores_is_scipys_standard_error(n_resamples):
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(8)
+    x, y = rng.random(12), rng.random(12)
+    r = paired(_no_per_sample("m", x), _no_per_sample("m", y), n_resamples=n_resamples, seed=2)
+    ref = sps.bootstrap(
+        (x, y), lambda a, b, axis=-1: b.mean(axis=axis) - a.mean(axis=axis), paired=True,
+        method="percentile", n_resamples=n_resamples, rng=np.random.default_rng(2), vectorized=True,
+    )
+    assert r.se == pytest.approx(ref.standard_error, rel=1e-12)  # sd of the replicates, ddof=1
+    assert r.mdd == pytest.approx(2.8015852857896965 * ref.standard_error, rel=1e-12)
+    assert r.tests == {}  # no per-sample scores: no Wilcoxon, win/loss or correlation
+    # one replicate has no standard deviation
+    assert np.isnan(paired(_no_per_sample("m", x), _no_per_sample("m", y), n_resamples=1).se)
+
+
+def test_cluster_bca_estimate_equals_scipy_on_cluster_sums():
+    # leave-one-cluster-out jackknife (SampleStats.jackknife) = scipy's jackknife over clusters
+    from scipy import stats as sps
+
+    # 20 clusters: a resample drawing every cluster once (its mean equals the estimate, a tie
+    # that float rounding may break either way) has probability 20!/20^20 ~ 2e-8
+    clusters = np.repeat(np.arange(20), np.random.default_rng(1).integers(1, 5, size=20))
+    x = np.random.default_rng(9).exponential(size=clusters.size) * (1 + clusters % 2)
+    c_sum, c_n = np.bincount(clusters, weights=x), np.bincount(clusters).astype(float)
+    est = estimate(SampleStats.mean("m", x), method="bca", n_resamples=2000, seed=6, clusters=clusters)
+    ref = sps.bootstrap(
+        (c_sum, c_n), _ratio, paired=True, method="BCa", n_resamples=2000, rng=np.random.default_rng(6),
+        vectorized=True,
+    ).confidence_interval
+    np.testing.assert_allclose(est.ci95, (ref.low, ref.high), rtol=1e-12)
+    # and the percentile estimate resamples clusters too
+    pct = estimate(SampleStats.mean("m", x), n_resamples=2000, seed=6, clusters=clusters)
+    ref = sps.bootstrap(
+        (c_sum, c_n), _ratio, paired=True, method="percentile", n_resamples=2000,
+        rng=np.random.default_rng(6), vectorized=True,
+    ).confidence_interval
+    np.testing.assert_allclose(pct.ci95, (ref.low, ref.high), rtol=1e-12)
