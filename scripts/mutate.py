@@ -6,6 +6,8 @@ its own folder `mutants/<name>/` (links to src/, tests/ and pyproject.toml) with
 the test selection narrowed to that package. mutmut then runs, per mutant, only the selected tests
 that execute the mutated function. Usage: `python scripts/mutate.py [NAME ...]` (default: all);
 the summary is printed at the end and written to `mutants/scores.json`.
+`--again NAME ...` re-tests only the mutants that were not killed last time (after adding tests);
+the survivors of each package are listed in `mutants/<name>/survivors.txt`.
 """
 
 from __future__ import annotations
@@ -71,11 +73,23 @@ def score(name: str) -> dict[str, int]:
     return dict(json.loads(path.read_text())) if path.exists() else {}
 
 
+def not_killed(name: str) -> list[str]:
+    """The mutants `mutmut results` listed as not killed after the last run of this package."""
+    path = workdir(name) / "survivors.txt"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [line.split(":")[0].strip() for line in lines if ":" in line]
+
+
 def main(names: list[str]) -> int:
+    again = bool(names) and names[0] == "--again"
+    names = names[1:] if again else names
     scores = {}
     for name in names or [n for n in PACKAGES if n != "overfitting/logic"]:
         print(f"== {name}", flush=True)
-        mutmut(name, "run", "--max-children", os.environ.get("MUTATE_CHILDREN", "1"))
+        only = not_killed(name) if again else []
+        if again and not only:
+            continue
+        mutmut(name, "run", "--max-children", os.environ.get("MUTATE_CHILDREN", "1"), *only)
         scores[name] = score(name)
         survivors = mutmut(name, "results").stdout
         (workdir(name) / "survivors.txt").write_text(survivors)
