@@ -144,3 +144,12 @@ def test_holm_caps_at_one_and_pair_checks():
     for a, b in [([1.0, 2.0], [1.0]), ([[1.0]], [[1.0]]), ([], [])]:
         with pytest.raises(ValueError):
             win_loss(a, b)
+
+
+def test_clustered_se_edges():
+    from tunecheck.stats import clustered_se
+
+    # two samples in two clusters: residuals -1, +1; sqrt(2 / 1 * (1 + 1)) / 2 = 1 (= sd / sqrt(n))
+    assert clustered_se([1.0, 3.0], ["a", "b"]) == pytest.approx(1.0)
+    assert math.isnan(clustered_se([1.0, 3.0], ["a", "a"]))  # one cluster: no spread between clusters
+    assert math.isnan(clustered_se([1.0], ["a"]))
