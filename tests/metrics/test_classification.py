@@ -67,3 +67,38 @@ def test_extract_label_longer_wins_at_the_same_position(labels):
     assert extract_label("I'd call it mixed positive overall", labels) == "mixed positive"
     # the other direction: "mixed, not positive" -> "mixed not positive" holds only the shorter one
     assert extract_label("I'd call it mixed, not positive", labels) == "mixed"
+
+
+# --- mutation-testing follow-ups (tests/MUTANTS.md): the bootstrap's F1 statistics ---
+
+
+@pytest.mark.parametrize("rows", [None, [0, 0, 1, 3, 3, 3, 5, 6, 7], [2, 2, 4]])
+def test_classification_stats_equal_sklearn_on_the_data_and_on_a_resample(rows):
+    # a resample is a multiset of rows: the scorer on its summed TP/FP/FN must equal scikit-learn
+    # on those rows (repeats included). "neutral" is never gold in some resamples (support 0),
+    # one output is UNPARSED (wrong for every class), "mixed" is never predicted.
+    import numpy as np
+    from sklearn.metrics import accuracy_score
+
+    from tunecheck.metrics import classification_stats
+
+    labels = ["pos", "neg", "neutral", "mixed"]
+    gold = ["pos", "neg", "neg", "neutral", "pos", "mixed", "neg", "pos"]
+    pred = ["pos", "pos", "neg", UNPARSED, "pos", "neg", "neg", "neutral"]
+    stats = classification_stats(gold, pred, labels)
+    idx = np.arange(len(gold)) if rows is None else np.asarray(rows)
+    g, p = [gold[i] for i in idx], [pred[i] for i in idx]
+    sums = stats["macro_f1"].columns[idx].sum(axis=0)[None, :]
+    for name, average in [("macro_f1", "macro"), ("micro_f1", "micro"), ("weighted_f1", "weighted")]:
+        ref = f1_score(g, p, labels=labels, average=average, zero_division=0)
+        assert stats[name].scorer(sums)[0] == pytest.approx(ref), name
+    acc = stats["accuracy"].columns[idx].sum(axis=0)[None, :]
+    assert stats["accuracy"].scorer(acc)[0] == pytest.approx(accuracy_score(g, p))
+    assert stats["macro_f1"].n == len(gold)
+
+
+def test_classification_stats_checks_lengths():
+    from tunecheck.metrics import classification_stats
+
+    with pytest.raises(ValueError, match="3 gold labels for 2 predictions"):
+        classification_stats(["a", "b", "a"], ["a", "b"], ["a", "b"])
