@@ -102,3 +102,15 @@ def test_classification_stats_checks_lengths():
 
     with pytest.raises(ValueError, match="3 gold labels for 2 predictions"):
         classification_stats(["a", "b", "a"], ["a", "b"], ["a", "b"])
+
+
+def test_a_label_that_normalises_to_nothing_does_not_stop_the_search():
+    # "?!" has no word characters: it can never be mentioned, and the labels after it still count
+    assert extract_label("I would say yes", ["?!", "yes", "no"]) == "yes"
+
+
+def test_a_class_never_predicted_has_precision_zero():
+    # "neu" is never predicted: precision 0/0 is 0 (scikit-learn's zero_division=0), not 1
+    r = classification_report(["pos", "neu"], ["pos", "pos"], ["pos", "neu"])
+    assert r.per_class["neu"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert r.per_class["pos"]["precision"] == 0.5

@@ -71,6 +71,7 @@ def test_distinct_stats_columns_hand_worked():
     # (cat sat) (sat .) only by output 0; (cat ran) only by output 1; output 2 has none.
     st = distinct_stats(TEXTS, 2)
     assert st.name == "distinct_2"
+    assert st.higher_is_better is True  # more distinct n-grams is better (the verdict's direction)
     np.testing.assert_allclose(st.columns, [[2 + 1 / 3, 3], [1 + 1 / 3, 2], [1 / 3, 0]])
     assert st.value() == pytest.approx(distinct_n(TEXTS, 2))  # 4 / 5
     # a resample drawing output 0 twice and output 2 once: (2 * 7/3 + 1/3) / (2 * 3) = 5 / 6;
