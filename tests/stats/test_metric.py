@@ -189,3 +189,33 @@ def test_cluster_bca_estimate_equals_scipy_on_cluster_sums():
         rng=np.random.default_rng(6), vectorized=True,
     ).confidence_interval
     np.testing.assert_allclose(pct.ci95, (ref.low, ref.high), rtol=1e-12)
+
+
+def test_paired_per_sample_se_mdd_and_tests_by_hand():
+    from scipy import stats as sps
+
+    x = [0.1, 0.5, 0.2, 0.9]
+    y = [0.3, 0.4, 0.6, 1.0]
+    # d = y - x = (0.2, -0.1, 0.4, 0.1), mean 0.15, squared deviations .0025 + .0625 + .0625 + .0025
+    # = 0.13, sd = sqrt(0.13 / 3) = 0.208167, se = sd / sqrt(4) = 0.104083, mdd = 2.80159 * se
+    r = paired(SampleStats.mean("m", x), SampleStats.mean("m", y), n_resamples=200)
+    assert r.se == pytest.approx(0.1040833, rel=1e-5)
+    assert r.mdd == pytest.approx(2.8015853 * 0.1040833, rel=1e-5)
+    # b wins rows 0, 2, 3 and loses row 1; not 0/1 scores: Wilcoxon, not McNemar
+    assert (r.tests["wins"], r.tests["losses"], r.tests["ties"], r.tests["win_rate"]) == (3, 1, 0, 0.75)
+    assert r.tests["wilcoxon_p"] == pytest.approx(sps.wilcoxon([0.2, -0.1, 0.4, 0.1]).pvalue)
+    assert "mcnemar_p" not in r.tests
+    # lower is better: the same rows are 1 win, 3 losses
+    low = paired(SampleStats.mean("m", x, higher_is_better=False), SampleStats.mean("m", y, higher_is_better=False), n_resamples=200)
+    assert (low.tests["wins"], low.tests["losses"]) == (1, 3)
+    # clusters {0, 1} and {2, 3}: residual sums -0.2 and +0.2, CR1 se = sqrt(2 / 1 * 0.08) / 4 = 0.1
+    c = paired(SampleStats.mean("m", x), SampleStats.mean("m", y), n_resamples=200, clusters=np.array([0, 0, 1, 1]))
+    assert c.se == pytest.approx(0.1) and c.mdd == pytest.approx(2.8015853 * 0.1, rel=1e-6)
+    # two samples are enough: d = (1, 3), sd sqrt(2), se = 1, mdd = 2.80159
+    two = paired(SampleStats.mean("m", [0.5, 0.0]), SampleStats.mean("m", [1.5, 3.0]), n_resamples=50)
+    assert two.se == pytest.approx(1.0) and two.mdd == pytest.approx(2.8015853, rel=1e-6)
+    # one model 0/1 and the other not: no McNemar
+    mixed = paired(SampleStats.mean("m", [0.0, 1.0, 1.0, 0.0]), SampleStats.mean("m", y), n_resamples=50)
+    assert "wilcoxon_p" in mixed.tests and "mcnemar_p" not in mixed.tests
+    # only one side with per-sample scores: no per-sample tests (and no crash)
+    assert paired(_no_per_sample("m", x), SampleStats.mean("m", y), n_resamples=50).tests == {}
