@@ -28,6 +28,11 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "perplexity": (["src/tunecheck/perplexity/*"], ["tests/perplexity"]),
     "metrics": (["src/tunecheck/metrics/*"], ["tests/metrics"]),
     "overfitting": (["src/tunecheck/overfitting/*"], ["tests/overfitting"]),
+    # the judgement rules of overfitting/ (gap, when a check applies, the verdict): the first pass
+    "overfitting/rules": (
+        [f"src/tunecheck/overfitting/{m}.py" for m in ("_gap", "_applies", "_verdict")],
+        ["tests/overfitting"],
+    ),
     # the modules of overfitting/ with pure logic (no model, no plots): a quicker first pass
     "overfitting/logic": (
         [f"src/tunecheck/overfitting/{m}.py" for m in ("_gap", "_curves", "_applies", "_verdict", "_logs")],
@@ -84,7 +89,7 @@ def main(names: list[str]) -> int:
     again = bool(names) and names[0] == "--again"
     names = names[1:] if again else names
     scores = {}
-    for name in names or [n for n in PACKAGES if n != "overfitting/logic"]:
+    for name in names or [n for n in PACKAGES if not n.startswith("overfitting/")]:
         print(f"== {name}", flush=True)
         only = not_killed(name) if again else []
         if again and not only:
