@@ -142,3 +142,17 @@ def test_many_chunks_give_exactly_n_resamples():
     sums = bootstrap_sums(np.ones(200_000), n_resamples=50, seed=0)
     assert sums.shape == (50, 1)
     assert (sums == 200_000).all()
+
+
+def test_bca_degenerate_and_symmetric_cases_are_percentile_intervals():
+    from tunecheck.stats import bca_ci
+
+    # every replicate above (share 0) or below (share 1) the estimate: BCa is undefined, the
+    # percentile interval is used; at level 0.5 the quantiles .25 / .75 of (2, 3, 4) are 2.5, 3.5
+    reps = np.array([2.0, 3.0, 4.0])
+    assert bca_ci(reps, 1.0, np.array([1.0, 2.0, 3.0]), level=0.5) == (2.5, 3.5)
+    assert bca_ci(-reps, 1.0, np.array([1.0, 2.0, 3.0]), level=0.5) == (-3.5, -2.5)
+    # replicates symmetric about the estimate (share (50 + 0.5) / 101 = 1/2, z0 = 0) and a
+    # constant jackknife (no skew, acceleration 0): BCa is exactly the percentile interval
+    sym = np.arange(-50.0, 51.0)
+    np.testing.assert_allclose(bca_ci(sym, 0.0, np.ones(5)), percentile_ci(sym), rtol=1e-12)
