@@ -207,3 +207,25 @@ def test_too_few_samples_and_a_single_checkpoint_do_not_apply():
         (Status.NOT_APPLICABLE, "only 1 checkpoint(s): no curve to place them on"),
     ]
     assert v.status == Status.INCONCLUSIVE
+
+
+def test_margins_are_absolute_for_rates_and_changes_relative_for_diversity():
+    # mutation-testing follow-up. The margin is 2 points for rates and per-sample changes, however
+    # large the base value; 10% of the base only for distinct-n / self-BLEU.
+    # rephrase: token_f1_change base 1.0, change CI [-0.05, 0.01]: a 5-point drop is not ruled out
+    # by a 2-point margin (10% of 1.0 would wrongly allow it)
+    change = _paired("rephrase", "token_f1_change", "inconclusive", [-0.05, 0.01], base=1.0, value=0.98)
+    assert overfitting_verdict([change]).status == Status.INCONCLUSIVE
+    assert overfitting_verdict([_paired("rephrase", "token_f1_change", "inconclusive", [-0.015, 0.01], base=1.0)]).status == Status.HEALTHY
+    # copied_share (lower is better) base 0.5: a rise up to 5 points is not ruled out by 2 points
+    share = _paired("regurgitation", "copied_share", "inconclusive", [-0.01, 0.05], base=0.5)
+    assert overfitting_verdict([share]).status == Status.INCONCLUSIVE
+    assert overfitting_verdict([_paired("regurgitation", "copied_share", "inconclusive", [-0.01, 0.015], base=0.5)]).status == Status.HEALTHY
+    # self-BLEU (lower is better) base 0.6: margin 10% = 0.06, so a CI up to +0.05 is no worse
+    assert overfitting_verdict([_paired("diversity", "self_bleu", "inconclusive", [-0.01, 0.05], base=0.6)]).status == Status.HEALTHY
+    assert overfitting_verdict([_paired("diversity", "self_bleu", "inconclusive", [-0.01, 0.07], base=0.6)]).status == Status.INCONCLUSIVE
+    # no baseline value to scale by: the absolute margin
+    assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [-0.03, 0.02], base=None)]).status == Status.INCONCLUSIVE
+    # a CI with one end missing rules nothing out
+    assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [None, 0.02], base=0.4)]).status == Status.INCONCLUSIVE
+    assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [-0.01, None], base=0.4)]).status == Status.INCONCLUSIVE
