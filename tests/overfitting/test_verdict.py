@@ -229,3 +229,13 @@ def test_margins_are_absolute_for_rates_and_changes_relative_for_diversity():
     # a CI with one end missing rules nothing out
     assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [None, 0.02], base=0.4)]).status == Status.INCONCLUSIVE
     assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", [-0.01, None], base=0.4)]).status == Status.INCONCLUSIVE
+
+
+def test_non_inferiority_boundary_is_inclusive():
+    # a CI ending exactly at the 2-point margin rules out any harm beyond it: healthy
+    at = _paired("regurgitation", "copy_rate", "inconclusive", [-0.01, 0.02], base=0.1)
+    assert overfitting_verdict([at]).status == Status.HEALTHY
+    drop = _paired("rephrase", "token_f1_change", "inconclusive", [-0.02, 0.01], base=0.0)
+    assert overfitting_verdict([drop]).status == Status.HEALTHY
+    # no CI at all: nothing is ruled out
+    assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", None, base=0.4)]).status == Status.INCONCLUSIVE
