@@ -187,3 +187,34 @@ def test_writer_ends_a_whole_last_row_before_appending(tmp_path):
     with PredictionWriter(p) as w:
         w.write({"id": "4", "output": "d"})
     assert p.read_bytes().count(b"\n") == 4 and b"\n\n" not in p.read_bytes()
+
+
+@pytest.mark.parametrize("keep", [1, 2])
+def test_cut_inside_a_character_with_lead_byte_e0(tmp_path, keep):
+    # Devanagari "न" is E0 A4 A8: E0 is the lowest 3-byte lead byte (a boundary of the lead-byte
+    # ranges). A write cut after 1 or 2 of its bytes is a cut-off line, not bad UTF-8.
+    p = tmp_path / "p.jsonl"
+    whole = _row(0, "नमस्ते")
+    part = b'{"id": "r1", "output": "' + "न".encode()[:keep]
+    p.write_bytes(whole + part)
+    assert [r.id for r in read_predictions(p)] == ["r0"]
+    _, done, _ = PredictionWriter.resume(p)
+    assert done == {("r0", 0)} and p.read_bytes() == whole
+
+
+def test_duplicate_rows_name_both_lines(tmp_path):
+    from tunecheck.errors import DataError
+
+    p = tmp_path / "p.jsonl"
+    p.write_text('{"id": "a", "output": "x"}\n{"id": "b", "output": "y"}\n{"id": "a", "output": "z"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 3: id 'a' \(sample 0\) already appears on line 1; remove the duplicate"):
+        read_predictions(p)
+
+
+def test_resume_of_a_new_file_starts_without_a_blank_line(tmp_path):
+    p = tmp_path / "new.jsonl"
+    writer, done, rows = PredictionWriter.resume(p)
+    with writer:
+        writer.write({"id": "1", "output": "a"})
+    assert (done, rows) == (set(), [])
+    assert p.read_bytes() == b'{"id": "1", "output": "a"}\n'
