@@ -239,3 +239,43 @@ def test_non_inferiority_boundary_is_inclusive():
     assert overfitting_verdict([drop]).status == Status.HEALTHY
     # no CI at all: nothing is ruled out
     assert overfitting_verdict([_paired("diversity", "distinct_2", "inconclusive", None, base=0.4)]).status == Status.INCONCLUSIVE
+
+
+def _gap_result(models, thresholds=None):
+    out = {"layer": "overfit", "models": [
+        {"model": name, "level": "none", "gap": gap, "message": "m", "ci95": {"gap": ci}} for name, gap, ci in models]}
+    if thresholds is not None:
+        out["thresholds"] = thresholds
+    return out
+
+
+def test_gap_signal_thresholds_default_custom_and_one_sided_ci():
+    def status(result, model="tuned"):
+        (s,) = overfitting_verdict([result], model=model).signals
+        return s.status
+
+    # no thresholds in the result: the seeds' 0.5 / 0.2
+    assert status(_gap_result([("tuned", 0.6, [0.55, 0.7])])) == Status.OVERFITTING
+    assert status(_gap_result([("tuned", 0.2, [0.1, 0.3])])) == Status.INCONCLUSIVE
+    assert status(_gap_result([("tuned", 0.15, [0.1, 0.2])])) == Status.HEALTHY  # <= 0.2: healthy
+    # the result's own thresholds are used
+    assert status(_gap_result([("tuned", 0.37, [0.35, 0.4])], {"some": 0.1, "high": 0.3})) == Status.OVERFITTING
+    assert status(_gap_result([("tuned", 0.15, [0.12, 0.18])], {"some": 0.1, "high": 0.3})) == Status.INCONCLUSIVE
+    # the lower end alone shows a gap above the threshold
+    assert status(_gap_result([("tuned", 0.7, [0.6, None])])) == Status.OVERFITTING
+    # the model asked for is found after another one
+    assert status(_gap_result([("other", 0.0, [0.0, 0.0]), ("tuned", 0.9, [0.8, 1.0])]), "tuned") == Status.OVERFITTING
+
+
+def test_curve_signal_statuses_and_reasons():
+    (no_eval,) = overfitting_verdict([_curves({10: (2.0, None), 20: (1.0, None)})], model="tuned").signals
+    assert no_eval.status == Status.NOT_APPLICABLE and no_eval.reason == "no validation loss in the log"
+    assert no_eval.evidence
+    (two,) = overfitting_verdict([_curves({10: (2.0, 2.1), 20: (1.0, 1.6)})], model="tuned").signals
+    assert two.status == Status.NOT_APPLICABLE and two.reason.startswith("only 2 evaluation(s) logged")
+    # three evaluations are enough to judge a converged run
+    three = {10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.2, 1.3)}
+    (s,) = overfitting_verdict([_curves(three)], model="tuned").signals
+    assert s.status == Status.HEALTHY and s.evidence
+    (d,) = overfitting_verdict([_curves(DIVERGED)], model="tuned").signals
+    assert d.status == Status.OVERFITTING and d.evidence
