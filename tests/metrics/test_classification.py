@@ -114,3 +114,20 @@ def test_a_class_never_predicted_has_precision_zero():
     r = classification_report(["pos", "neu"], ["pos", "pos"], ["pos", "neu"])
     assert r.per_class["neu"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
     assert r.per_class["pos"]["precision"] == 0.5
+
+
+def test_classification_stats_score_many_resamples_at_once():
+    # the bootstrap scores an (r, k) matrix of resampled sums in one call: each row on its own
+    import numpy as np
+
+    from tunecheck.metrics import classification_stats
+
+    labels = ["pos", "neg", "neutral"]
+    gold = ["pos", "neg", "neg", "neutral", "pos"]
+    pred = ["pos", "pos", "neg", UNPARSED, "neutral"]
+    stats = classification_stats(gold, pred, labels)
+    resamples = [[0, 0, 1], [2, 3, 4, 4], [1, 2]]
+    sums = np.stack([stats["macro_f1"].columns[r].sum(axis=0) for r in resamples])
+    for name, average in [("macro_f1", "macro"), ("micro_f1", "micro"), ("weighted_f1", "weighted")]:
+        want = [f1_score([gold[i] for i in r], [pred[i] for i in r], labels=labels, average=average, zero_division=0) for r in resamples]
+        np.testing.assert_allclose(stats[name].scorer(sums), want, err_msg=name)
