@@ -131,3 +131,12 @@ def test_classification_stats_score_many_resamples_at_once():
     for name, average in [("macro_f1", "macro"), ("micro_f1", "micro"), ("weighted_f1", "weighted")]:
         want = [f1_score([gold[i] for i in r], [pred[i] for i in r], labels=labels, average=average, zero_division=0) for r in resamples]
         np.testing.assert_allclose(stats[name].scorer(sums), want, err_msg=name)
+
+
+def test_a_label_never_gold_nor_predicted_counts_as_f1_zero_in_the_averages():
+    # "neg" has no support and is never predicted: 2TP + FP + FN = 0, F1 0 (zero_division=0):
+    # macro = (1 + 0) / 2 = 0.5; micro and weighted only see "pos": 1.0
+    r = classification_report(["pos", "pos"], ["pos", "pos"], ["pos", "neg"])
+    assert r.macro_f1 == 0.5
+    assert r.micro_f1 == 1.0 and r.weighted_f1 == 1.0
+    assert r.labels == ["pos", "neg"]
