@@ -219,3 +219,21 @@ def test_paired_per_sample_se_mdd_and_tests_by_hand():
     assert "wilcoxon_p" in mixed.tests and "mcnemar_p" not in mixed.tests
     # only one side with per-sample scores: no per-sample tests (and no crash)
     assert paired(_no_per_sample("m", x), SampleStats.mean("m", y), n_resamples=50).tests == {}
+
+
+def test_paired_cluster_bca_equals_scipy_on_both_models_cluster_sums():
+    # leave-one-cluster-out for both models (their difference's jackknife), clusters resampled
+    from scipy import stats as sps
+
+    clusters = np.repeat(np.arange(20), np.random.default_rng(2).integers(1, 5, size=20))
+    rng = np.random.default_rng(4)
+    x = rng.exponential(size=clusters.size)
+    y = x + rng.exponential(size=clusters.size) * (clusters % 3)
+    r = paired(SampleStats.mean("m", x), SampleStats.mean("m", y), method="bca", n_resamples=2000, seed=5, clusters=clusters)
+    sa, sb = np.bincount(clusters, weights=x), np.bincount(clusters, weights=y)
+    cn = np.bincount(clusters).astype(float)
+    ref = sps.bootstrap(
+        (sa, sb, cn), lambda a, b, n, axis=-1: (b.sum(axis=axis) - a.sum(axis=axis)) / n.sum(axis=axis),
+        paired=True, method="BCa", n_resamples=2000, rng=np.random.default_rng(5), vectorized=True,
+    ).confidence_interval
+    np.testing.assert_allclose(r.ci95, (ref.low, ref.high), rtol=1e-12)
