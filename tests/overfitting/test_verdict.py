@@ -279,3 +279,16 @@ def test_curve_signal_statuses_and_reasons():
     assert s.status == Status.HEALTHY and s.evidence
     (d,) = overfitting_verdict([_curves(DIVERGED)], model="tuned").signals
     assert d.status == Status.OVERFITTING and d.evidence
+
+
+def test_checkpoint_sweep_signal():
+    def sweep(phases):
+        return {"layer": "sweep", "recommendation": "use step 20",
+                "checkpoints": [{"step": 10 * (i + 1), "phase": p} for i, p in enumerate(phases)]}
+
+    (one,) = overfitting_verdict([sweep(["learning"])]).signals
+    assert one.status == Status.NOT_APPLICABLE and one.reason.startswith("only 1 checkpoint(s)")
+    (two,) = overfitting_verdict([sweep(["learning", "over-fitting"])]).signals  # two are enough
+    assert (two.name, two.status, two.evidence) == ("checkpoint sweep", Status.OVERFITTING, "use step 20")
+    (fine,) = overfitting_verdict([sweep(["learning", "plateau", "plateau"])]).signals
+    assert fine.status == Status.HEALTHY
