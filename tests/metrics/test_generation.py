@@ -56,13 +56,15 @@ def test_corpus_stats_scores_any_resample_as_sacrebleu(name, ref_fn):
     assert stats.value() == pytest.approx(ref_fn(preds, [refs]).score)
 
 
-def test_corpus_ci_is_the_percentile_interval_of_sacrebleu_on_resampled_corpora():
+@pytest.mark.parametrize("seed", [None, 3])
+def test_corpus_ci_is_the_percentile_interval_of_sacrebleu_on_resampled_corpora(seed):
     # mutation-testing follow-up: resample segment indices as the statistics engine does
     # (default_rng(seed).integers(0, n, (r, n)), seed 0 by default), score each resampled corpus
     # with sacrebleu itself, take the 2.5% / 97.5% quantiles
     preds, refs = PREDS * 3, REFS * 3
-    idx = np.random.default_rng(0).integers(0, len(preds), size=(40, len(preds)))
+    idx = np.random.default_rng(0 if seed is None else seed).integers(0, len(preds), size=(40, len(preds)))
     scores = [sacrebleu.corpus_bleu([preds[i] for i in row], [[refs[i] for i in row]]).score for row in idx]
-    value, ci = corpus_score_ci("bleu", preds, refs, n_resamples=40)
+    kwargs = {} if seed is None else {"seed": seed}
+    value, ci = corpus_score_ci("bleu", preds, refs, n_resamples=40, **kwargs)
     assert value == pytest.approx(sacrebleu.corpus_bleu(preds, [refs]).score)
     np.testing.assert_allclose(ci, np.quantile(scores, [0.025, 0.975]), rtol=1e-9)
