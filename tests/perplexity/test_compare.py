@@ -230,3 +230,16 @@ def test_p_value_is_large_when_documents_trade_places():
     assert [lo, hi] == pytest.approx(list(np.quantile(improvement, [0.025, 0.975])))
     assert lo < 0 < hi
     assert c.verdict.value == "inconclusive"
+
+
+def test_config_accepts_its_smallest_values_and_rejects_one_less():
+    # mutation-testing follow-up: the boundaries of PerplexityConfig's checks, both sides
+    from tunecheck.perplexity import PerplexityConfig
+
+    PerplexityConfig(max_length=2, stride=2, batch_size=1)  # stride == max_length is allowed
+    PerplexityConfig(max_length=4, stride=1)
+    PerplexityConfig(stride=3)  # no --max-length: the model's own context bounds the stride later
+    for kwargs, flag in [({"max_length": 1}, "--max-length"), ({"stride": 0}, "--stride"),
+                         ({"max_length": 4, "stride": 5}, "cannot exceed"), ({"batch_size": 0}, "--batch-size")]:
+        with pytest.raises(ConfigError, match=flag):
+            PerplexityConfig(**kwargs)
