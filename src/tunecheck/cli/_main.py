@@ -18,25 +18,12 @@ from tunecheck.errors import ConfigError, TunecheckError
 
 
 @app.command()
+@o.option_sets
 def perplexity(
     model: o.Models,
     data: o.Data,
-    completion_only: o.CompletionOnly = False,
-    template: o.Template = "auto",
-    eos: o.Eos = "auto",
-    max_length: o.MaxLength = None,
-    stride: o.Stride = None,
-    windows: o.Windows = "lm-eval",
-    show_tokens: o.ShowTokens = False,
-    batch_size: o.BatchSize = None,
-    dtype: o.Dtype = "auto",
-    device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    scoring: o.ScoringOptions,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     limit: o.Limit = None,
     seed: o.SampledSeed = 0,
@@ -45,43 +32,29 @@ def perplexity(
     format: o.Format = "table",
 ) -> None:
     """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model after the first is compared to it with a paired bootstrap."""
-    from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
+    from tunecheck.perplexity import evaluate_perplexity
 
     o.check_format(format)
     check_paths([*model, data], [Output(out) if out else None])
-    config = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
-                              stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    config = scoring.config(n_resamples, seed)
     dataset = o.sampled(data, fields, limit, seed)
     progress = _progress()
     with progress.running():
-        report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress, show_tokens=r.to_stderr if show_tokens else None)
+        report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress, show_tokens=r.to_stderr if scoring.show_tokens else None)
     r.emit(report.to_result(per_document=per_document), out, format, r.perplexity_tables, full=report.to_result(per_document=True))
 
 
 @app.command()
+@o.option_sets
 def overfit(
     model: o.Models,
     train: Annotated[str, typer.Option("--train", help="Training data (or a sample of it).")],
     eval: Annotated[str, typer.Option("--eval", help="Held-out validation data.")],
     high_gap: Annotated[float, typer.Option(help="Gap (nats/token) above which overfitting is likely.")] = 0.5,
     some_gap: Annotated[float, typer.Option(help="Gap above which some overfitting is present.")] = 0.2,
-    completion_only: o.CompletionOnly = False,
-    template: o.Template = "auto",
-    eos: o.Eos = "auto",
-    max_length: o.MaxLength = None,
-    stride: o.Stride = None,
-    windows: o.Windows = "lm-eval",
-    show_tokens: o.ShowTokens = False,
-    batch_size: o.BatchSize = None,
-    dtype: o.Dtype = "auto",
-    device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    scoring: o.ScoringOptions,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     limit: o.Limit = None,
     seed: o.SampledSeed = 0,
@@ -90,23 +63,21 @@ def overfit(
 ) -> None:
     """Train vs validation loss, the gap between them, and whether it means overfitting."""
     from tunecheck.overfitting import GapThresholds, evaluate_overfit
-    from tunecheck.perplexity import PerplexityConfig
 
     o.check_format(format)
     check_paths([*model, train, eval], [Output(out) if out else None])
     thresholds = GapThresholds(high=high_gap, some=some_gap)
-    config = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
-                              stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    config = scoring.config(n_resamples, seed)
     train_set, eval_set = o.sampled(train, fields, limit, seed), o.sampled(eval, fields, limit, seed)
     progress = _progress()
     with progress.running():
         report = evaluate_overfit(model, train_set, eval_set, config, thresholds, fields=fields, progress=progress,
-                                  show_tokens=r.to_stderr if show_tokens else None)
+                                  show_tokens=r.to_stderr if scoring.show_tokens else None)
     r.emit(report.to_result(), out, format, r.overfit_tables)
 
 
 @app.command()
+@o.option_sets
 def split(
     data: Annotated[str, typer.Option("--data", "-d", help="The data set to split (any format --data takes).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Folder for train.jsonl, validation.jsonl (and test.jsonl with --test-size).")],
@@ -116,12 +87,8 @@ def split(
     seed: Annotated[int, typer.Option(help="Seed for random and category splits.")] = 42,
     date_field: Annotated[str | None, typer.Option(help="temporal: field with an ISO date or a number (default: file order).")] = None,
     category_field: Annotated[str, typer.Option(help="category: field holding the category.")] = "category",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     format: o.Format = "table",
 ) -> None:
     """Split a data set into train and validation files (and test, with --test-size), with their content hashes."""
@@ -130,7 +97,6 @@ def split(
 
     o.check_format(format)
     check_paths([data], [Output(out, "--out", SPLIT_FILES, folder=True)])
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     dataset = load_data(data, fields)
     config = {"strategy": strategy, "validation_size": validation_size, "test_size": test_size, "seed": seed,
               "date_field": date_field, "category_field": category_field}
@@ -140,16 +106,12 @@ def split(
 
 
 @app.command()
+@o.option_sets
 def generate(
     model: Annotated[str, typer.Option("--model", "-m", help="Model: local dir, hub id, PEFT adapter dir, openai:NAME (with --base-url) or vllm:PATH.")],
     data: o.Data,
     out: Annotated[str, typer.Option("--out", "-o", help="Predictions JSONL to write (an interrupted run there is continued).")],
-    max_new_tokens: Annotated[int, typer.Option(help="Most tokens generated per output.")] = 256,
-    temperature: Annotated[float, typer.Option(help="0 = greedy (default); > 0 samples.")] = 0.0,
-    top_p: Annotated[float, typer.Option(help="Nucleus sampling: keep the smallest token set with this much probability.")] = 1.0,
-    n: Annotated[int, typer.Option("--n", help="Generations per prompt (needs --temperature > 0).")] = 1,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
-    stop: Annotated[list[str] | None, typer.Option("--stop", help="Stop string (repeatable); not included in the output.")] = None,
+    params: o.Generation,
     template: o.Template = "auto",
     chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="Force the chat template on or off (default: chat data uses it).")] = None,
     system_prompt: Annotated[str | None, typer.Option(help="System turn added to chat prompts that have none.")] = None,
@@ -164,26 +126,19 @@ def generate(
     limit: Annotated[int | None, typer.Option(help="Only the first N samples.")] = None,
     carry: Annotated[list[str] | None, typer.Option("--carry", help="Extra sample field to copy into each row (repeatable).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Start again instead of continuing what --out holds.")] = False,
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     format: o.Format = "table",
 ) -> None:
     """Generate outputs for every sample into a predictions JSONL file; run it again to resume."""
     from tunecheck.generation import GenerateConfig, generate_predictions
-    from tunecheck.models import GenerationParams
 
     o.check_format(format)
     check_paths([model, data], [Output(out)])
     state["interrupt_hint"] = f"finished rows are saved in {out}; run the same command again to continue"
-    params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed, stop=tuple(stop or ()))
     config = GenerateConfig(params=params, template=template, chat_template=chat_template, system_prompt=system_prompt,
                             batch_size=batch_size, dtype=dtype, device=device, base_url=base_url, api_key_env=api_key_env,
                             concurrency=concurrency, timeout=timeout, retries=retries, carry=tuple(carry or ()))
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     progress = RichProgress(unit="prompts")
     with progress.running():
         summary = generate_predictions(model, data, out, config, fields=fields, limit=limit, overwrite=overwrite, progress=progress)

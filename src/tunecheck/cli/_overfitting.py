@@ -48,6 +48,7 @@ def curves(
 
 
 @app.command()
+@o.option_sets
 def sweep(
     run_dir: Annotated[str, typer.Argument(help="Training output_dir holding checkpoint-* directories (full models or adapters).")],
     eval: Annotated[str, typer.Option("--eval", help="Held-out validation data.")],
@@ -62,21 +63,9 @@ def sweep(
     final: Annotated[bool, typer.Option("--final/--no-final", help="Also evaluate the model saved in RUN_DIR itself.")] = True,
     plot: Annotated[str | None, typer.Option(help="Write the U-curve as a PNG here.")] = None,
     html: Annotated[str | None, typer.Option(help="Write the U-curve as an interactive HTML chart here.")] = None,
-    completion_only: o.CompletionOnly = False,
-    template: o.Template = "auto",
-    eos: o.Eos = "auto",
-    max_length: o.MaxLength = None,
-    stride: o.Stride = None,
-    windows: o.Windows = "lm-eval",
-    batch_size: o.BatchSize = None,
-    dtype: o.Dtype = "auto",
-    device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    scoring: o.ScoringQuiet,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     limit: o.Limit = None,
     seed: o.SampledSeed = 0,
@@ -85,19 +74,16 @@ def sweep(
 ) -> None:
     """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve; run it again to continue an interrupted sweep."""
     from tunecheck.overfitting import SweepConfig, default_cache_dir, plot_sweep, sweep_checkpoints
-    from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import load_rules
 
     o.check_format(format)
     where = cache_dir or str(default_cache_dir(run_dir))
     check_paths([run_dir, eval, train, base, rules],
                 [Output(where, "--cache-dir", folder=True), _out(plot, "--plot"), _out(html, "--html"), _out(out)])
-    ppl = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
-                           stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    ppl = scoring.config(n_resamples, seed)
     label_list = o.label_list(labels)
     config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()),
                          labels=label_list, rules=dict(load_rules(rules)) if rules else None, include_final=final)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     eval_set = o.sampled(eval, fields, limit, seed)
     train_set = o.sampled(train, fields, limit, seed) if train is not None else None
     bar = progress()
@@ -109,6 +95,7 @@ def sweep(
 
 
 @app.command()
+@o.option_sets
 def overlap(
     train: Train,
     eval: Annotated[str, typer.Option("--eval", help="Eval data, or benchmark items to check the training set against (contamination).")],
@@ -117,12 +104,8 @@ def overlap(
     near_threshold: Annotated[float, typer.Option(help="Character-level similarity (Indel ratio of the normalised texts) that makes a near duplicate.")] = 0.8,
     boilerplate_share: Annotated[float, typer.Option(help="A word 8-gram in at least this share of the training rows (and 10 or more) is boilerplate, such as a shared instruction, and left out of the near and n-gram checks; 0 keeps everything.")] = 0.05,
     show: Annotated[int, typer.Option(help="Matching pairs listed in the table (the JSON holds them all).")] = 10,
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
@@ -137,7 +120,6 @@ def overlap(
     if show < 0:
         raise ConfigError(f"--show {show}: the number of pairs to list must be 0 or more")
     check_paths([train, eval], [_out(out)])
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():
         report = check_overlap(load_data(train, fields), load_data(eval, fields), on=on, n=ngram,  # type: ignore[arg-type]
@@ -165,17 +147,14 @@ def diversity(
 
 
 @memorisation.command("copying")
+@o.option_sets
 def copying(
     preds: Preds,
     train: Train,
     ngram: Annotated[int, typer.Option(help="Words in the shared n-gram that makes an output a copy.")] = 13,
     on: Annotated[str, typer.Option(help="Index the full training samples, or only their prompts or responses.")] = "full",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     seed: o.Seed = 0,
     out: o.Out = None,
@@ -187,7 +166,6 @@ def copying(
     o.check_format(format)
     config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
     check_paths([*preds, train], [_out(out)])
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():
         report = evaluate_copying(preds, train, config, fields=fields, progress=bar)
@@ -195,6 +173,7 @@ def copying(
 
 
 @memorisation.command("extraction")
+@o.option_sets
 def extraction(
     model: o.Models,
     train: Train,
@@ -206,12 +185,8 @@ def extraction(
     batch_size: Annotated[int | None, typer.Option(help="Prefixes per batch (default: 16 on CPU, what fits on a GPU).")] = None,
     dtype: o.Dtype = "auto",
     device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     seed: o.Seed = 0,
     out: o.Out = None,
@@ -224,7 +199,6 @@ def extraction(
     check_paths([*model, train], [_out(out)])
     config = ExtractionConfig(n_samples=samples, prefix=prefix, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens,
                               template=template, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():
         report = evaluate_extraction(model, train, config, fields=fields, progress=bar)
@@ -232,27 +206,16 @@ def extraction(
 
 
 @memorisation.command("membership")
+@o.option_sets
 def membership(
     model: o.Models,
     train: Train,
     eval: Annotated[str, typer.Option("--eval", help="Held-out data the model never trained on.")],
     samples: Samples = 200,
     k_percent: Annotated[float, typer.Option(help="Min-K% Prob: the share of least likely tokens averaged.")] = 20.0,
-    completion_only: o.CompletionOnly = False,
-    template: o.Template = "auto",
-    eos: o.Eos = "auto",
-    max_length: o.MaxLength = None,
-    stride: o.Stride = None,
-    windows: o.Windows = "lm-eval",
-    batch_size: o.BatchSize = None,
-    dtype: o.Dtype = "auto",
-    device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    scoring: o.ScoringQuiet,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     seed: o.Seed = 0,
     out: o.Out = None,
@@ -260,13 +223,10 @@ def membership(
 ) -> None:
     """Membership signal: AUROC of telling training from held-out examples by the tuned model's loss, Min-K% Prob, and its loss relative to the base (the first --model)."""
     from tunecheck.overfitting import MembershipConfig, evaluate_membership
-    from tunecheck.perplexity import PerplexityConfig
 
     o.check_format(format)
     check_paths([*model, train, eval], [_out(out)])
-    ppl = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
-                           stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    ppl = scoring.config(n_resamples, seed)
     bar = progress()
     with bar.running():
         report = evaluate_membership(model, train, eval, MembershipConfig(n_samples=samples, k_percent=k_percent, perplexity=ppl),
