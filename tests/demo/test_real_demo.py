@@ -48,9 +48,11 @@ def test_real_demo_runs_end_to_end_on_a_tiny_budget(smollm2, tmp_path, capsys):
     state = json.loads((tmp_path / "tuned" / "trainer_state.json").read_text())
     assert [row["epoch"] for row in state["log_history"] if "eval_loss" in row] == [1.0, 2.0]
     assert sorted(p.name for p in (tmp_path / "tuned" / "trainer").glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
-    names = ("perplexity_responses", "perplexity_heldout_text", "overfit", "curves", "sweep", "overlap", "copying", "diversity", "overfitting", "verdict")
+    names = ("perplexity_responses", "perplexity_heldout_text", "overfit", "task_classification", "curves", "sweep", "overlap", "copying",
+             "diversity", "overfitting", "verdict")
     assert set(written) == set(names)
-    assert [written[k].layer for k in names] == ["perplexity", "perplexity", "overfit", "curves", "sweep", "overlap", "copying", "diversity", "overfitting", "verdict"]
+    assert [written[k].layer for k in names] == ["perplexity", "perplexity", "overfit", "score", "curves", "sweep", "overlap", "copying",
+                                                 "diversity", "overfitting", "verdict"]
     assert {r["check"] for r in written["verdict"].details["headline"]} >= {"general text perplexity", "task: sentiment accuracy"}
     assert written["verdict"].details["demo"]["sizes"]["train"] == 8
     assert (tmp_path / "preds" / "tuned.jsonl").is_file() and (tmp_path / "sweep.png").is_file()

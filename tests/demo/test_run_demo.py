@@ -6,12 +6,12 @@ full `tunecheck demo --retrain` runs wrote identical results.json files, see REA
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
 import torch
 
+from tunecheck.core import Status, load_results
 from tunecheck.demo import _run
 from tunecheck.demo._seed import reproducible
 
@@ -31,20 +31,21 @@ def test_run_demo_runs_every_layer(tmp_path: Path, small_recipe: None, capsys: p
     threads = torch.get_num_threads()
     results = _run.run_demo(tmp_path / "demo")
     assert torch.get_num_threads() == threads  # the single-threaded block is undone
-    assert list(results) == ["demo", "perplexity_responses", "perplexity_heldout_text", "overfit", "task_qa", "curves", "sweep", "overlap",
-                             "copying", "diversity", "extraction", "overfitting", "verdict", "did_it_work"]
-    assert json.loads((tmp_path / "demo" / "results.json").read_text()) == json.loads(json.dumps(results))
+    assert list(results) == ["perplexity_responses", "perplexity_heldout_text", "overfit", "task_qa", "curves", "sweep", "overlap",
+                             "copying", "diversity", "extraction", "overfitting", "verdict"]
+    assert load_results(tmp_path / "demo" / "results.json").to_dict() == results.to_dict()
     # 240 training rows in batches of 16: 15 steps an epoch, a checkpoint each, evaluated every 15 steps
-    assert [c["checkpoint"] for c in results["sweep"]["checkpoints"]] == ["checkpoint-15", "checkpoint-30"]
+    assert results["sweep"].model_names() == ["checkpoint-15", "checkpoint-30"]
     # 80 held-out questions, 4 per country: 20 clusters
-    assert [(m["model"], m["n"], m["clusters"]) for m in results["task_qa"]["models"]] == [("base", 80, 20), ("tuned", 80, 20)]
-    signals = results["did_it_work"]["overfitting"]["signals"]
-    assert [s["signal"] for s in signals] == ["loss gap", "training curves", "checkpoint sweep", "verbatim copying", "output diversity", "extraction (context)"]
+    task = results["task_qa"]
+    assert [(m.name, m.details["n"], m.details["clusters"]) for m in task.models] == [("base", 80, 20), ("tuned", 80, 20)]
+    signals = results["verdict"].signals
+    assert [s.name for s in signals] == ["loss gap", "training curves", "checkpoint sweep", "verbatim copying", "output diversity", "extraction (context)"]
     # two evaluations (steps 15 and 30) are too few to see a divergence
-    assert (signals[1]["status"], signals[1]["reason"]) == ("not applicable", "only 2 evaluation(s) logged: too few to see a divergence")
+    assert (signals[1].status, signals[1].reason) == (Status.NOT_APPLICABLE, "only 2 evaluation(s) logged: too few to see a divergence")
     # the demo's own overfitting verdict and `tunecheck verdict`'s agree
-    assert results["overfitting"]["status"] == results["did_it_work"]["overfitting"]["status"]
-    assert [r["check"] for r in results["verdict"]][:2] == ["response perplexity (task data)", "general text perplexity"]
+    assert results["overfitting"].details["status"] == results["verdict"].details["overfitting"]["status"]
+    assert [r["check"] for r in results["verdict"].details["headline"]][:2] == ["response perplexity (task data)", "general text perplexity"]
     out = capsys.readouterr().out
     assert "pre-training a small base model" in out and f"results written to {tmp_path / 'demo' / 'results.json'}" in " ".join(out.split())
 
