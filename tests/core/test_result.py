@@ -88,6 +88,7 @@ def test_lookups():
     assert r.comparisons_for("tuned") == r.comparisons and r.comparisons_for("base") == []
     assert r.signals_for("tuned") == r.signals
     assert r.model_names() == ["base", "tuned"]
+    assert r.value("exact_match", "base") == 0.5 and r.value("f1", "base") is None
 
 
 def test_a_combined_file_loads_as_a_set_and_by_name(tmp_path):

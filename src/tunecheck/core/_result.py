@@ -103,6 +103,11 @@ class Result:
         found = [e for e in self.estimates if e.metric == metric and (e.model == model or not model)]
         return found[0] if found else None
 
+    def value(self, metric: str, model: str = "") -> float | None:
+        """The point value of `estimate(metric, model)`, or None when there is none."""
+        est = self.estimate(metric, model)
+        return est.value if est else None
+
     def comparisons_for(self, model: str) -> list[Comparison]:
         return [c for c in self.comparisons if c.model == model]
 

@@ -62,16 +62,12 @@ def sweep_table(result: Result) -> None:
             Col("vs best", keep=4, fold=True), Col("phase", "left", verdict=True)]
     cells = []
     for m in result.models:
-        def value(metric: str, name: str = m.name) -> float | None:
-            est = result.estimate(metric, name)
-            return est.value if est else None
-
         loss = result.estimate("eval_loss", m.name)
         vs = next((c for c in result.comparisons if c.model == m.name), None)
         phase = str(m.details.get("phase", ""))
         cells.append([
-            escape(m.name), num(m.details.get("step")), num(value("eval_loss")), ci(loss.ci95 if loss else None),
-            num(value("eval_perplexity"), 3), num(value("train_loss")), num(value("gap")), *[num(value(t), 3) for t in tasks],
+            escape(m.name), num(m.details.get("step")), num(result.value("eval_loss", m.name)), ci(loss.ci95 if loss else None),
+            num(result.value("eval_perplexity", m.name), 3), num(result.value("train_loss", m.name)), num(result.value("gap", m.name)), *[num(result.value(t, m.name), 3) for t in tasks],
             f"{signed(vs.difference)} (p={num(vs.p_value_holm, 3)})" if vs else "-",
             f"[{_PHASE_STYLE.get(phase, '')}]{phase}[/]",
         ])

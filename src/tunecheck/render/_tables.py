@@ -108,13 +108,9 @@ def perplexity_tables(result: Result) -> None:
             Col("word ppl", keep=2), Col("tokens", keep=5)]
     cells = []
     for m in result.models:
-        def value(metric: str, name: str = m.name) -> float | None:
-            est = result.estimate(metric, name)
-            return est.value if est else None
-
         ppl = result.estimate("perplexity", m.name)
-        cells.append([escape(m.name), num(value("perplexity")), ci(ppl.ci95 if ppl else None), num(value("bits_per_byte")),
-                      num(value("byte_perplexity")), num(value("word_perplexity")), num(m.details.get("tokens"))])
+        cells.append([escape(m.name), num(result.value("perplexity", m.name)), ci(ppl.ci95 if ppl else None), num(result.value("bits_per_byte", m.name)),
+                      num(result.value("byte_perplexity", m.name)), num(result.value("word_perplexity", m.name)), num(m.details.get("tokens"))])
     console.print(fitted(f"Perplexity on {escape(data.source)}  (n={data.n}, {(data.sha256 or '')[:19]})", cols, cells))
     comparison_table(result.comparisons)
 
@@ -147,13 +143,9 @@ def overfit_tables(result: Result) -> None:
             Col("verdict", "left", fold=True)]
     cells = []
     for m in result.models:
-        def value(metric: str, name: str = m.name) -> float | None:
-            est = result.estimate(metric, name)
-            return est.value if est else None
-
         gap = result.estimate("gap", m.name)
         style = _LEVEL_STYLE.get(str(m.details.get("level")), "")
-        cells.append([escape(m.name), num(value("train_loss")), num(value("eval_loss")), num(value("gap")), ci(gap.ci95 if gap else None),
+        cells.append([escape(m.name), num(result.value("train_loss", m.name)), num(result.value("eval_loss", m.name)), num(result.value("gap", m.name)), ci(gap.ci95 if gap else None),
                       f"[{style}]{escape(str(m.details.get('message', '')))}[/]"])
     console.print(fitted(escape(title), cols, cells))
     for m in result.models:
