@@ -33,6 +33,7 @@ def test_a_folder_is_used_as_it_is(tmp_path):
 
 
 @pytest.mark.real
+@pytest.mark.timeout(900)  # trains SmolLM2 for 2 steps: about 2 minutes idle, far longer on a shared 2-core machine
 def test_real_demo_runs_end_to_end_on_a_tiny_budget(smollm2, tmp_path, capsys):
     from tunecheck.demo._real_run import Sizes, run_real_demo
 
