@@ -100,6 +100,17 @@ class FakeScorer:
         self.options = options
         return [TokenScores(np.array([-1.0]), np.array([7], dtype=np.int64)) for _ in requests]
 
+    # the rest of the LogLikelihoodModel protocol, for `evaluate_perplexity`
+    @property
+    def context_length(self) -> int:
+        return 64
+
+    def token_view(self, req: LoglikelihoodRequest) -> list[tuple[str, bool]]:
+        return [(req.continuation, True)]
+
+    def close(self) -> None:
+        pass
+
 
 def _data(*samples: Sample) -> Dataset:
     return Dataset(samples, "mem", samples[0].shape, "h")
@@ -141,3 +152,20 @@ def test_score_model_hands_the_options_to_the_model_and_keeps_its_identity():
     assert result.identity == {"path": "fake"}
     # one token of NLL 1 per document: perplexity e^(2 / 2)
     assert result.metrics["perplexity"].value == pytest.approx(np.e)
+
+
+def test_evaluate_perplexity_reads_the_data_with_the_field_map_and_passes_progress(tmp_path):
+    import json
+
+    from tunecheck.data import FieldMap
+    from tunecheck.perplexity import evaluate_perplexity
+
+    # the text sits in "body", which is not a field tunecheck detects by itself
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "body": f"words {i}"}) + "\n" for i in range(3)))
+    model, progress = FakeScorer(), object()
+    report = evaluate_perplexity([model], path, PerplexityConfig(n_resamples=100), fields=FieldMap(text="body"), progress=progress)  # type: ignore[arg-type]
+    assert [r.sample_id for r in report.models[0].records] == ["0", "1", "2"]
+    # "words 0": 7 bytes, 2 words in each scored text
+    assert report.models[0].totals["bytes"] == 21.0 and report.models[0].totals["words"] == 6.0
+    assert model.options["progress"] is progress
