@@ -42,6 +42,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "overfitting/_curve_report.py": (["src/tunecheck/overfitting/_curve_report.py"], ["tests/overfitting/test_curves.py"]),
     "perplexity/_evaluate.py": (["src/tunecheck/perplexity/_evaluate.py"], ["tests/perplexity"]),
+    "perplexity/_metrics.py": (["src/tunecheck/perplexity/_metrics.py", "src/tunecheck/perplexity/_show.py"], ["tests/perplexity"]),
     # the modules of overfitting/ with pure logic (no model, no plots): a quicker first pass
     "overfitting/logic": (
         [f"src/tunecheck/overfitting/{m}.py" for m in ("_gap", "_curves", "_curve_report", "_applies", "_verdict", "_signals", "_logs")],
