@@ -41,6 +41,9 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/overfitting/test_applies.py", "tests/overfitting/test_signals.py"],
     ),
     "overfitting/_curve_report.py": (["src/tunecheck/overfitting/_curve_report.py"], ["tests/overfitting/test_curves.py"]),
+    "overfitting/_sweep.py": (
+        ["src/tunecheck/overfitting/_sweep.py", "src/tunecheck/overfitting/_checkpoints.py"], ["tests/overfitting/test_sweep.py"],
+    ),
     "perplexity/_evaluate.py": (["src/tunecheck/perplexity/_evaluate.py"], ["tests/perplexity"]),
     "perplexity/_metrics.py": (["src/tunecheck/perplexity/_metrics.py", "src/tunecheck/perplexity/_show.py"], ["tests/perplexity"]),
     # the modules of overfitting/ with pure logic (no model, no plots): a quicker first pass
