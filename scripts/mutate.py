@@ -2,7 +2,7 @@
 
 mutmut 3 reads one `[tool.mutmut]` (pyproject.toml) and works in `./mutants/`. Testing every
 package's mutants against the whole suite would take hours on two cores, so each package runs in
-its own folder `mutants/<name>/` (links to src/, tests/ and pyproject.toml) with `only_mutate` and
+its own folder `mutants/<name>/` (links to src/, tests/, docs/ and pyproject.toml) with `only_mutate` and
 the test selection narrowed to that package. mutmut then runs, per mutant, only the selected tests
 that execute the mutated function. Usage: `python scripts/mutate.py [NAME ...]` (default: all);
 the summary is printed at the end and written to `mutants/scores.json`.
@@ -28,26 +28,45 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "perplexity": (["src/tunecheck/perplexity/*"], ["tests/perplexity"]),
     "metrics": (["src/tunecheck/metrics/*"], ["tests/metrics"]),
     "overfitting": (["src/tunecheck/overfitting/*"], ["tests/overfitting"]),
-    # the judgement rules of overfitting/ (gap, when a check applies, the verdict): the first pass
-    "overfitting/rules": (
-        [f"src/tunecheck/overfitting/{m}.py" for m in ("_gap", "_applies", "_verdict")],
-        ["tests/overfitting"],
+    # the judgement rules of overfitting/ after the redesign (issue 10): one target per module,
+    # each against the test files that exercise it (quicker than all of tests/overfitting/)
+    "overfitting/_verdict.py": (
+        ["src/tunecheck/overfitting/_verdict.py"],
+        ["tests/overfitting/test_verdict.py", "tests/overfitting/test_verdict_rule.py"],
     ),
+    "overfitting/_signals.py": (["src/tunecheck/overfitting/_signals.py"], ["tests/overfitting/test_signals.py"]),
+    "overfitting/_gap.py": (["src/tunecheck/overfitting/_gap.py"], ["tests/overfitting/test_gap.py"]),
+    "overfitting/_applies.py": (
+        ["src/tunecheck/overfitting/_applies.py"],
+        ["tests/overfitting/test_applies.py", "tests/overfitting/test_signals.py"],
+    ),
+    "overfitting/_curve_report.py": (["src/tunecheck/overfitting/_curve_report.py"], ["tests/overfitting/test_curves.py"]),
+    "overfitting/_sweep.py": (
+        ["src/tunecheck/overfitting/_sweep.py", "src/tunecheck/overfitting/_checkpoints.py"], ["tests/overfitting/test_sweep.py"],
+    ),
+    "perplexity/_evaluate.py": (["src/tunecheck/perplexity/_evaluate.py"], ["tests/perplexity"]),
+    "perplexity/_metrics.py": (["src/tunecheck/perplexity/_metrics.py", "src/tunecheck/perplexity/_show.py"], ["tests/perplexity"]),
     # the modules of overfitting/ with pure logic (no model, no plots): a quicker first pass
     "overfitting/logic": (
-        [f"src/tunecheck/overfitting/{m}.py" for m in ("_gap", "_curves", "_applies", "_verdict", "_logs")],
+        [f"src/tunecheck/overfitting/{m}.py" for m in ("_gap", "_curves", "_curve_report", "_applies", "_verdict", "_signals", "_logs")],
         ["tests/overfitting"],
     ),
 }
 
+_DEFAULT_FILES = ("models/_windows.py", "data/_predictions.py")
+"""Single-file targets that `make mutate` runs by default (the others narrow a package already run)."""
+
 # Run inside each package's folder: mutmut reads its config from ./pyproject.toml, then we narrow it.
 _RUN = """
 import sys
+from pathlib import Path
 import mutmut.configuration as mc
 from mutmut.__main__ import cli
 cfg = mc._load_config()
 cfg.only_mutate = {only}
 cfg.pytest_add_cli_args_test_selection = {tests}
+# the results-schema tests read docs/results.schema.json beside tests/
+cfg.also_copy = [*cfg.also_copy, Path("docs")]
 mc._config = cfg
 cli(sys.argv[1:])
 """
@@ -56,7 +75,7 @@ cli(sys.argv[1:])
 def workdir(name: str) -> Path:
     folder = ROOT / "mutants" / name.replace("/", "-")
     folder.mkdir(parents=True, exist_ok=True)
-    for link in ("src", "tests", "pyproject.toml"):
+    for link in ("src", "tests", "docs", "pyproject.toml"):
         if not (folder / link).exists():
             (folder / link).symlink_to(ROOT / link)
     return folder
@@ -89,7 +108,7 @@ def main(names: list[str]) -> int:
     again = bool(names) and names[0] == "--again"
     names = names[1:] if again else names
     scores = {}
-    for name in names or [n for n in PACKAGES if not n.startswith("overfitting/")]:
+    for name in names or [n for n in PACKAGES if "/" not in n or n in _DEFAULT_FILES]:
         print(f"== {name}", flush=True)
         only = not_killed(name) if again else []
         if again and not only:

@@ -347,3 +347,51 @@ def test_equal_training_losses_are_not_a_fall(train_at_60, diverges_at):
         )
     else:
         assert r.recommendation.startswith("stop at epoch 3 / step 30 (best eval loss 1.000); later checkpoints overfit")
+
+
+# Mutation-testing cases (tests/MUTANTS.md), worked out by hand.
+
+
+def test_result_records_the_log_the_settings_and_the_notes():
+    curves = make_curves(FALLING, DIVERGING)
+    noted = TrainingCurves(curves.source, curves.format, curves.train, curves.eval, notes=("2 log entries repeat a step",))
+    result = analyse_curves(noted, patience=2, min_delta=0.05).to_result()
+    # 20 train points, 10 evaluations; a given min_delta is recorded, patience too
+    assert result.data[0].details == {"format": "trainer_state", "train_points": 20, "eval_points": 10}
+    assert result.config == {"patience": 2, "min_delta": 0.05}
+    assert result.warnings == ["2 log entries repeat a step"]
+    # a derived min_delta is not a setting the user chose: recorded as None
+    assert analyse_curves(curves).to_result().config == {"patience": 3, "min_delta": None}
+
+
+def test_one_training_loss_has_no_summary():
+    r = analyse_curves(make_curves({10: 2.0}, {10: 2.1, 20: 2.0, 30: 1.9}))
+    assert r.train is None and r.details()["train"] is None
+
+
+def test_curve_signal_every_field_of_each_status():
+    from tunecheck.core import Signal
+
+    def check(train_evals, status, reason):
+        train = tuple(CurvePoint(s, t) for s, (t, _) in sorted(train_evals.items()) if t is not None)
+        evals = tuple(CurvePoint(s, e) for s, (_, e) in sorted(train_evals.items()) if e is not None)
+        report = analyse_curves(TrainingCurves("trainer_state.json", "trainer_state", train, evals))
+        assert curve_signal(report) == Signal("training curves", status, report.recommendation, reason, True, RUN)
+
+    check({10: (2.0, None), 20: (1.0, None)}, Status.NOT_APPLICABLE, "no validation loss in the log")
+    check({10: (2.0, 2.1), 20: (1.0, 1.6)}, Status.NOT_APPLICABLE, "only 2 evaluation(s) logged: too few to see a divergence")
+    check({10: (1.0, 2.1), 20: (1.5, 1.6), 30: (2.0, 1.3), 40: (2.5, 1.15), 50: (3.0, 1.1)}, Status.INCONCLUSIVE,
+          "the training loss did not decrease properly")
+    check({10: (2.0, 2.6), 20: (1.5, 2.3), 30: (1.2, 2.0), 40: (1.0, 1.8), 50: (0.8, 1.7)}, Status.INCONCLUSIVE,
+          "no divergence, but the logged train-eval gap is 0.9")
+    check({10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.2, 1.3), 40: (1.0, 1.15), 50: (0.9, 1.1)}, Status.HEALTHY, None)
+    # three evaluations are enough to judge: falling train and eval loss, gaps 0.1: healthy
+    check({10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.0, 1.1)}, Status.HEALTHY, None)
+    # an evaluation before any training loss (gap unknown) is skipped, not an error
+    check({5: (None, 2.2), 10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.0, 1.1)}, Status.HEALTHY, None)
+
+
+def test_only_the_last_gap_counts():
+    # gaps 2.6 - 2.0 = 0.6, 2.1 - 1.5 = 0.6, 1.8 - 1.2 = 0.6, then 1.5 - 1.0 = 0.5 (exact in binary):
+    # the last is not above 0.5, so healthy, however high the earlier ones were
+    assert _signal({10: (2.0, 2.6), 20: (1.5, 2.1), 30: (1.2, 1.8), 40: (1.0, 1.5)}).status == Status.HEALTHY

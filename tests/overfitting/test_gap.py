@@ -185,3 +185,38 @@ def test_gap_signal_evidence_and_not_applicable():
     # custom thresholds move both ends
     assert gap_signal("m", Estimate(0.2, (0.15, 0.25)), "x", GapThresholds(high=0.4, some=0.3)).status == Status.HEALTHY
     assert gap_signal("m", Estimate(0.2, (0.15, 0.25)), "x", GapThresholds(high=0.1, some=0.05)).status == Status.OVERFITTING
+
+
+# Mutation-testing cases (tests/MUTANTS.md), worked out by hand.
+
+
+def test_equal_thresholds_are_refused():
+    with pytest.raises(ConfigError, match=r"^--some-gap \(0.3\) must be below --high-gap \(0.3\)$"):
+        GapThresholds(high=0.3, some=0.3)
+
+
+def test_classify_gap_keeps_both_losses_and_the_message():
+    from tunecheck.overfitting import GapVerdict
+
+    # 1.75 - 1.0 = 0.75 exactly in binary; > 0.5: high, with the suggestions
+    assert classify_gap(1.0, 1.75) == GapVerdict(1.0, 1.75, 0.75, "high", "high probability of overfitting", SUGGESTIONS)
+
+
+def test_gap_signal_every_field_of_each_status():
+    from tunecheck.core import Signal
+
+    few = gap_signal("tuned", Estimate(0.75, (0.625, 0.875)), "msg", T, reason="only 5 documents")
+    evidence = "validation - train loss = 0.750 nats/token (CI [+0.625, +0.875]): msg"
+    assert few == Signal("loss gap", Status.NOT_APPLICABLE, evidence, "only 5 documents", True, "tuned")
+    assert gap_signal("tuned", Estimate(0.75, (0.625, 0.875)), "msg", T) == Signal("loss gap", Status.OVERFITTING, evidence, None, True, "tuned")
+    unsure = gap_signal("tuned", Estimate(0.25, None), "msg", T)
+    assert unsure == Signal("loss gap", Status.INCONCLUSIVE, "validation - train loss = 0.250 nats/token (CI [n/a]): msg",
+                            "the CI is not wholly above 0.5 nor below 0.2", True, "tuned")
+
+
+def test_gap_signal_evidence_of_undefined_and_extreme_numbers():
+    # NaN reads "n/a"; infinity and small numbers keep lower-case "inf" / "e-05" (".3f", "+.3g")
+    s = gap_signal("tuned", Estimate(math.nan, (1.5e-05, math.inf)), "msg", T)
+    assert s.evidence == "validation - train loss = n/a nats/token (CI [+1.5e-05, +inf]): msg"
+    t = gap_signal("tuned", Estimate(math.inf, (-math.inf, 2e-05)), "msg", T)
+    assert t.evidence == "validation - train loss = inf nats/token (CI [-inf, +2e-05]): msg"

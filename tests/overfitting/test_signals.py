@@ -129,3 +129,74 @@ def test_a_copying_result_from_long_unrelated_outputs_is_healthy(tmp_path):
     result = evaluate_copying([preds("base", long), preds("tuned", long)], train, CopyConfig(n_resamples=1000)).to_result()
     assert [(s.name, s.status) for s in result.signals] == [("verbatim copying", Status.HEALTHY)]
     assert result.estimate("copy_rate", "tuned").ci95 == (0.0, 0.0)  # type: ignore[union-attr]
+
+
+# Mutation-testing cases (tests/MUTANTS.md): every field of the signal, the boundaries of
+# non-inferiority, and the formatting of the evidence, all worked out by hand.
+
+
+def test_each_status_gives_the_whole_signal_with_its_model_and_evidence():
+    from tunecheck.core import Signal
+
+    over = _c("copy_rate", "regressed", (0.1, 0.2), base=0.1, value=0.25)
+    # default: a deciding signal; the evidence joins each metric's "base -> value (verdict, CI)" by "; "
+    assert from_comparisons("verbatim copying", [over, _c("copied_share", "inconclusive", (-0.01, 0.01), base=0.2, value=0.2)], "tuned", "copying vs the base") == Signal(
+        "verbatim copying", Status.OVERFITTING,
+        "copying vs the base: copy_rate 0.1 -> 0.25 (regressed, CI [+0.1, +0.2]); copied_share 0.2 -> 0.2 (inconclusive, CI [-0.01, +0.01])",
+        None, True, "tuned")
+    fine = _c("copy_rate", "inconclusive", (-0.03, 0.01), base=0.1, value=0.09)
+    assert from_comparisons("c", [fine], "tuned", "d", deciding=False) == Signal(
+        "c", Status.HEALTHY, "d: copy_rate 0.1 -> 0.09 (inconclusive, CI [-0.03, +0.01])", None, False, "tuned")
+    wide = _c("copy_rate", "inconclusive", (-0.05, 0.05), base=0.1, value=0.1)
+    assert from_comparisons("c", [wide], "tuned", "d", deciding=False) == Signal(
+        "c", Status.INCONCLUSIVE, "d: copy_rate 0.1 -> 0.1 (inconclusive, CI [-0.05, +0.05])",
+        "the CIs do not rule out a harm beyond the margin", False, "tuned")
+    # a check that does not apply without saying why still gives a reason
+    assert from_comparisons("c", [wide], "tuned", "d", applies=Applies(False), deciding=False) == Signal(
+        "c", Status.NOT_APPLICABLE, "d: copy_rate 0.1 -> 0.1 (inconclusive, CI [-0.05, +0.05])",
+        "the check does not apply to this model", False, "tuned")
+
+
+def test_evidence_keeps_small_numbers_in_lower_case_exponent_form():
+    # 1.5e-05 in three significant digits is "1.5e-05" (format ".3g"), never "1.5E-05"
+    tiny = _c("copy_rate", "inconclusive", (-2e-05, 3e-05), base=1.5e-05, value=1.5e-05)
+    s = from_comparisons("c", [tiny], "tuned", "d")
+    assert s is not None and s.evidence == "d: copy_rate 1.5e-05 -> 1.5e-05 (inconclusive, CI [-2e-05, +3e-05])"
+
+
+def test_non_inferiority_boundaries_for_higher_is_better_metrics():
+    # exact_match_change: a per-sample change, absolute margin 0.02, higher is better:
+    # healthy iff lo >= -0.02; a lower bound of exactly -0.02 counts (written as a literal)
+    assert _status(_c("exact_match_change", "inconclusive", (-0.02, 0.05))) == Status.HEALTHY
+    assert _status(_c("exact_match_change", "inconclusive", (-0.021, 0.05))) == Status.INCONCLUSIVE
+    # a finite lower bound beside an undefined upper one is not a CI: never healthy
+    assert _status(_c("distinct_1", "inconclusive", (0.0, math.nan), base=0.4)) == Status.INCONCLUSIVE
+
+
+def test_an_infinite_base_value_gets_the_absolute_margin():
+    # 10% of an infinite base would allow any harm: the margin stays 2 points
+    assert margin(_c("distinct_1", "inconclusive", (0, 0), base=math.inf)) == 0.02
+
+
+def test_signals_for_models_one_per_model_compared_in_model_order():
+    from tunecheck.overfitting._signals import signals_for_models
+
+    comps = [_c("copy_rate", "regressed", (0.1, 0.2), model="b"), _c("copy_rate", "inconclusive", (-0.03, 0.01), model="a")]
+    got = signals_for_models("c", comps, [("a", YES), ("none", YES), ("b", Applies(False, "closed"))], "copying")
+    # "none" has no comparison: no signal; "b" does not apply: its reason
+    assert [(s.model, s.status, s.reason, s.deciding) for s in got] == [
+        ("a", Status.HEALTHY, None, True), ("b", Status.NOT_APPLICABLE, "closed", True)]
+    assert got[0].evidence == "copying: copy_rate 0.5 -> 0.5 (inconclusive, CI [-0.03, +0.01])"
+    assert [s.deciding for s in signals_for_models("c", comps, [("a", YES)], "copying", deciding=False)] == [False]
+
+
+def test_dataset_info_keeps_the_identity_and_puts_the_rest_in_details():
+    from tunecheck.core import DataInfo
+    from tunecheck.data import Dataset
+    from tunecheck.data._sample import Sample
+    from tunecheck.overfitting._signals import dataset_info
+
+    rows = tuple(Sample(str(i), "text", text=f"t{i}") for i in range(3))
+    data = Dataset(rows, "train.jsonl", "text", "sha256:ab", {"n": 3, "of": 7, "seed": 0})
+    assert dataset_info(data, "train") == DataInfo("train.jsonl", "sha256:ab", 3, "train",
+                                                   {"shape": "text", "sampled": {"n": 3, "of": 7, "seed": 0}})

@@ -297,3 +297,43 @@ def test_cli_sweep_keeps_the_training_folder_clean_and_notes_the_final_save(tmp_
     result = CliRunner().invoke(app, [*args, "--cache-dir", str(tmp_path / "mine")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "mine" / "checkpoints" / "checkpoint-9.json").is_file()
+
+
+# Mutation-testing cases (tests/MUTANTS.md): what keys a checkpoint's cached result. A setting
+# that changes the numbers must re-evaluate it; one that does not (batch size, device, the
+# resampling of losses, which are re-bootstrapped on every load) must not.
+
+
+def test_the_cache_key_follows_every_setting_that_changes_the_numbers(tmp_path):
+    from tunecheck.data import Dataset, Sample
+    from tunecheck.overfitting._sweep import _fingerprint
+
+    ckpt_dir, base_dir = tmp_path / "checkpoint-10", tmp_path / "base"
+    for d in (ckpt_dir, base_dir):
+        d.mkdir()
+        (d / "model.safetensors").write_bytes(b"weights")
+    ckpt = Checkpoint("checkpoint-10", 10, ckpt_dir)
+
+    def data(h: str) -> Dataset:
+        return Dataset((Sample("0", "text", text="t"),), "mem", "text", h)
+
+    def fp(config: SweepConfig | None = None, train: Dataset | None = None) -> str:
+        return _fingerprint(ckpt, config or SweepConfig(), data("sha256:eval"), train, None)
+
+    ref = fp()
+    assert len(ref) == 16
+    p = PerplexityConfig
+    # no change: batch size, device spelled out (the CPU here), loss resampling without a task
+    assert ref == fp(SweepConfig(perplexity=p(batch_size=4))) == fp(SweepConfig(perplexity=p(device="cpu")))
+    assert ref == fp(SweepConfig(perplexity=p(n_resamples=500, seed=3))) == fp(SweepConfig(perplexity=p(dtype="float32")))
+    # changes: another train set, what is scored, the dtype actually used, a task's resampling
+    assert len({ref, fp(train=data("sha256:a")), fp(train=data("sha256:b"))}) == 3
+    assert fp(SweepConfig(perplexity=p(completion_only=True))) != ref
+    assert fp(SweepConfig(perplexity=p(dtype="bfloat16"))) != ref
+    task = fp(SweepConfig(task="qa"))
+    assert task != ref and fp(SweepConfig(task="qa", perplexity=p(n_resamples=2000))) != task
+    # a base model given with --base: its files are part of the key
+    with_base = fp(SweepConfig(base=str(base_dir)))
+    assert with_base != ref
+    (base_dir / "tokenizer.json").write_text("{}")
+    assert fp(SweepConfig(base=str(base_dir))) != with_base

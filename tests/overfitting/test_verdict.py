@@ -109,3 +109,11 @@ def test_as_a_result_it_validates_and_reads_back(tmp_path):
     assert back.layer == "overfitting" and back.model_names() == ["tuned"]
     assert back.signals == v.signals and back.warnings == ["the overfit result gave no signal for tuned (it names other)"]
     assert back.details == {"status": "healthy", "summary": "no sign of overfitting in any of 1 applicable signals"}
+
+
+def test_notes_name_every_other_model_and_nothing_when_a_result_names_none():
+    # a curves result about nothing (no signal) and a copying result about a and c: neither reads "tuned"
+    results = [_result("curves"), _result("copying", _sig("verbatim copying", H, "a"), _sig("verbatim copying", H, "c")),
+               _result("overfit", _sig("loss gap", H))]
+    v = overfitting_verdict(results, "tuned")
+    assert v.notes == ["the curves result gave no signal for tuned", "the copying result gave no signal for tuned (it names a, c)"]

@@ -74,3 +74,19 @@ def test_every_mix_of_up_to_three_signals_follows_the_rule():
         for statuses in itertools.product([HEALTHY, OVER, UNSURE, NA], repeat=k):
             got = combine("m", [_s(f"s{i}", st) for i, st in enumerate(statuses)]).status
             assert got == _rule(statuses), statuses
+
+
+# Mutation-testing cases (tests/MUTANTS.md): each branch keeps the model, the signals and the notes,
+# and lists several names with ", ".
+
+
+@pytest.mark.parametrize(("statuses", "status", "summary"), [
+    ((NA, NA), UNSURE, "none of the 2 signals applies to this model (s0, s1)"),
+    ((OVER, HEALTHY, OVER), OVER, "2 of 3 applicable signals show overfitting (s0, s2)"),
+    ((UNSURE, HEALTHY, UNSURE, NA), UNSURE, "no signal shows overfitting, but s0, s2 cannot rule it out; not applicable: s3"),
+    ((HEALTHY, HEALTHY), HEALTHY, "no sign of overfitting in any of 2 applicable signals"),
+])
+def test_every_branch_keeps_model_signals_and_notes(statuses, status, summary):
+    signals = [_s(f"s{i}", st) for i, st in enumerate(statuses)]
+    v = combine("tuned", signals, ["a note"])
+    assert (v.model, v.status, v.summary, v.signals, v.notes) == ("tuned", status, summary, signals, ["a note"])
