@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 # 2.13.0 has CPU and CUDA wheels; pinning it keeps a CPU-only machine from pulling GBs of CUDA wheels.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench mutate clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,10 @@ bench: install
 	$(PY) benchmarks/overlap.py
 	$(PY) benchmarks/overfitting.py
 
+# mutation testing, one package at a time against its own tests (slow: not part of `make test`);
+# `make mutate MUTATE=stats` for one package, MUTATE_CHILDREN=4 for more workers
+mutate: install
+	MUTATE_CHILDREN=$(or $(MUTATE_CHILDREN),1) nice $(PY) scripts/mutate.py $(MUTATE)
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache mutants

@@ -39,9 +39,9 @@ def main() -> None:
     corpus = [" ".join(WORDS[int(i)] for i in torch.randint(len(WORDS), (24,), generator=g)) for _ in range(400)]
     if args.real:
         from tunecheck.demo._real import smollm2_gguf
-        from tunecheck.models import load_model
+        from tunecheck.models._hf_load import load_hf
 
-        model = load_model(str(smollm2_gguf()), dtype="float32", device="cpu")
+        model = load_hf(str(smollm2_gguf()), dtype="float32", device="cpu")
     else:
         tok = train_tokenizer(corpus, vocab_size=400)
         model = HFModel(tiny_llama(tok, hidden=args.hidden, layers=args.layers, heads=4, context=512), tok, "bench", "cpu")

@@ -159,9 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     pieces = corpus(world())
     if args.real:
         from tunecheck.demo._real import smollm2_gguf
-        from tunecheck.models import load_model
+        from tunecheck.models._hf_load import load_hf
 
-        hf = load_model(str(smollm2_gguf()), dtype="float32", device="cpu")
+        hf = load_hf(str(smollm2_gguf()), dtype="float32", device="cpu")
         model, tok = hf.model, hf.tokenizer
         args.hidden, args.layers = model.config.hidden_size, model.config.num_hidden_layers
         args.heads = model.config.num_attention_heads

@@ -1,3 +1,6 @@
-from tunecheck.cli import main
+"""`python -m tunecheck`: the command line. The program's entry point, not library code: the
+library itself never imports `tunecheck.cli`."""
 
-main()
+import tunecheck.cli
+
+tunecheck.cli.main()

@@ -134,6 +134,14 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
      "--limit -1: must be at least 1"),
     ("overlap-show-negative", ["overlap", "--train", "g.jsonl", "--eval", "e.jsonl", "--show", "-1"],
      {"g.jsonl": TEXT, "e.jsonl": TEXT}, "--show -1: the number of pairs to list must be 0 or more"),
+    ("overlap-on-unknown", ["overlap", "--train", "g.jsonl", "--eval", "e.jsonl", "--on", "answer"],
+     {"g.jsonl": TEXT, "e.jsonl": TEXT}, "--on 'answer' (on='answer'): use full, prompt or response"),
+    ("copying-ngram-zero", ["memorisation", "copying", "-p", "p.jsonl", "--train", "g.jsonl", "--ngram", "0"],
+     {"p.jsonl": PREDS, "g.jsonl": TEXT}, "--ngram (n) must be at least 1 word, got 0"),
+    ("copying-on-unknown", ["memorisation", "copying", "-p", "p.jsonl", "--train", "g.jsonl", "--on", "answer"],
+     {"p.jsonl": PREDS, "g.jsonl": TEXT}, "--on 'answer' (on='answer'): use full, prompt or response"),
+    ("curves-patience-zero", ["curves", "state.json", "--patience", "0"], {"state.json": STATE},
+     "--patience (patience) must be at least 1 evaluation, got 0"),
     # --- NaN in a data field: refused when the data is read, never a crash mid-run
     ("ppl-nan-field", ["perplexity", "-m", M, "-d", "n.jsonl"], {"n.jsonl": NAN_ROW},
      'n.jsonl line 1: field "label" is NaN, which is not JSON'),
@@ -304,19 +312,19 @@ def test_results_not_written_at_the_end_are_printed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # the disk fills after the up-front check passed: the results still reach the terminal
-    from tunecheck.cli import _render
+    from tunecheck.render import _output
 
     def full_disk(path: Any, payload: Any) -> None:
         raise OSError(28, "No space left on device")
 
     (tmp_path / "p.jsonl").write_text(PREDS)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(_render, "write_json", full_disk)
+    monkeypatch.setattr(_output, "write_json", full_disk)
     code, out, err = run_cli(["score", "-t", "qa", "-p", "p.jsonl", "--out", "s.json", "--n-resamples", "1000"], monkeypatch, capsys)
     assert code == 2
     assert err == "error: --out s.json: could not write the results (No space left on device); they are printed above instead\n"
     printed = json.loads(out[out.index("\n{") + 1:])  # the table, then the JSON the file would have held
-    assert [s["id"] for s in printed["models"][0]["samples"]] == ["a", "b"]
+    assert [r["sample_id"] for r in printed["records"]] == ["a", "b"]
     assert not (tmp_path / "s.json").exists()
 
 

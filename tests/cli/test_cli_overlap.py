@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from tests.cli.test_cli_errors import one_error_line, tunecheck
+from tests.schema import assert_valid_result
+from tunecheck.core import load_result
 
 INSTRUCTION = "Classify the sentiment of this product review as positive, negative or neutral. Answer with one word."
 REVIEWS = [
@@ -36,15 +38,21 @@ def test_overlap_on_instruction_data(tmp_path: Path) -> None:
     run = tunecheck(tmp_path, "overlap", "--train", "train.jsonl", "--eval", "eval.jsonl", "--on", "prompt", "--format", "json")
     assert run.returncode == 0, run.stderr
     got = json.loads(run.stdout)
+    assert_valid_result(got)
+    d = got["details"]
     # the instruction + "review": 16 + 1 words, 10 8-grams, in all 12 rows (at least 10)
-    assert got["boilerplate"]["ngrams"] == 10 and got["boilerplate"]["min_rows"] == 10
-    assert [got[k]["count"] for k in ("exact", "near", "ngram")] == [0, 1, 1]
-    assert [(p["eval_id"], p["train_id"]) for p in got["pairs"]] == [("e1", "t0")]
-    assert got["compared"]["fields"] == "the prompt" and got["applicable"] is True
-    # kept in, the instruction's 13-grams match every row
-    kept = json.loads(tunecheck(tmp_path, "overlap", "--train", "train.jsonl", "--eval", "eval.jsonl", "--on", "prompt",
-                                "--boilerplate-share", "0", "--format", "json").stdout)
-    assert kept["ngram"]["count"] == 2 and kept["boilerplate"]["ngrams"] == 0
+    assert d["boilerplate"]["ngrams"] == 10 and d["boilerplate"]["min_rows"] == 10
+    rows = {e["metric"]: e["value"] for e in got["estimates"]}
+    assert [rows[f"{k}_rows"] for k in ("exact", "near", "ngram")] == [0, 1, 1]
+    assert [(p["eval_id"], p["train_id"]) for p in d["pairs"]] == [("e1", "t0")]
+    assert d["compared"]["fields"] == "the prompt" and d["applies"] is True
+    # kept in, the instruction's 13-grams match every row; --out reads back as a typed result
+    kept = tunecheck(tmp_path, "overlap", "--train", "train.jsonl", "--eval", "eval.jsonl", "--on", "prompt",
+                     "--boilerplate-share", "0", "--out", "kept.json", "--format", "json")
+    assert kept.returncode == 0, kept.stderr
+    back = load_result(tmp_path / "kept.json")
+    assert back.layer == "overlap" and back.estimate("ngram_rows").value == 2 and back.details["boilerplate"]["ngrams"] == 0
+    assert [(x.role, x.n) for x in back.data] == [("train", 12), ("eval", 2)]
 
     table = tunecheck(tmp_path, "overlap", "--train", "train.jsonl", "--eval", "eval.jsonl", "--on", "response")
     assert table.returncode == 0, table.stderr

@@ -1,5 +1,7 @@
-"""`tunecheck verdict` as a user runs it: every command's --out file in, three answers out, and
-the inputs it refuses (an unknown --model, the same result twice) as one line, exit 2."""
+"""`tunecheck verdict` as a user runs it: results files in (read with `load_result`), three
+answers out as a `verdict` Result, and the inputs it refuses (an unknown --model, the same
+result twice, a file that is no result, a newer schema) as one line, exit 2. The input files
+are typed Results written by hand, as the results schema has them."""
 
 from __future__ import annotations
 
@@ -7,48 +9,68 @@ import json
 from pathlib import Path
 
 from tests.cli.test_cli_errors import one_error_line, tunecheck
-from tests.conftest import CORPUS, write_texts
-from tests.overfitting.sentiment import write_predictions
+from tests.schema import assert_valid_result
+from tunecheck._io import write_json
+from tunecheck.core import (
+    Comparison,
+    DataInfo,
+    ModelInfo,
+    Result,
+    Signal,
+    Status,
+    Verdict,
+    load_result,
+)
+
+CLOSED = "the references take only 3 values ('negative', 'neutral', 'positive'): a closed label set"
 
 
-def test_score_perplexity_and_label_answers(tmp_path: Path, model_dirs: dict[str, Path]) -> None:
-    f = write_predictions(tmp_path)
-    preds = ["--preds", f["base"], "--preds", f["tuned"], "--n-resamples", "1000"]
-    for args in (["score", "--task", "classification", *preds, "--out", "score.json"],
-                 ["diversity", *preds, "--out", "div.json"],
-                 ["memorisation", "copying", *preds, "--train", f["train"], "--out", "copy.json"],
-                 ["perplexity", "-m", f"{model_dirs['base']},name=base", "-m", f"{model_dirs['other']},name=tuned",
-                  "--data", str(write_texts(tmp_path / "wiki.jsonl", CORPUS[:12], "w")), "--n-resamples", "1000", "--out", "ppl.json"]):
-        run = tunecheck(tmp_path, *args, "--format", "json")
-        assert run.returncode == 0, run.stderr
+def _models() -> list[ModelInfo]:
+    return [ModelInfo("base", {"spec": "org/base"}), ModelInfo("tuned", {"spec": "out/adapter"})]
+
+
+def _write(tmp_path: Path) -> None:
+    score = Result(layer="score", models=_models(), comparisons=[
+        Comparison("accuracy", "base", "tuned", 30, 0.0, 1.0, 1.0, (1.0, 1.0), 0.0001, Verdict.IMPROVED, p_value_holm=0.0002)])
+    ppl = Result(layer="perplexity", data=[DataInfo("wiki.jsonl", "cd" * 32, 12, "eval", {"shape": "text"})], models=_models(),
+                 comparisons=[Comparison("perplexity", "base", "tuned", 12, 30.0, 33.0, 3.0, (1.0, 5.0), 0.01, Verdict.REGRESSED,
+                                         higher_is_better=False, extra={"improvement_pct": -10.0})])
+    na = [Result(layer=layer, models=_models(), signals=[Signal(name, Status.NOT_APPLICABLE, f"{name}: numbers", CLOSED, True, "tuned")])
+          for layer, name in (("diversity", "output diversity"), ("copying", "verbatim copying"))]
+    for name, r in (("score.json", score), ("ppl.json", ppl), ("div.json", na[0]), ("copy.json", na[1])):
+        write_json(tmp_path / name, r.to_dict())
+
+
+def test_score_perplexity_and_label_answers(tmp_path: Path) -> None:
+    _write(tmp_path)
     run = tunecheck(tmp_path, "verdict", "score.json", "div.json", "copy.json", "--general", "ppl.json", "--format", "json", "--out", "v.json")
     assert run.returncode == 0, run.stderr
     v = json.loads(run.stdout)
+    assert_valid_result(v)
     assert json.loads((tmp_path / "v.json").read_text()) == v
-    # the task: accuracy 0 -> 1 (the base never names a label, the tuned model always the right one)
-    assert v["task"]["verdict"] == "improved"
-    assert any(e["metric"] == "accuracy" and (e["baseline_value"], e["value"]) == (0.0, 1.0) for e in v["task"]["evidence"])
-    # general ability: the perplexity file given with --general is used, with its own comparison's verdict
-    ppl = json.loads((tmp_path / "ppl.json").read_text())
-    assert v["general"]["measured"] and v["general"]["verdict"] == ppl["comparison"][0]["verdict"]
+    back = load_result(tmp_path / "v.json")
+    assert back.layer == "verdict" and back.model_names() == ["tuned", "base"]
+    d = back.details
+    assert d["task"]["verdict"] == "improved"
+    assert [(e["metric"], e["baseline_value"], e["value"]) for e in d["task"]["evidence"]] == [("accuracy", 0.0, 1.0)]
+    # general ability: the perplexity file given with --general, with its own comparison's verdict
+    assert d["general"]["measured"] and d["general"]["verdict"] == "regressed"
     # one-word label answers: neither diversity nor copying applies, so the verdict is not "overfitting"
-    assert [(s["signal"], s["status"]) for s in v["overfitting"]["signals"]] == [("output diversity", "not applicable"), ("verbatim copying", "not applicable")]
-    assert v["overfitting"]["status"] == "inconclusive" and v["notes"] == []
-    assert [i["role"] for i in v["inputs"]] == ["task", "task", "task", "general"]
+    assert [(s.name, s.status) for s in back.signals] == [("output diversity", Status.NOT_APPLICABLE), ("verbatim copying", Status.NOT_APPLICABLE)]
+    assert d["overfitting"]["status"] == "inconclusive" and back.warnings == []
+    assert [i["role"] for i in d["inputs"]] == ["task", "task", "task", "general"]
     table = tunecheck(tmp_path, "verdict", "score.json", "div.json", "copy.json", "--general", "ppl.json")
     assert table.returncode == 0, table.stderr
     assert "Did the fine-tune work? tuned against base" in table.stdout
     lines = [" ".join(line.split()) for line in table.stdout.splitlines()]
-    assert any(line.startswith("task improved task metrics:") for line in lines)
+    assert "task improved task metrics: accuracy improved (1 of 1 metrics), none regressed" in lines
+    assert "general ability regressed perplexity on general text: perplexity regressed (1 of 1 metrics), none improved" in lines
     assert any(line.startswith("overfitting inconclusive none of the 2 signals applies") for line in lines)
     assert "closed label set" in table.stdout
 
 
 def test_unknown_model_duplicates_and_no_files_are_one_line(tmp_path: Path) -> None:
-    f = write_predictions(tmp_path)
-    score = tunecheck(tmp_path, "score", "--task", "classification", "--preds", f["base"], "--preds", f["tuned"],
-                      "--n-resamples", "1000", "--out", "score.json", "--format", "json")
-    assert score.returncode == 0, score.stderr
+    _write(tmp_path)
     assert one_error_line(tunecheck(tmp_path, "verdict", "score.json", "--model", "tunned")) == (
         "error: --model 'tunned' is in no result; the results judge: tuned"
     )
@@ -56,3 +78,17 @@ def test_unknown_model_duplicates_and_no_files_are_one_line(tmp_path: Path) -> N
         "error: ./score.json holds the same result as score.json; each result counts once, so pass it once"
     )
     assert "give result files" in one_error_line(tunecheck(tmp_path, "verdict"))
+
+
+def test_files_that_are_no_result_or_from_a_newer_schema_are_one_line(tmp_path: Path) -> None:
+    _write(tmp_path)
+    (tmp_path / "old.json").write_text(json.dumps({"layer": "score", "comparison": []}))
+    assert one_error_line(tunecheck(tmp_path, "verdict", "old.json")) == (
+        "error: old.json: not a tunecheck results file (no schema_version); give a results file that a tunecheck command wrote with --out or --json"
+    )
+    newer = {**json.loads((tmp_path / "score.json").read_text()), "schema_version": 99, "tunecheck_version": "9.0"}
+    (tmp_path / "new.json").write_text(json.dumps(newer))
+    assert one_error_line(tunecheck(tmp_path, "verdict", "new.json")) == (
+        "error: new.json: written by tunecheck 9.0 with results schema 99, but this tunecheck reads schema 1 and older; "
+        "upgrade it (pip install -U tunecheck)"
+    )

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cli.test_cli_errors import one_error_line, tunecheck
+from tests.schema import assert_valid_result
 from tunecheck.cli import app
 
 COMMANDS = [["perplexity"], ["overfit"], ["split"], ["generate"], ["score"], ["curves"], ["sweep"], ["overlap"],
@@ -31,6 +32,8 @@ def test_help_promises_only_what_the_command_writes(command):
     assert ("per-document values" in text) == (command == ["perplexity"])
     assert ("per-sample scores) to this JSON" in text) == (command == ["score"])
     assert ("--limit" in text) == (command[0] in ("perplexity", "overfit", "sweep", "generate"))
+    # help talks about the user's model and data, never about the articles tunecheck started from
+    assert "the seeds" not in text.lower()
 
 
 def test_sweep_help_names_its_cache():
@@ -54,7 +57,9 @@ def test_perplexity_limit_scores_a_seeded_sample(tmp_path: Path, model_dirs):
                                       "--n-resamples", "200", "--format", "json"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
-    assert got["data"]["n"] == 4 and got["data"]["sampled"] == {"n": 4, "of": 12, "seed": 1}
+    assert_valid_result(got)
+    [data_info] = got["data"]
+    assert data_info["n"] == 4 and data_info["details"]["sampled"] == {"n": 4, "of": 12, "seed": 1}
 
 
 def test_classification_details_are_in_the_terminal(tmp_path: Path):

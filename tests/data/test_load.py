@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tunecheck.data import Dataset, FieldMap, Message, load_data, parse_hf_source
+from tunecheck.data import Dataset, FieldMap, Message, load_data
+from tunecheck.data._load import parse_hf_source
 from tunecheck.errors import DataError, TunecheckError
 
 # ---------------------------------------------------------------------------- helpers

@@ -24,7 +24,7 @@ def test_demo_training_produces_what_users_have(tmp_path):
 
     from tunecheck.demo._corpus import corpus
     from tunecheck.demo._train import finetune, pretrain
-    from tunecheck.models import load_model
+    from tunecheck.models._hf_load import load_hf
 
     pretrain(corpus(world(), repeats=1), tmp_path / "base", steps=3)
     train, eval_ = shipped_instructions()
@@ -32,5 +32,5 @@ def test_demo_training_produces_what_users_have(tmp_path):
     state = json.loads((tmp_path / "tuned" / "trainer_state.json").read_text())
     assert any("loss" in row for row in state["log_history"])
     assert any("eval_loss" in row for row in state["log_history"])
-    tuned = load_model(str(tmp_path / "tuned"), device="cpu")
+    tuned = load_hf(str(tmp_path / "tuned"), device="cpu")
     assert tuned.chat_renderer() is not None

@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from tests.schema import assert_valid_result
+from tunecheck.core import load_results
 from tunecheck.demo._build import train_tokenizer
 from tunecheck.demo._real import resolve_real_model
 from tunecheck.demo._real_run import encode_chat
@@ -31,21 +33,27 @@ def test_a_folder_is_used_as_it_is(tmp_path):
 
 
 @pytest.mark.real
+@pytest.mark.timeout(900)  # trains SmolLM2 for 2 steps: about 2 minutes idle, far longer on a shared 2-core machine
 def test_real_demo_runs_end_to_end_on_a_tiny_budget(smollm2, tmp_path, capsys):
     from tunecheck.demo._real_run import Sizes, run_real_demo
 
     # 8 training rows, batch 8, 2 epochs: 2 steps, checkpoint-1 and checkpoint-2
     sizes = Sizes(train=8, validation=4, test=4, prose=2, epochs=2)
     results = run_real_demo(tmp_path, model=str(smollm2), json_output=True, sizes=sizes)
-    written = json.loads((tmp_path / "results.json").read_text())
-    assert written["verdict"] == results["verdict"]
+    assert_valid_result(json.loads((tmp_path / "results.json").read_text()))
+    written = load_results(tmp_path / "results.json")
+    assert written["verdict"].details == results["verdict"].details
     task = written["task_classification"]
-    assert [m["model"] for m in task["models"]] == ["base", "tuned"]
-    assert all(m["n"] == 4 for m in task["models"])
+    assert task.layer == "score" and task.model_names() == ["base", "tuned"]
+    assert {c.n for c in task.comparisons} == {4}
     state = json.loads((tmp_path / "tuned" / "trainer_state.json").read_text())
     assert [row["epoch"] for row in state["log_history"] if "eval_loss" in row] == [1.0, 2.0]
     assert sorted(p.name for p in (tmp_path / "tuned" / "trainer").glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
-    for key in ("perplexity_responses", "perplexity_heldout_text", "overfit", "curves", "sweep", "overlap", "copying", "diversity", "overfitting"):
-        assert key in written, key
-    assert {r["check"] for r in written["verdict"]} >= {"general text perplexity", "task: sentiment accuracy"}
+    names = ("perplexity_responses", "perplexity_heldout_text", "overfit", "task_classification", "curves", "sweep", "overlap", "copying",
+             "diversity", "overfitting", "verdict")
+    assert set(written) == set(names)
+    assert [written[k].layer for k in names] == ["perplexity", "perplexity", "overfit", "score", "curves", "sweep", "overlap", "copying",
+                                                 "diversity", "overfitting", "verdict"]
+    assert {r["check"] for r in written["verdict"].details["headline"]} >= {"general text perplexity", "task: sentiment accuracy"}
+    assert written["verdict"].details["demo"]["sizes"]["train"] == 8
     assert (tmp_path / "preds" / "tuned.jsonl").is_file() and (tmp_path / "sweep.png").is_file()

@@ -10,15 +10,13 @@ import re
 import pytest
 
 from tests.conftest import CORPUS
-from tunecheck.data import Message, Sample, load_data
+from tests.schema import assert_valid_result
+from tunecheck.data import Message, Sample, load_data, read_predictions
 from tunecheck.errors import ConfigError
-from tunecheck.generation import (
-    GenerateConfig,
-    build_request,
-    generate_predictions,
-    read_predictions,
-)
+from tunecheck.generation import GenerateConfig, generate_predictions
+from tunecheck.generation._run import build_request
 from tunecheck.models import GenerationParams, GenerationRequest, HFModel
+from tunecheck.models._hf_generate import generation_config
 
 
 @pytest.fixture
@@ -149,10 +147,23 @@ def test_predictions_file_rows_and_resume_refusals(hf, tmp_path):
     row = next(p.fields for p in preds if p.id == "q2")
     assert row["reference"] == CORPUS[2][15:] and row["label"] == "x" and row["group"] == "g1"
     assert row["prompt"] == CORPUS[2][:15] and row["model"] == "tiny" and row["sample"] == 0
-    assert row["finish_reason"] in ("stop", "length") and row["prompt_tokens"] > 0
+    # the test tokenizer adds no BOS itself; generation prepends it to the prompt's tokens
+    assert row["prompt_tokens"] == 1 + len(hf.tokenizer(CORPUS[2][:15], add_special_tokens=False)["input_ids"])
+    # no stop string is set: "stop" when an EOS came before the 5-token limit (the EOS counts as an
+    # output token), "length" when 5 tokens came without one
+    assert row["finish_reason"] == ("length" if row["output_tokens"] == 5 else "stop")
     # same command again: nothing to do
     again = generate_predictions(hf, data, out, config)
     assert again.generated == 0 and again.already_done == 6
+    # as a stored result: the data, the predictions file, the model with this run's counts
+    r = summary.to_result()
+    assert_valid_result(r.to_dict())
+    assert [(d.role, d.source, d.n) for d in r.data] == [("eval", str(data), 6), ("predictions", str(out), 6)]
+    assert r.data[0].sha256 == load_data(data).sha256 and r.data[0].details == {"shape": "prompt_completion"}
+    assert r.models[0].name == "tiny" and r.models[0].identity == hf.identity()
+    assert r.models[0].details["generated"] == 6 and r.config["params"]["max_new_tokens"] == 5 and list(r.config["carry"]) == ["group"]
+    # nothing generated: no model was opened, so no identity, and every row was done before
+    assert again.to_result().models[0].identity == {} and again.to_result().models[0].details["already_done"] == 6
     # other decoding settings on the same file are refused, not mixed in
     with pytest.raises(ConfigError, match="other settings"):
         generate_predictions(hf, data, out, GenerateConfig(params=GenerationParams(max_new_tokens=6)))
@@ -178,9 +189,9 @@ def test_the_models_own_sampling_defaults_do_not_leak_in(tokenizer):
     model = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128)
     model.generation_config.top_k = 50
     model.generation_config.temperature = 0.6
-    config = HFModel(model, tokenizer, "t", "cpu")._generation_config(GenerationParams(temperature=0.9, top_p=0.8, n=2))
+    config = generation_config(HFModel(model, tokenizer, "t", "cpu"), GenerationParams(temperature=0.9, top_p=0.8, n=2))
     assert (config.top_k, config.temperature, config.top_p, config.num_return_sequences) == (0, 0.9, 0.8, 2)
-    greedy = HFModel(model, tokenizer, "t", "cpu")._generation_config(GenerationParams())
+    greedy = generation_config(HFModel(model, tokenizer, "t", "cpu"), GenerationParams())
     assert greedy.do_sample is False and greedy.temperature is None
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from tests.cli.test_cli_errors import one_error_line, tunecheck
 from tests.generation._server import Step, serve
+from tunecheck.data import read_predictions
 from tunecheck.errors import ModelError
-from tunecheck.generation import GenerateConfig, generate_predictions, read_predictions
+from tunecheck.generation import GenerateConfig, generate_predictions
 from tunecheck.models import GenerationParams
 
 

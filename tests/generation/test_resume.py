@@ -14,6 +14,7 @@ import pytest
 
 from tests.cli.test_cli_errors import _executable, tunecheck
 from tests.conftest import CORPUS
+from tests.schema import assert_valid_result
 from tunecheck.data import PredictionWriter, read_predictions
 from tunecheck.errors import DataError
 
@@ -63,7 +64,11 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, model_dirs):
                        "--batch-size", "1", "--max-new-tokens", "24", "--format", "json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["already_done"] == done and summary["generated"] == n - done
+    assert_valid_result(summary)
+    [model] = summary["models"]
+    assert model["details"]["already_done"] == done and model["details"]["generated"] == n - done
+    # the predictions file holds every row now: the earlier run's and this one's
+    assert [(d["role"], d["n"]) for d in summary["data"]] == [("eval", n), ("predictions", n)]
     after = out.read_bytes()
     assert after.startswith(kept)  # finished rows untouched
     rows = read_predictions(out)

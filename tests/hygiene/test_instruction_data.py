@@ -76,19 +76,19 @@ def test_shared_instruction_is_boilerplate_and_the_leak_is_still_found(instructi
 
 def test_one_word_labels_get_a_caveat(instruction_files):
     train, evals, _, _ = instruction_files
-    rep = check_overlap(train, evals, on="response")
-    d = rep.to_dict()
+    res = check_overlap(train, evals, on="response").to_result()
+    d = res.details
     # every eval label is one of the 3 training labels
-    assert d["exact"]["rate"] == 1.0
-    assert d["applicable"] is False
+    assert res.estimate("exact_rate") is not None and res.estimate("exact_rate").value == 1.0
+    assert d["applies"] is False
     assert d["caveat"] == (
         "responses are too short (median 1 word) and repeat a small set of values (3 distinct in 200 training "
         "rows): exact matches are expected and say nothing about leakage"
     )
     assert d["compared"]["fields"] == "the completion"
     assert d["compared"]["normalisation"].startswith("Unicode NFKC, lower case, punctuation deleted")
-    full = check_overlap(train, evals).to_dict()
-    assert full["applicable"] is True and full["compared"]["fields"] == "prompt and completion joined by a newline"
+    full = check_overlap(train, evals).to_result().details
+    assert full["applies"] is True and full["compared"]["fields"] == "prompt and completion joined by a newline"
 
 
 def test_a_text_repeated_a_few_times_is_not_boilerplate():

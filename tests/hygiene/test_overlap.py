@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
+from tests.schema import assert_valid_result
 from tunecheck.data import load_data
 from tunecheck.errors import ConfigError
 from tunecheck.hygiene import (
@@ -231,7 +232,7 @@ def test_signatures_equal_datasketch():
 
 def test_deterministic(planted):
     train, evals, _ = planted
-    assert find_overlap(train, evals).to_dict() == find_overlap(train, evals).to_dict()
+    assert find_overlap(train, evals) == find_overlap(train, evals)
 
 
 def test_empty_and_options():
@@ -256,19 +257,23 @@ def test_check_overlap_report(tmp_path, planted):
     tr = _file(tmp_path, "train.jsonl", [{"id": f"t{i}", "prompt": f"question {i}", "completion": t} for i, t in enumerate(train)])
     ev = _file(tmp_path, "eval.jsonl", [{"id": f"q{i}", "prompt": f"other {i}", "completion": t} for i, t in enumerate(evals)])
     rep = check_overlap(tr, ev, on="response")
-    d = rep.to_dict()
-    assert d["layer"] == "overlap" and d["data"] == {"train": tr.identity(), "eval": ev.identity()}
+    res = rep.to_result()
+    d = res.details
+    assert res.layer == "overlap"
+    assert [(x.role, x.source, x.sha256, x.n, x.details) for x in res.data] == [
+        ("train", tr.source, tr.sha256, 51, {"shape": "prompt_completion"}), ("eval", ev.source, ev.sha256, 10, {"shape": "prompt_completion"})]
     # datasketch's own choice of bands for candidates at 0.4 (short texts) and 0.5 (long texts)
     short, long = (MinHashLSH(threshold=j, num_perm=128, weights=(0.05, 0.95)) for j in (0.4, 0.5))
-    assert d["config"]["on"] == "response" and d["config"]["n"] == 13
-    assert d["config"]["lsh"] == {"short": {"bands": short.b, "rows": short.r}, "long": {"bands": long.b, "rows": long.r}}
-    assert (d["train_rows"], d["eval_rows"]) == (51, 10)
-    assert d["exact"] == {"count": 1, "rate": 0.1} and d["near"]["count"] == 3 and d["ngram"]["count"] == 4
+    assert res.config["on"] == "response" and res.config["n"] == 13
+    assert res.config["lsh"] == {"short": {"bands": short.b, "rows": short.r}, "long": {"bands": long.b, "rows": long.r}}
+    # 1 exact, 3 near, 4 n-gram of the 10 eval rows, as counts and rates over those 10
+    assert [(e.metric, e.value, e.n) for e in res.estimates] == [
+        ("exact_rows", 1, 10), ("exact_rate", 0.1, 10), ("near_rows", 3, 10), ("near_rate", 0.3, 10), ("ngram_rows", 4, 10), ("ngram_rate", 0.4, 10)]
     assert [(p["eval_id"], p["train_id"]) for p in d["pairs"]] == [("q0", "t3"), ("q1", "t7"), ("q3", "t50"), ("q2", "t11")]
     assert set(d["pairs"][0]) == {"eval_id", "train_id", "kinds", "similarity", "shared_ngrams", "ngram_total", "longest_span_words", "span"}
-    assert d["compared"]["fields"] == "the completion" and d["applicable"] is True and d["caveat"] is None
-    assert d["boilerplate"]["ngrams"] == 0 and any("no boilerplate" in n for n in d["notes"])
-    json.dumps(d)  # serialisable as is
+    assert d["compared"]["fields"] == "the completion" and d["applies"] is True and d["caveat"] is None
+    assert d["boilerplate"]["ngrams"] == 0 and any("no boilerplate" in n for n in res.warnings)
+    assert_valid_result(res.to_dict())
     # on="full" prepends the (differing) two-word prompts: e0 is no longer exact, but near, as e1
     # and e3 stay (10 or so characters more of ~60 or ~400); e2 shares 13-grams
     full = check_overlap(tr, ev).result

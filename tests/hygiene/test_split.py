@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tests.schema import assert_valid_result
 from tunecheck.cli import app
+from tunecheck.core import Result, parse_results
 from tunecheck.data import load_data
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.hygiene import split_dataset, write_split
@@ -87,7 +89,14 @@ def test_cli_split_json(tmp_path):
     result = CliRunner().invoke(app, ["split", "--data", str(data), "--out", str(tmp_path / "o"), "--validation-size", "0.25", "--format", "json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["train"]["n"] == 15 and payload["validation"]["n"] == 5 and "test" not in payload
+    assert_valid_result(payload)
+    got = parse_results(payload)
+    assert isinstance(got, Result) and got.layer == "split"
+    src = load_data(data)
+    assert [(d.role, d.n) for d in got.data] == [("source", 20), ("train", 15), ("validation", 5)]  # no test side asked for
+    assert (got.data[0].source, got.data[0].sha256) == (str(data), src.sha256)
+    assert got.data[2].source == str(tmp_path / "o" / "validation.jsonl") and got.details == {"strategy": "random", "categories_too_small": []}
+    assert got.config["validation_size"] == 0.25 and got.config["test_size"] == 0.0
     assert (tmp_path / "o" / "validation.jsonl").read_text().count("\n") == 5
     assert not (tmp_path / "o" / "test.jsonl").exists()
 
@@ -146,10 +155,12 @@ def test_cli_split_writes_a_test_file_that_reloads_with_its_hash(tmp_path):
                                       "--test-size", "0.25", "--format", "json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert [payload[k]["n"] for k in ("train", "validation", "test")] == [11, 4, 5]  # 20 * 0.2 = 4, 20 * 0.25 = 5
+    assert_valid_result(payload)
+    sides = {d["role"]: d for d in payload["data"]}
+    assert [sides[k]["n"] for k in ("train", "validation", "test")] == [11, 4, 5]  # 20 * 0.2 = 4, 20 * 0.25 = 5
     ids = {side: {json.loads(line)["id"] for line in (tmp_path / "o" / f"{side}.jsonl").read_text().splitlines()}
            for side in ("train", "validation", "test")}
     assert not (ids["train"] & ids["test"]) and not (ids["validation"] & ids["test"]) and not (ids["train"] & ids["validation"])
-    assert load_data(payload["test"]["path"]).sha256 == payload["test"]["sha256"]
+    assert load_data(sides["test"]["source"]).sha256 == sides["test"]["sha256"]
     table = CliRunner().invoke(app, ["split", "--data", str(data), "--out", str(tmp_path / "t"), "--test-size", "0.25"])
     assert table.exit_code == 0 and "test" in table.stdout and "test.jsonl" in table.stdout

@@ -71,6 +71,7 @@ def test_distinct_stats_columns_hand_worked():
     # (cat sat) (sat .) only by output 0; (cat ran) only by output 1; output 2 has none.
     st = distinct_stats(TEXTS, 2)
     assert st.name == "distinct_2"
+    assert st.higher_is_better is True  # more distinct n-grams is better (the verdict's direction)
     np.testing.assert_allclose(st.columns, [[2 + 1 / 3, 3], [1 + 1 / 3, 2], [1 / 3, 0]])
     assert st.value() == pytest.approx(distinct_n(TEXTS, 2))  # 4 / 5
     # a resample drawing output 0 twice and output 2 once: (2 * 7/3 + 1/3) / (2 * 3) = 5 / 6;
@@ -118,6 +119,7 @@ SETS = [
     ["a b c", "a b", "a b c d"],  # length 3 vs others 2 and 4: a tie, sacrebleu takes the shorter
     ["The cat.", "the cat.", "THE CAT ."],  # case kept, 13a splits the period
     ["one two three four five six", "two three four five six seven", "one two three"],
+    ["the cat sat on the mat", "the cat ran off the mat"],  # two outputs: each the other's only reference
     *[_random_set(seed) for seed in range(12)],
 ]
 

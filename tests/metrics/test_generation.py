@@ -37,3 +37,34 @@ def test_corpus_ci_resamples_statistics():
     v2, (lo2, hi2) = corpus_score_ci("chrf", [PREDS[0]] * 10, [REFS[0]] * 10, n_resamples=200)
     assert lo2 == pytest.approx(v2) and hi2 == pytest.approx(v2)
     assert np.isfinite(value)
+
+
+@pytest.mark.parametrize(("name", "ref_fn"), [("bleu", sacrebleu.corpus_bleu), ("chrf", sacrebleu.corpus_chrf)])
+def test_corpus_stats_scores_any_resample_as_sacrebleu(name, ref_fn):
+    # mutation-testing follow-up: the SampleStats the statistics engine resamples must score a
+    # multiset of segments (rows repeated) exactly as sacrebleu scores that corpus
+    from tunecheck.metrics import corpus_stats
+
+    preds = ["the cat sat on the mat", "a dog barks", "hello world again", "it is raining today"]
+    refs = ["the cat is on the mat", "the dog barks loudly", "hello there world", "it rains today"]
+    stats = corpus_stats(name, preds, refs)
+    assert stats.name == name and stats.n == 4 and stats.higher_is_better
+    rows = [0, 0, 2, 3, 3]
+    got = stats.scorer(stats.columns[rows].sum(axis=0))
+    ref = ref_fn([preds[i] for i in rows], [[refs[i] for i in rows]]).score
+    assert got.shape == (1,) and got[0] == pytest.approx(ref)
+    assert stats.value() == pytest.approx(ref_fn(preds, [refs]).score)
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_corpus_ci_is_the_percentile_interval_of_sacrebleu_on_resampled_corpora(seed):
+    # mutation-testing follow-up: resample segment indices as the statistics engine does
+    # (default_rng(seed).integers(0, n, (r, n)), seed 0 by default), score each resampled corpus
+    # with sacrebleu itself, take the 2.5% / 97.5% quantiles
+    preds, refs = PREDS * 3, REFS * 3
+    idx = np.random.default_rng(0 if seed is None else seed).integers(0, len(preds), size=(40, len(preds)))
+    scores = [sacrebleu.corpus_bleu([preds[i] for i in row], [[refs[i] for i in row]]).score for row in idx]
+    kwargs = {} if seed is None else {"seed": seed}
+    value, ci = corpus_score_ci("bleu", preds, refs, n_resamples=40, **kwargs)
+    assert value == pytest.approx(sacrebleu.corpus_bleu(preds, [refs]).score)
+    np.testing.assert_allclose(ci, np.quantile(scores, [0.025, 0.975]), rtol=1e-9)

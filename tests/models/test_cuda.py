@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from tests.conftest import CORPUS
-from tunecheck.models import HFModel, LoglikelihoodRequest, load_model
+from tunecheck.models import HFModel, LoglikelihoodRequest
+from tunecheck.models._hf_load import load_hf
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -15,21 +16,21 @@ def _requests():
 
 
 def test_auto_device_and_dtype(model_dirs):
-    model = load_model(str(model_dirs["base"]))
+    model = load_hf(str(model_dirs["base"]))
     assert model.device == "cuda"
     expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     assert model.model.dtype == expected
 
 
 def test_cuda_fp32_matches_cpu(model_dirs):
-    cpu = load_model(str(model_dirs["base"]), device="cpu", dtype="float32").loglikelihood(_requests(), max_length=32, stride=8)
-    gpu = load_model(str(model_dirs["base"]), device="cuda", dtype="float32").loglikelihood(_requests(), max_length=32, stride=8)
+    cpu = load_hf(str(model_dirs["base"]), device="cpu", dtype="float32").loglikelihood(_requests(), max_length=32, stride=8)
+    gpu = load_hf(str(model_dirs["base"]), device="cuda", dtype="float32").loglikelihood(_requests(), max_length=32, stride=8)
     for a, b in zip(cpu, gpu):
         np.testing.assert_allclose(b.logprobs, a.logprobs, rtol=1e-4, atol=1e-4)
 
 
 def test_cuda_batch_size_invariance(model_dirs):
-    model = load_model(str(model_dirs["base"]), device="cuda", dtype="float32")
+    model = load_hf(str(model_dirs["base"]), device="cuda", dtype="float32")
     one = model.loglikelihood(_requests(), max_length=32, batch_size=1)
     many = model.loglikelihood(_requests(), max_length=32)
     for a, b in zip(one, many):
@@ -37,14 +38,14 @@ def test_cuda_batch_size_invariance(model_dirs):
 
 
 def test_bf16_close_to_fp32(model_dirs):
-    ref = load_model(str(model_dirs["base"]), device="cuda", dtype="float32").loglikelihood(_requests())
-    half = load_model(str(model_dirs["base"]), device="cuda", dtype="bfloat16").loglikelihood(_requests())
+    ref = load_hf(str(model_dirs["base"]), device="cuda", dtype="float32").loglikelihood(_requests())
+    half = load_hf(str(model_dirs["base"]), device="cuda", dtype="bfloat16").loglikelihood(_requests())
     for a, b in zip(ref, half):
         assert b.nll == pytest.approx(a.nll, rel=0.02)
 
 
 def test_adapter_on_cuda(model_dirs, tokenizer):
-    tuned = load_model(str(model_dirs["adapter"]), device="cuda", dtype="float32")
+    tuned = load_hf(str(model_dirs["adapter"]), device="cuda", dtype="float32")
     assert next(tuned.model.parameters()).device.type == "cuda"
     assert tuned.loglikelihood(_requests())[0].n_tokens > 0
 
@@ -68,18 +69,32 @@ def _gen(model, prompts, **kw):
 
 def test_cuda_generation_matches_cpu_and_batching(model_dirs):
     prompts = [CORPUS[i][: 10 + i] for i in range(8)]
-    cpu = _gen(load_model(str(model_dirs["base"]), device="cpu", dtype="float32"), prompts)
-    gpu = load_model(str(model_dirs["base"]), device="cuda", dtype="float32")
+    cpu = _gen(load_hf(str(model_dirs["base"]), device="cpu", dtype="float32"), prompts)
+    gpu = load_hf(str(model_dirs["base"]), device="cuda", dtype="float32")
     assert _gen(gpu, prompts) == cpu
     assert _gen(gpu, prompts, batch_size=1) == cpu
 
 
 def test_vllm_engine_generates(model_dirs, tmp_path):
-    from tunecheck.models import ModelSpec, VLLMModel, vllm_available
+    from tunecheck.models import ModelSpec
+    from tunecheck.models._vllm import VLLMModel, vllm_available
 
     if not vllm_available():
         pytest.skip("vllm is not installed")
     model = VLLMModel(ModelSpec.parse(f"vllm:{model_dirs['base']}"), dtype="float32")
-    hf = load_model(str(model_dirs["base"]), device="cuda", dtype="float32")
+    hf = load_hf(str(model_dirs["base"]), device="cuda", dtype="float32")
     prompts = [CORPUS[i][:15] for i in range(4)]
     assert _gen(model, prompts) == _gen(hf, prompts)
+
+
+def test_loaded_gives_the_gpu_memory_back_after_its_block(model_dirs):
+    from tunecheck.models import SCORING, loaded
+
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    with loaded(str(model_dirs["base"]), SCORING, layer="perplexity", device="cuda", dtype="float32") as model:
+        model.loglikelihood(_requests())
+        held = torch.cuda.memory_allocated()
+    torch.cuda.synchronize()
+    # the caller still holds `model`, but closing it dropped the weights: only they were on the GPU
+    assert held > before and torch.cuda.memory_allocated() == before

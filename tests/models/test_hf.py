@@ -7,7 +7,8 @@ import torch
 from tests.conftest import CORPUS
 from tests.models.test_spec import gguf as gguf_file
 from tunecheck.errors import ConfigError, ModelError
-from tunecheck.models import HFModel, LoglikelihoodRequest, load_model, pick_dtype
+from tunecheck.models import HFModel, LoglikelihoodRequest, pick_dtype
+from tunecheck.models._hf_load import load_hf
 
 
 def _mixed_requests():
@@ -90,11 +91,14 @@ def test_long_text_scores_as_lm_evaluation_harness(tiny_model, tokenizer, max_le
     assert abs(fixed.nll - total) > 1e-4
 
 
-def test_load_full_model_dir(model_dirs):
-    model = load_model(str(model_dirs["base"]), device="cpu")
+def test_load_full_model_dir(model_dirs, tokenizer):
+    model = load_hf(str(model_dirs["base"]), device="cpu")
     assert model.context_length == 128
     assert model.model.dtype == torch.float32
-    assert model.identity()["parameters"] > 0
+    # hidden 32, 2 layers, MLP 128: per layer q/k/v/o 4 * 32 * 32 + gate/up/down 3 * 32 * 128
+    # + two norms 2 * 32 = 16,448; final norm 32; embeddings V * 32, tied with the LM head so
+    # counted once (2 * V * 32 if the head were counted again)
+    assert model.identity()["parameters"] == 2 * 16_448 + 32 + len(tokenizer) * 32
     assert model.chat_renderer() is not None
 
 
@@ -104,8 +108,8 @@ def test_adapter_is_loaded_on_its_base(model_dirs, tokenizer):
     from transformers import AutoModelForCausalLM
 
     req = [LoglikelihoodRequest("", CORPUS[7])]
-    base = load_model(str(model_dirs["base"]), device="cpu").loglikelihood(req)[0]
-    tuned = load_model(str(model_dirs["adapter"]), device="cpu")
+    base = load_hf(str(model_dirs["base"]), device="cpu").loglikelihood(req)[0]
+    tuned = load_hf(str(model_dirs["adapter"]), device="cpu")
     got = tuned.loglikelihood(req)[0]
     assert abs(got.nll - base.nll) > 1e-3
     ref_model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(model_dirs["base"])), str(model_dirs["adapter"]))
@@ -123,9 +127,9 @@ def test_adapter_with_missing_base(model_dirs, tmp_path):
     cfg["base_model_name_or_path"] = "/home/someone/models/base"
     (moved / "adapter_config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelError, match=r"base=PATH_OR_HUB_ID"):
-        load_model(str(moved), device="cpu")
+        load_hf(str(moved), device="cpu")
     # the fix the message suggests works
-    fixed = load_model(f"{moved},base={model_dirs['base']}", device="cpu")
+    fixed = load_hf(f"{moved},base={model_dirs['base']}", device="cpu")
     assert fixed.name == str(moved)
 
 
@@ -135,7 +139,7 @@ def test_unloadable_hub_id_is_a_model_error(monkeypatch):
 
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelError) as info:
-        load_model("nobody-xyz/not-a-model", device="cpu")
+        load_hf("nobody-xyz/not-a-model", device="cpu")
     assert str(info.value).startswith("nobody-xyz/not-a-model: not a local folder and the hub cannot be reached: HF_HUB_OFFLINE is set")
 
 
@@ -170,7 +174,7 @@ def test_model_folder_without_tokenizer_is_named(model_dirs, tmp_path):
         shutil.copy(model_dirs["base"] / name, folder / name)
     # before: "could not load the tokenizer ... (Couldn't instantiate the backend tokenizer ...)"
     with pytest.raises(ModelError, match=rf"^{folder}: no tokenizer files .* tokenizer.save_pretrained\('{folder}'\)"):
-        load_model(str(folder), device="cpu")
+        load_hf(str(folder), device="cpu")
 
 
 def test_adapter_without_weights_is_named(model_dirs, tmp_path):
@@ -180,7 +184,7 @@ def test_adapter_without_weights_is_named(model_dirs, tmp_path):
     shutil.copytree(model_dirs["adapter"], moved)
     (moved / "adapter_model.safetensors").unlink()
     with pytest.raises(ModelError, match=rf"^adapter {moved}: has adapter_config.json but no adapter weights"):
-        load_model(str(moved), device="cpu")
+        load_hf(str(moved), device="cpu")
 
 
 def test_gguf_without_the_gguf_package_gives_the_install_hint(tmp_path, monkeypatch):
@@ -189,7 +193,7 @@ def test_gguf_without_the_gguf_package_gives_the_install_hint(tmp_path, monkeypa
     f = gguf_file(tmp_path / "m.gguf", "llama")
     monkeypatch.setitem(sys.modules, "gguf", None)  # `import gguf` raises ImportError
     with pytest.raises(ModelError) as info:
-        load_model(str(f), device="cpu")
+        load_hf(str(f), device="cpu")
     assert str(info.value) == f'{f}: reading GGUF files needs the gguf package: pip install "tunecheck[gguf]"'
 
 
@@ -198,7 +202,7 @@ def test_gguf_of_an_architecture_transformers_cannot_read(tmp_path):
 
     f = gguf_file(tmp_path / "m.gguf", "rwkv7")
     with pytest.raises(ModelError) as info:
-        load_model(f"{f},name=ft", device="cpu")
+        load_hf(f"{f},name=ft", device="cpu")
     assert str(info.value).startswith(f"ft ({f}): transformers {transformers.__version__} cannot read 'rwkv7' models from GGUF; ")
 
 

@@ -14,14 +14,13 @@ import pytest
 from tunecheck.data import Message, Sample, load_data
 from tunecheck.errors import ConfigError, ModelError
 from tunecheck.models import (
-    TEMPLATES,
     ChatRenderer,
     check_template,
     format_pair,
     format_prompt,
     format_text,
 )
-from tunecheck.models._prompt import ALPACA_NO_INPUT, ALPACA_WITH_INPUT
+from tunecheck.models._prompt import ALPACA_NO_INPUT, ALPACA_WITH_INPUT, TEMPLATES
 
 
 def chatml(messages: Sequence[Message], add_generation_prompt: bool) -> str:

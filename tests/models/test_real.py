@@ -22,9 +22,9 @@ from tunecheck.models import (
     GenerationParams,
     HFModel,
     LoglikelihoodRequest,
-    load_model,
     weights_stamp,
 )
+from tunecheck.models._hf_load import load_hf
 
 pytestmark = pytest.mark.real
 
@@ -46,12 +46,12 @@ def gguf_file() -> Path:
 
 @pytest.fixture(scope="module")
 def from_gguf(gguf_file: Path) -> HFModel:
-    return load_model(str(gguf_file), device="cpu")
+    return load_hf(str(gguf_file), device="cpu")
 
 
 @pytest.fixture(scope="module")
 def real(smollm2: Path) -> HFModel:
-    return load_model(str(smollm2), device="cpu")
+    return load_hf(str(smollm2), device="cpu")
 
 
 def test_gguf_spec_equals_the_model_converted_to_safetensors(from_gguf: HFModel, real: HFModel, gguf_file: Path) -> None:
@@ -85,7 +85,7 @@ def test_chatml_prompt_and_stop_at_end_of_turn(real: HFModel, tmp_path: Path) ->
     assert "<|im_end|>" not in row["output"] and "<|im_start|>" not in row["output"]
     assert "Paris" in row["output"]
     # the prompt's tokens start with the template's own <|im_start|>: no second BOS before it
-    ids = real._prompt_ids(row["prompt"])
+    ids = real.with_bos(real.encode(row["prompt"]))  # as generate() tokenises a prompt
     assert ids[0] == 1 and ids[1] != 1
 
 
@@ -136,8 +136,8 @@ def test_lora_adapter_equals_its_merged_model(real: HFModel, smollm2: Path, adap
     merged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(smollm2)), str(adapter)).merge_and_unload()
     merged.save_pretrained(tmp_path / "merged")
     real.tokenizer.save_pretrained(tmp_path / "merged")
-    got = load_model(str(adapter), device="cpu").loglikelihood(REQUESTS[:2])
-    ref = load_model(str(tmp_path / "merged"), device="cpu").loglikelihood(REQUESTS[:2])
+    got = load_hf(str(adapter), device="cpu").loglikelihood(REQUESTS[:2])
+    ref = load_hf(str(tmp_path / "merged"), device="cpu").loglikelihood(REQUESTS[:2])
     base = real.loglikelihood(REQUESTS[:2])
     for g, r, b in zip(got, ref, base):
         np.testing.assert_allclose(g.logprobs, r.logprobs, rtol=0, atol=1e-4)
@@ -146,10 +146,10 @@ def test_lora_adapter_equals_its_merged_model(real: HFModel, smollm2: Path, adap
 
 def test_lora_adapter_on_a_gguf_base(adapter: Path, gguf_file: Path, capfd: pytest.CaptureFixture[str]) -> None:
     # an adapter trained on the Hugging Face model, applied to its GGUF export with base=
-    got = load_model(f"{adapter},base={gguf_file}", device="cpu")
+    got = load_hf(f"{adapter},base={gguf_file}", device="cpu")
     # transformers' own "Converting and de-quantizing GGUF tensors" bar stays off the terminal
     assert "de-quantizing" not in capfd.readouterr().err
-    ref = load_model(str(adapter), device="cpu")
+    ref = load_hf(str(adapter), device="cpu")
     for g, r in zip(got.loglikelihood(REQUESTS[:2]), ref.loglikelihood(REQUESTS[:2])):
         np.testing.assert_allclose(g.logprobs, r.logprobs, rtol=0, atol=1e-4)
     assert got.identity()["sha256"] == hashlib.sha256(gguf_file.read_bytes()).hexdigest()

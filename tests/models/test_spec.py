@@ -301,7 +301,7 @@ def test_resolve_openai_spec() -> None:
 
 
 def test_vllm_spec_and_a_clear_error_without_vllm():
-    from tunecheck.models import VLLMModel, vllm_available
+    from tunecheck.models._vllm import VLLMModel, vllm_available
 
     spec = ModelSpec.parse("vllm:./merged,name=tuned")
     assert spec.kind == "vllm" and spec.location == "./merged" and spec.display_name == "tuned"

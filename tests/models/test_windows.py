@@ -1,9 +1,11 @@
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tunecheck.errors import ConfigError
-from tunecheck.models import Window, plan_windows
+from tunecheck.models._windows import Window, plan_windows
 
 
 def test_short_text_is_one_window():
@@ -105,3 +107,36 @@ def test_bad_stride():
         plan_windows(10, 1, 4, 5)
     with pytest.raises(ConfigError, match="--stride"):
         plan_windows(10, 1, 4, 0)
+
+
+def test_completion_first_window_is_filled_with_prompt_when_windows_do_not_overlap():
+    # a 6-token prompt (positions 0..6), targets 7..9, max_length 4 = stride (no context kept
+    # for later windows): the first window still takes as much prompt as fits, inputs 5-8
+    # (4 inputs, predictions 6-9, 7-9 scored), not only the one token before its first target
+    assert plan_windows(10, 7, 4, 4, "fixed") == [Window(5, 9, 7)]
+    assert plan_windows(10, 7, 4, 4) == [Window(5, 9, 7)]
+
+
+def test_bad_max_length_and_first_target():
+    with pytest.raises(ConfigError, match="--max-length must be at least 1, got 0"):
+        plan_windows(10, 1, 0, 1)
+    with pytest.raises(ValueError, match="needs at least one token before it"):
+        plan_windows(10, 0, 4, 4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=2, max_value=400),
+    st.integers(min_value=1, max_value=64),
+    st.data(),
+    st.sampled_from(["lm-eval", "fixed"]),
+)
+def test_property_every_token_scored_exactly_once(length, max_length, data, windows):
+    # any length / max_length / stride / first target: the scored spans tile first..length-1
+    # with no gap and no overlap, and no window is longer than max_length inputs
+    stride = data.draw(st.integers(min_value=1, max_value=max_length))
+    first = data.draw(st.integers(min_value=1, max_value=length - 1))
+    plan = plan_windows(length, first, max_length, stride, windows)
+    scored = [t for w in plan for t in range(w.score_from, w.end + 1)]
+    assert scored == list(range(first, length))
+    assert all(0 <= w.start < w.score_from <= w.end and w.end - w.start <= max_length for w in plan)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from tests.conftest import CORPUS
-from tunecheck import _io
-from tunecheck.overfitting import Status, evaluate_overfit, overfitting_verdict
+from tunecheck.core import Status
+from tunecheck.overfitting import evaluate_overfit
 from tunecheck.overfitting._applies import closed_label_set, enough
 from tunecheck.perplexity import PerplexityConfig
 
@@ -49,10 +49,39 @@ def test_a_loss_gap_from_five_documents_does_not_apply(model_dirs, tmp_path):
 
     report = evaluate_overfit([f"{model_dirs['base']},name=tuned"], write("train.jsonl", CORPUS[:30]), write("eval.jsonl", CORPUS[30:35]),
                               PerplexityConfig(n_resamples=300))
-    payload = _io.clean(report.to_dict())
-    [m] = payload["models"]
-    assert (m["train_documents"], m["eval_documents"], m["applies"]) == (30, 5, False)
-    v = overfitting_verdict([payload], model="tuned")
-    assert [(s.status, s.reason) for s in v.signals] == [
-        (Status.NOT_APPLICABLE, "only 5 documents in the smaller of the two sets: too few to judge (at least 10 needed)")
-    ]
+    result = report.to_result()
+    [info], [signal] = result.models, result.signals
+    assert (info.details["applies"], signal.status, signal.model) == (False, Status.NOT_APPLICABLE, "tuned")
+    assert signal.reason == info.details["reason"] == "only 5 documents in the smaller of the two sets: too few to judge (at least 10 needed)"
+    assert (info.details["train_documents"], info.details["eval_documents"]) == (30, 5)
+    # its signal (not applicable: "only 5 documents ...") is the overfit layer's rule, tested beside it
+
+
+# Mutation-testing cases (tests/MUTANTS.md), worked out by hand.
+
+
+def test_four_values_are_all_shown_five_are_cut():
+    four = [f"l{k % 4}" for k in range(8)]  # 4 values, each twice
+    assert closed_label_set(["x"] * 8, four) == "the references take only 4 values ('l0', 'l1', 'l2', 'l3'): a closed label set"
+    five = [f"l{k % 5}" for k in range(10)]
+    assert closed_label_set(["x"] * 10, five) == "the references take only 5 values ('l0', 'l1', 'l2', 'l3', ...): a closed label set"
+
+
+def test_references_decide_only_when_every_row_has_one():
+    # 2 reference values but for 10 of the 20 rows: the outputs decide, and 20 different
+    # five-word outputs are prose, not labels
+    prose = [f"answer number {i} is here" for i in range(20)]
+    assert closed_label_set(prose, ["yes", "no"] * 5) is None
+
+
+def test_outputs_with_twenty_short_values_each_twice_are_labels():
+    twenty = [f"w{k % 20}" for k in range(40)]  # 20 values (<= MAX_LABELS), 2 * 20 <= 40, 1 word each
+    assert closed_label_set(twenty) is not None
+    assert closed_label_set([f"w{k % 21}" for k in range(42)]) is None  # 21 values
+
+
+def test_references_of_reads_label_then_reference():
+    from tunecheck.overfitting._applies import references_of
+
+    rows = [{"label": "a", "reference": "r"}, {"reference": "b"}, None, {}]
+    assert references_of(rows) == ["a", "b", None, None]

@@ -1,4 +1,4 @@
-"""Regurgitation: outputs copying 13+ words of a training example are counted, the example and
+"""Copying: outputs copying 13+ words of a training example are counted, the example and
 the span shown; the base model's outputs are the control, paired by id."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tunecheck.core import Result, Status, Verdict
 from tunecheck.errors import ConfigError
 from tunecheck.overfitting import CopyConfig, evaluate_copying
 
@@ -15,6 +16,12 @@ TRAIN = [
     "a recipe for bread needs flour water salt and yeast mixed then left to rise for two hours",
 ]
 SPAN13 = "the quick brown fox jumps over the lazy dog while the farmer sleeps"  # 13 words of TRAIN[0]
+
+
+def _value(result: Result, metric: str, model: str) -> float:
+    est = result.estimate(metric, model)
+    assert est is not None and est.metric == metric and est.model == model
+    return est.value
 
 
 def _train(tmp_path):
@@ -35,9 +42,11 @@ def test_copies_are_counted_with_their_training_example(tmp_path):
         "nothing in common with the training set at all, none, zero",
         "bread needs flour water salt and yeast mixed then left to rise for two hours today",  # 15 words of TRAIN[1]
     ]
-    report = evaluate_copying([_preds(tmp_path / "p.jsonl", outputs, "tuned")], _train(tmp_path), CopyConfig(n_resamples=1000)).to_dict()
-    [m] = report["models"]
-    assert m["copied"] == 2 and m["metrics"]["copy_rate"]["value"] == 0.5
+    result = evaluate_copying([_preds(tmp_path / "p.jsonl", outputs, "tuned")], _train(tmp_path), CopyConfig(n_resamples=1000)).to_result()
+    [info] = result.models
+    m = info.details
+    assert result.layer == "copying" and info.name == "tuned"
+    assert m["copied"] == 2 and _value(result, "copy_rate", "tuned") == 0.5
     # longest span first: output 3 shares 15 words with t1, output 0 shares 13 with t0
     assert [(e["id"], e["train_id"], e["longest_span_words"]) for e in m["examples"]] == [("3", "t1", 15), ("0", "t0", 13)]
     assert m["examples"][1]["span"] == SPAN13
@@ -47,28 +56,31 @@ def test_copies_are_counted_with_their_training_example(tmp_path):
     assert [e["train_text"] for e in m["examples"]] == [TRAIN[1], TRAIN[0]]
     # copied share: output 0 has 17 words (well + 13 + that is all) -> 5 13-grams, 1 in training: 1/5;
     # output 3 has 16 words -> 4 13-grams, 3 of them in training (all but the one ending in "today")
-    assert m["metrics"]["copied_share"]["value"] == pytest.approx((1 / 5 + 3 / 4) / 4)
+    assert _value(result, "copied_share", "tuned") == pytest.approx((1 / 5 + 3 / 4) / 4)
 
 
 def test_tuned_copying_more_than_base_is_regressed(tmp_path):
     n = 120
     base = [f"answer number {i} written in my own words" for i in range(n)]
     tuned = [SPAN13 if i % 3 == 0 else base[i] for i in range(n)]  # 40 of 120 copy
-    report = evaluate_copying(
+    result = evaluate_copying(
         [_preds(tmp_path / "b.jsonl", base, "base"), _preds(tmp_path / "t.jsonl", tuned, "tuned")], _train(tmp_path), CopyConfig(n_resamples=1000)
-    ).to_dict()
-    [rate] = [c for c in report["comparison"] if c["metric"] == "copy_rate"]
-    assert rate["baseline_value"] == 0.0 and rate["value"] == pytest.approx(40 / 120)
-    assert rate["verdict"] == "regressed" and rate["tests"]["mcnemar_p"] < 1e-6
+    ).to_result()
+    [rate] = [c for c in result.comparisons if c.metric == "copy_rate"]
+    assert (rate.baseline, rate.model, rate.baseline_value, rate.higher_is_better) == ("base", "tuned", 0.0, False)
+    assert rate.value == pytest.approx(40 / 120)
+    assert rate.verdict == Verdict.REGRESSED and rate.tests["mcnemar_p"] < 1e-6
+    # more copying, significantly: the signal shows overfitting
+    assert [(s.name, s.model, s.status) for s in result.signals] == [("verbatim copying", "tuned", Status.OVERFITTING)]
     # every output is shorter than 13 words except the copies: the report says what that means
-    assert any("shorter than 13 words" in w for w in report["warnings"])
+    assert any("shorter than 13 words" in w for w in result.warnings)
 
 
 def test_shorter_ngram_and_missing_parts(tmp_path):
     outputs = ["the lazy dog while the farmer sleeps"]  # 7 words of TRAIN[0]
     preds = _preds(tmp_path / "p.jsonl", outputs, "m")
-    assert evaluate_copying([preds], _train(tmp_path), CopyConfig(n_resamples=1000)).to_dict()["models"][0]["copied"] == 0
-    assert evaluate_copying([preds], _train(tmp_path), CopyConfig(n=6, n_resamples=1000)).to_dict()["models"][0]["copied"] == 1
+    assert evaluate_copying([preds], _train(tmp_path), CopyConfig(n_resamples=1000)).to_result().models[0].details["copied"] == 0
+    assert evaluate_copying([preds], _train(tmp_path), CopyConfig(n=6, n_resamples=1000)).to_result().models[0].details["copied"] == 1
     with pytest.raises(ConfigError, match="has no prompt"):
         evaluate_copying([preds], _train(tmp_path), CopyConfig(on="prompt"))
 
@@ -79,8 +91,8 @@ def test_a_long_training_example_is_shown_around_the_span(tmp_path):
     text = f"{head} {SPAN13} {tail}"
     train = tmp_path / "train.jsonl"
     train.write_text(json.dumps({"id": "long", "text": text}) + "\n")
-    report = evaluate_copying([_preds(tmp_path / "p.jsonl", [SPAN13], "m")], train, CopyConfig(n_resamples=200)).to_dict()
-    [example] = report["models"][0]["examples"]
+    result = evaluate_copying([_preds(tmp_path / "p.jsonl", [SPAN13], "m")], train, CopyConfig(n_resamples=200)).to_result()
+    [example] = result.models[0].details["examples"]
     # head: word0-9 (5 characters) and word10-59 (6) with 59 spaces = 50 + 300 + 59 = 409, so the
     # span starts at 410; 50 before is 360, the space after "word52" (354-359): the excerpt starts at
     # the next word, "word53", at 361, and runs 300 characters; "…" marks both cuts

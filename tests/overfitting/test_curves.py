@@ -9,8 +9,11 @@ import math
 
 import pytest
 
+from tests.schema import assert_valid_result
+from tunecheck._io import clean
+from tunecheck.core import Status
 from tunecheck.errors import ConfigError
-from tunecheck.overfitting import CurvePoint, TrainingCurves, analyse_curves
+from tunecheck.overfitting import RUN, CurvePoint, TrainingCurves, analyse_curves, curve_signal
 
 
 def make_curves(
@@ -155,7 +158,7 @@ def test_no_eval_loss():
         "training (eval_strategy='steps') or run `tunecheck sweep`"
     )
     assert r.train_loss_decreased and r.gap == ()
-    d = r.to_dict()
+    d = r.to_result().details
     assert d["settings"] == {"patience": 3, "min_delta": None, "min_delta_auto": False}
     assert d["points"]["eval"] == [] and d["best_step"] is None
 
@@ -185,7 +188,9 @@ def test_nan_losses_are_flagged_and_json_stays_valid():
     assert r.recommendation.startswith("training loss became NaN/inf at step 60 (2 logged point(s))")
     assert any("eval loss is NaN/inf at 1 evaluation(s), first at step 100" in f for f in r.findings)
     assert r.best_step == 50  # the NaN evaluation is left out
-    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))  # NaN/inf became null
+    payload = json.loads(json.dumps(clean(r.to_result().to_dict()), allow_nan=False))  # NaN/inf became null
+    assert_valid_result(payload)
+    d = payload["details"]
     assert [60, None] in d["points"]["train"] and [100, None] in d["points"]["eval"]
 
 
@@ -223,20 +228,54 @@ def test_best_step_without_a_saved_checkpoint():
     assert any(f.startswith("no checkpoint was saved at step 50 (saved: 40, 100)") for f in r.findings)
 
 
-def test_json_shape():
-    d = analyse_curves(make_curves(FALLING, DIVERGING)).to_dict()
+def test_result_shape():
+    result = analyse_curves(make_curves(FALLING, DIVERGING)).to_result()
+    assert_valid_result(result.to_dict())
+    d = result.details
     assert set(d) == {
-        "layer", "source", "format", "best_step", "best_epoch", "best_eval_loss", "diverges_at",
-        "diverges_at_epoch", "train_loss_decreased", "train", "gap", "findings", "recommendation",
-        "settings", "notes", "points",
+        "best_step", "best_epoch", "best_eval_loss", "diverges_at", "diverges_at_epoch", "train_loss_decreased",
+        "train", "gap", "findings", "recommendation", "settings", "points",
     }
-    assert (d["layer"], d["format"], d["best_step"], d["diverges_at"]) == ("curves", "trainer_state", 50, 60)
+    assert (result.layer, result.models, result.estimates) == ("curves", [], [])
+    [log] = result.data
+    # 20 train points (every 5 steps to 100) and 10 evaluations
+    assert (log.source, log.role, log.n, log.details["format"]) == ("run/trainer_state.json", "log", 30, "trainer_state")
+    assert (d["best_step"], d["diverges_at"]) == (50, 60)
     assert set(d["train"]) == {"first", "last", "min", "drop", "drop_pct", "window"}
     # 20 train points -> window 2: first = mean(1.925, 1.85) = 1.8875, last = mean(0.575, 0.5)
     assert d["train"]["first"] == pytest.approx(1.8875) and d["train"]["last"] == pytest.approx(0.5375)
     assert d["gap"][4] == {"step": 50, "epoch": 5.0, "train_loss": 1.25, "eval_loss": 1.0, "gap": pytest.approx(-0.25)}
     assert d["points"]["eval"][:2] == [[10, 2.0], [20, 1.6]]
-    json.dumps(d, allow_nan=False)
+    assert [(s.name, s.status, s.model) for s in result.signals] == [("training curves", Status.OVERFITTING, RUN)]
+    assert result.signals[0].evidence == d["recommendation"]
+
+
+def _signal(train_evals, **kw):
+    """Real curves: train loss logged with each evaluation, from {step: (train, eval)}."""
+    train = tuple(CurvePoint(s, t) for s, (t, _) in sorted(train_evals.items()))
+    evals = tuple(CurvePoint(s, e) for s, (_, e) in sorted(train_evals.items()) if e is not None)
+    return curve_signal(analyse_curves(TrainingCurves("trainer_state.json", "trainer_state", train, evals), **kw))
+
+
+def test_curve_signal_rule():
+    # the rule moved from overfitting/_verdict.py (`_curve_signals`), with its cases
+    converged = {10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.2, 1.3), 40: (1.0, 1.15), 50: (0.9, 1.1)}
+    assert _signal(converged).status == Status.HEALTHY
+    diverged = {10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.2, 1.3), 40: (1.0, 1.5), 50: (0.8, 1.7), 60: (0.6, 1.9), 70: (0.4, 2.1)}
+    assert _signal(diverged).status == Status.OVERFITTING
+    rising = {10: (1.0, 2.1), 20: (1.5, 1.6), 30: (2.0, 1.3), 40: (2.5, 1.15), 50: (3.0, 1.1)}
+    s = _signal(rising)
+    assert (s.status, s.reason) == (Status.INCONCLUSIVE, "the training loss did not decrease properly")
+    s = _signal({10: (2.0, 2.1), 20: (1.0, 1.6)})
+    assert (s.status, s.reason) == (Status.NOT_APPLICABLE, "only 2 evaluation(s) logged: too few to see a divergence")
+    s = _signal({10: (2.0, None), 20: (1.0, None)})
+    assert (s.status, s.reason) == (Status.NOT_APPLICABLE, "no validation loss in the log")
+    # eval loss falls throughout but stays 0.9 above the training loss: not healthy
+    s = _signal({10: (2.0, 2.6), 20: (1.5, 2.3), 30: (1.2, 2.0), 40: (1.0, 1.8), 50: (0.8, 1.7)})
+    assert (s.status, s.reason) == (Status.INCONCLUSIVE, "no divergence, but the logged train-eval gap is 0.9")
+    # a last gap of exactly 0.5 is not above the high threshold: healthy (1.0 - 0.5 is exactly 0.5)
+    assert _signal({10: (2.0, 2.1), 20: (1.5, 1.8), 30: (1.0, 1.5), 40: (0.5, 1.0)}).status == Status.HEALTHY
+    assert all(_signal(c).model == RUN for c in (converged, diverged, rising))
 
 
 # Rules of the module docstring at their exact boundaries. The training loss is logged at every
@@ -308,3 +347,51 @@ def test_equal_training_losses_are_not_a_fall(train_at_60, diverges_at):
         )
     else:
         assert r.recommendation.startswith("stop at epoch 3 / step 30 (best eval loss 1.000); later checkpoints overfit")
+
+
+# Mutation-testing cases (tests/MUTANTS.md), worked out by hand.
+
+
+def test_result_records_the_log_the_settings_and_the_notes():
+    curves = make_curves(FALLING, DIVERGING)
+    noted = TrainingCurves(curves.source, curves.format, curves.train, curves.eval, notes=("2 log entries repeat a step",))
+    result = analyse_curves(noted, patience=2, min_delta=0.05).to_result()
+    # 20 train points, 10 evaluations; a given min_delta is recorded, patience too
+    assert result.data[0].details == {"format": "trainer_state", "train_points": 20, "eval_points": 10}
+    assert result.config == {"patience": 2, "min_delta": 0.05}
+    assert result.warnings == ["2 log entries repeat a step"]
+    # a derived min_delta is not a setting the user chose: recorded as None
+    assert analyse_curves(curves).to_result().config == {"patience": 3, "min_delta": None}
+
+
+def test_one_training_loss_has_no_summary():
+    r = analyse_curves(make_curves({10: 2.0}, {10: 2.1, 20: 2.0, 30: 1.9}))
+    assert r.train is None and r.details()["train"] is None
+
+
+def test_curve_signal_every_field_of_each_status():
+    from tunecheck.core import Signal
+
+    def check(train_evals, status, reason):
+        train = tuple(CurvePoint(s, t) for s, (t, _) in sorted(train_evals.items()) if t is not None)
+        evals = tuple(CurvePoint(s, e) for s, (_, e) in sorted(train_evals.items()) if e is not None)
+        report = analyse_curves(TrainingCurves("trainer_state.json", "trainer_state", train, evals))
+        assert curve_signal(report) == Signal("training curves", status, report.recommendation, reason, True, RUN)
+
+    check({10: (2.0, None), 20: (1.0, None)}, Status.NOT_APPLICABLE, "no validation loss in the log")
+    check({10: (2.0, 2.1), 20: (1.0, 1.6)}, Status.NOT_APPLICABLE, "only 2 evaluation(s) logged: too few to see a divergence")
+    check({10: (1.0, 2.1), 20: (1.5, 1.6), 30: (2.0, 1.3), 40: (2.5, 1.15), 50: (3.0, 1.1)}, Status.INCONCLUSIVE,
+          "the training loss did not decrease properly")
+    check({10: (2.0, 2.6), 20: (1.5, 2.3), 30: (1.2, 2.0), 40: (1.0, 1.8), 50: (0.8, 1.7)}, Status.INCONCLUSIVE,
+          "no divergence, but the logged train-eval gap is 0.9")
+    check({10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.2, 1.3), 40: (1.0, 1.15), 50: (0.9, 1.1)}, Status.HEALTHY, None)
+    # three evaluations are enough to judge: falling train and eval loss, gaps 0.1: healthy
+    check({10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.0, 1.1)}, Status.HEALTHY, None)
+    # an evaluation before any training loss (gap unknown) is skipped, not an error
+    check({5: (None, 2.2), 10: (2.0, 2.1), 20: (1.5, 1.6), 30: (1.0, 1.1)}, Status.HEALTHY, None)
+
+
+def test_only_the_last_gap_counts():
+    # gaps 2.6 - 2.0 = 0.6, 2.1 - 1.5 = 0.6, 1.8 - 1.2 = 0.6, then 1.5 - 1.0 = 0.5 (exact in binary):
+    # the last is not above 0.5, so healthy, however high the earlier ones were
+    assert _signal({10: (2.0, 2.6), 20: (1.5, 2.1), 30: (1.2, 1.8), 40: (1.0, 1.5)}).status == Status.HEALTHY

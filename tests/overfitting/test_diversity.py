@@ -45,9 +45,9 @@ def test_identical_files_differ_by_exactly_zero(tmp_path):
     b = write(tmp_path / "b.jsonl", rows(outs, "tuned"))
     report = compare_diversity([a, b], n_resamples=1000)
     assert [m.model for m in report.models] == ["base", "tuned"]
-    assert [r.metric for _, _, r in report.comparison] == METRICS
-    for base, model, r in report.comparison:
-        assert (base, model) == ("base", "tuned")
+    assert [r.metric for r in report.comparison] == METRICS
+    for r in report.comparison:
+        assert (r.baseline, r.model) == ("base", "tuned")
         assert r.n == 40
         assert r.difference == 0.0
         assert r.ci95 == (0.0, 0.0)  # every shared resample gives both models the same value
@@ -70,7 +70,7 @@ def test_samey_fine_tune_regresses_on_every_metric(tmp_path):
         for est in m.metrics.values():
             lo, hi = est.ci95 or (np.nan, np.nan)
             assert lo - 1e-12 <= est.value <= hi + 1e-12  # the tuned distinct-1 CI is a point
-    comp = {r.metric: r for _, _, r in report.comparison}
+    comp = {r.metric: r for r in report.comparison}
     for name in METRICS:
         assert comp[name].verdict.value == "regressed", name  # distinct down, self-BLEU up
         assert comp[name].p_value_holm is not None and comp[name].p_value_holm < 0.05
@@ -80,21 +80,27 @@ def test_samey_fine_tune_regresses_on_every_metric(tmp_path):
 
 
 def test_report_json_shape(tmp_path):
+    from tests.schema import assert_valid_result
+    from tunecheck.core import Result
+
     a = write(tmp_path / "a.jsonl", rows(varied(30), "base"))
     b = write(tmp_path / "b.jsonl", rows(samey(30), "tuned"))
-    payload = json.loads(json.dumps(compare_diversity([a, f"{b},name=mine"], n_resamples=1000).to_dict(), allow_nan=False))
-    assert set(payload) == {"layer", "config", "models", "comparison", "warnings"}
+    result = compare_diversity([a, f"{b},name=mine"], n_resamples=1000).to_result()
+    payload = result.to_dict()
+    assert_valid_result(payload)
     assert payload["layer"] == "diversity"
     assert payload["config"]["ns"] == [1, 2, 3] and payload["config"]["n_resamples"] == 1000
-    assert [m["model"] for m in payload["models"]] == ["base", "mine"]
+    assert [m["name"] for m in payload["models"]] == ["base", "mine"]
+    assert [m["identity"] for m in payload["models"]] == [{"model": "base"}, {"model": "tuned"}]  # as the files say
+    assert [(d["source"], d["role"], d["n"]) for d in payload["data"]] == [(a, "predictions", 30), (b, "predictions", 30)]
     for m in payload["models"]:
-        assert set(m) == {"model", "file", "n", "metrics", "applies", "reason"}
-        assert set(m["metrics"]) == set(METRICS)
-        assert all(set(v) == {"value", "ci95"} for v in m["metrics"].values())
-    for c in payload["comparison"]:
-        assert c["baseline"] == "base" and c["model"] == "mine"
-        assert set(c) >= {"metric", "n", "baseline_value", "value", "difference", "ci95", "p_value", "p_value_holm", "verdict"}
-        assert c["difference"] == pytest.approx(c["value"] - c["baseline_value"])
+        assert set(m["details"]) == {"file", "n", "applies", "reason"}
+        assert sorted((e["metric"], e["n"]) for e in payload["estimates"] if e["model"] == m["name"]) == [(k, 30) for k in sorted(METRICS)]
+    for c in result.comparisons:
+        assert c.baseline == "base" and c.model == "mine" and c.p_value_holm is not None
+        assert c.difference == pytest.approx(c.value - c.baseline_value)
+    assert [(s.name, s.model) for s in result.signals] == [("output diversity", "mine")]
+    assert Result.from_dict(json.loads(json.dumps(payload))).signals == result.signals
 
 
 def test_pairs_only_shared_ids_and_warns(tmp_path):
@@ -106,12 +112,12 @@ def test_pairs_only_shared_ids_and_warns(tmp_path):
     assert [m.n for m in report.models] == [160, 160]  # each model on its whole file
     shared_base = base_out[20:]  # q20..q159
     shared_tuned = tuned_out[:140]  # the tuned file's q20..q159
-    comp = {r.metric: r for _, _, r in report.comparison}
+    comp = {r.metric: r for r in report.comparison}
     assert all(r.n == 140 for r in comp.values())
-    assert comp["distinct_2"].value_a == pytest.approx(distinct_n(shared_base, 2))
-    assert comp["distinct_2"].value_b == pytest.approx(distinct_n(shared_tuned, 2))
+    assert comp["distinct_2"].baseline_value == pytest.approx(distinct_n(shared_base, 2))
+    assert comp["distinct_2"].value == pytest.approx(distinct_n(shared_tuned, 2))
     # self-BLEU recomputed within the shared outputs (the references are the other shared ones)
-    assert comp["self_bleu"].value_a == pytest.approx(float(np.mean(self_bleu(shared_base))))
+    assert comp["self_bleu"].baseline_value == pytest.approx(float(np.mean(self_bleu(shared_base))))
     assert report.models[0].metrics["distinct_2"].value == pytest.approx(distinct_n(base_out, 2))
     text = "\n".join(report.warnings)
     assert "compared on the 140 samples both have (160 and 160 in the files)" in text

@@ -10,9 +10,11 @@ import pytest
 import torch
 
 from tests.overfitting.conftest import HELDOUT, MEMBERS, WORDS, write_texts
+from tests.schema import assert_valid_result
 from tunecheck.data import load_data
 from tunecheck.errors import ConfigError
-from tunecheck.models import HFModel, load_model
+from tunecheck.models import HFModel
+from tunecheck.models._hf_load import load_hf
 from tunecheck.overfitting import ExtractionConfig, evaluate_extraction, match_scores
 from tunecheck.overfitting._extraction import build_probes
 
@@ -57,7 +59,7 @@ def test_a_memorised_end_of_text_counts_as_a_match(memorised):
     # The tuned model was trained on BOS + text + EOS. Prefix: BOS + a member's first 4 tokens;
     # target: the rest of the member and its EOS, as a chat response ends with its end-of-turn
     # token. Ending the text where training ended must score as extracted.
-    model = load_model(str(memorised["tuned"]))
+    model = load_hf(str(memorised["tuned"]))
     tok = model.tokenizer
     probes = []
     for t in MEMBERS:
@@ -78,26 +80,29 @@ def test_a_memorised_end_of_text_counts_as_a_match(memorised):
 def test_memorised_model_is_caught_and_base_is_not(memorised, tmp_path):
     train = write_texts(tmp_path / "train.jsonl", MEMBERS, "m")
     config = ExtractionConfig(prefix_tokens=4, suffix_tokens=8, n_resamples=1000)
-    report = evaluate_extraction([f"{memorised['base']},name=base", f"{memorised['tuned']},name=tuned"], train, config).to_dict()
-    rates = {m["model"]: m["metrics"]["extracted"]["value"] for m in report["models"]}
+    result = evaluate_extraction([f"{memorised['base']},name=base", f"{memorised['tuned']},name=tuned"], train, config).to_result()
+    rates = {e.model: e.value for e in result.estimates if e.metric == "extracted"}
     assert rates["base"] == 0.0  # random word sequences cannot be guessed from 4 tokens
     assert rates["tuned"] >= 0.75
-    [extracted] = [c for c in report["comparison"] if c["metric"] == "extracted"]
-    assert extracted["verdict"] == "regressed" and extracted["n"] == len(MEMBERS)
-    assert report["models"][1]["examples"][0]["prefix_match"] == 1.0
-    json.dumps(report)  # plain JSON
+    [extracted] = [c for c in result.comparisons if c.metric == "extracted"]
+    assert extracted.verdict.value == "regressed" and extracted.n == len(MEMBERS)
+    assert result.models[1].details["examples"][0]["prefix_match"] == 1.0
+    # extraction is context only: its signal never decides
+    [signal] = result.signals
+    assert (signal.name, signal.model, signal.status.value, signal.deciding) == ("extraction (context)", "tuned", "overfitting", False)
+    assert_valid_result(result.to_dict())  # plain JSON, as the schema says
 
 
 def test_unseen_texts_are_not_extracted(memorised, tmp_path):
     held = write_texts(tmp_path / "held.jsonl", HELDOUT, "h")
     report = evaluate_extraction([f"{memorised['tuned']},name=tuned"], held, ExtractionConfig(prefix_tokens=4, suffix_tokens=8, n_resamples=200))
-    assert report.to_dict()["models"][0]["metrics"]["extracted"]["value"] <= 0.125
+    assert report.to_result().estimate("extracted", report.models[0].model).value <= 0.125  # type: ignore[union-attr]
 
 
 def test_prompt_mode_uses_the_response_as_target(memorised, tmp_path):
     rows = [{"id": str(i), "prompt": t.split(" ", 5)[-1], "completion": " " + t} for i, t in enumerate(MEMBERS[:4])]
     path = _jsonl(tmp_path / "pairs.jsonl", rows)
-    model = load_model(str(memorised["base"]))
+    model = load_hf(str(memorised["base"]))
     cut = build_probes(model, load_data(path), ExtractionConfig(prefix="prompt", template="concat", suffix_tokens=3))
     assert cut.too_short == 0 and cut.too_long == 0 and len(cut.probes) == 4
     tok = model.tokenizer
@@ -163,12 +168,12 @@ def test_auto_prefix_follows_the_data_and_the_report_says_which(memorised, tmp_p
     pairs = _jsonl(tmp_path / "pairs.jsonl", [{"id": str(i), "prompt": " ".join(t.split()[:5]), "completion": " " + " ".join(t.split()[5:])} for i, t in enumerate(MEMBERS[:4])])
     base = str(memorised["base"])
     config = ExtractionConfig(prefix_tokens=4, suffix_tokens=4, template="concat", n_resamples=200)
-    on_text = evaluate_extraction([base], texts, config).to_dict()["config"]
-    on_pairs = evaluate_extraction([base], pairs, config).to_dict()["config"]
+    on_text = evaluate_extraction([base], texts, config).to_result().config
+    on_pairs = evaluate_extraction([base], pairs, config).to_result().config
     assert (on_text["prefix"], on_text["prefix_option"]) == ("tokens", "auto")
     assert (on_pairs["prefix"], on_pairs["prefix_option"]) == ("prompt", "auto")
     # chat and Alpaca data are instruction-shaped too
-    model = load_model(base)
+    model = load_hf(base)
     assert build_probes(model, load_data(_jsonl(tmp_path / "chat.jsonl", _chat_rows())), ExtractionConfig()).mode == "prompt"
     alpaca = _jsonl(tmp_path / "alpaca.jsonl", [{"instruction": "the red fox", "input": "", "output": "walks"}])
     assert build_probes(model, load_data(alpaca), ExtractionConfig()).mode == "prompt"
@@ -179,9 +184,9 @@ def test_prompts_too_long_for_the_context_are_left_out_and_counted(memorised, tm
     rows = [{"id": str(i), "prompt": " ".join(t.split()[:5]), "completion": " " + " ".join(t.split()[5:])} for i, t in enumerate(MEMBERS[:4])]
     path = _jsonl(tmp_path / "pairs.jsonl", [*rows, {"id": "long", "prompt": long_prompt, "completion": " the end"}])
     config = ExtractionConfig(template="concat", suffix_tokens=3, n_resamples=200)
-    report = evaluate_extraction([f"{memorised['base']},name=base"], path, config).to_dict()
-    assert report["models"][0]["n"] == 4  # the 4 short prompts; "long" left out
-    assert any("base: 1 of 5 training prompts leave no room for --suffix-tokens 3" in w for w in report["warnings"])
+    result = evaluate_extraction([f"{memorised['base']},name=base"], path, config).to_result()
+    assert result.models[0].details["n"] == 4  # the 4 short prompts; "long" left out
+    assert any("base: 1 of 5 training prompts leave no room for --suffix-tokens 3" in w for w in result.warnings)
     only_long = _jsonl(tmp_path / "long.jsonl", [{"id": "long", "prompt": long_prompt, "completion": " the end"}])
     with pytest.raises(ConfigError, match=r"no training prompt leaves room for --suffix-tokens 3 tokens in .*context of 128"):
         evaluate_extraction([str(memorised["base"])], only_long, config)

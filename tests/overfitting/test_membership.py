@@ -38,9 +38,12 @@ def test_memorised_training_texts_are_singled_out(memorised, tmp_path):
     assert not any("already tells the two sets apart" in w for w in report.warnings)
     # memorisation shows as the tuned reference score far above that control (1.0 vs ~0.64)
     assert tuned.signals["reference"].value.value - control.value > 0.3
-    d = report.to_dict()
-    assert d["layer"] == "membership" and d["baseline"] == "base"
-    assert set(d["models"][0]["signals"]) == {"reference", "loss", "min_k", "base_loss"}
+    result = report.to_result()
+    assert result.layer == "membership" and result.details["baseline"] == "base"
+    assert [m.name for m in result.models] == ["tuned"] and result.models[0].details["level"] == "high"
+    assert {e.metric for e in result.estimates} == {"auroc_reference", "auroc_loss", "auroc_min_k", "auroc_base_loss"}
+    assert result.estimate("auroc_reference", "tuned").value == tuned.signals["reference"].value.value  # type: ignore[union-attr]
+    assert [(s.name, s.model, s.status.value) for s in result.signals] == [("membership signal", "tuned", "overfitting")]
 
 
 def test_a_model_that_saw_neither_set_gives_no_signal(memorised, tmp_path):

@@ -27,24 +27,24 @@ def test_memorised_wording_drops_on_paraphrases(tmp_path):
     tuned_o = _preds(tmp_path / "to.jsonl", right, answers)
     tuned_p = _preds(tmp_path / "tp.jsonl", wrong, answers)  # tuned: perfect on originals, lost on paraphrases
     report = rephrase_sensitivity([(base_o, base_p), (tuned_o, tuned_p)], ScoreConfig("qa", n_resamples=1000), names=["base", "tuned"])
-    d = report.to_dict()
-    tuned = d["models"][1]
-    em = next(c for c in tuned["change"] if c["metric"] == "exact_match")
-    assert em["difference"] == pytest.approx(-1.0) and em["verdict"] == "regressed"
-    base_em = next(c for c in d["models"][0]["change"] if c["metric"] == "exact_match")
-    assert base_em["difference"] == 0.0 and base_em["verdict"] == "inconclusive"
+    result = report.to_result()
+    em = next(c for c in result.comparisons if c.metric == "exact_match" and c.extra.get("within") == "tuned")
+    assert em.difference == pytest.approx(-1.0) and em.verdict.value == "regressed"
+    base_em = next(c for c in result.comparisons if c.metric == "exact_match" and c.extra.get("within") == "base")
+    assert base_em.difference == 0.0 and base_em.verdict.value == "inconclusive"
     # difference in differences: tuned's change (-1) minus base's (0)
-    did = next(c for c in d["comparison"] if c["metric"] == "exact_match_change")
-    assert did["difference"] == pytest.approx(-1.0) and did["verdict"] == "regressed" and did["model"] == "tuned"
+    did = next(c for c in result.comparisons if c.metric == "exact_match_change")
+    assert did.difference == pytest.approx(-1.0) and did.verdict.value == "regressed" and (did.baseline, did.model) == ("base", "tuned")
+    assert [(s.name, s.model, s.status.value) for s in result.signals] == [("paraphrase sensitivity", "tuned", "overfitting")]
 
 
 def test_paraphrases_pair_by_original_id(tmp_path):
     orig = _preds(tmp_path / "o.jsonl", ["a", "b"], ["a", "b"])
     para = tmp_path / "p.jsonl"
     para.write_text("".join(json.dumps({"id": f"p{i}", "original_id": str(i), "output": o, "answers": [o]}) + "\n" for i, o in enumerate(["a", "x"])))
-    d = rephrase_sensitivity([(orig, str(para))], ScoreConfig("qa", n_resamples=1000)).to_dict()
-    em = next(c for c in d["models"][0]["change"] if c["metric"] == "exact_match")
-    assert em["n"] == 2 and em["difference"] == 0.0  # "x" is right against its own answers field
+    result = rephrase_sensitivity([(orig, str(para))], ScoreConfig("qa", n_resamples=1000)).to_result()
+    em = next(c for c in result.comparisons if c.metric == "exact_match")
+    assert em.n == 2 and em.difference == 0.0  # "x" is right against its own answers field
     para.write_text(para.read_text() + json.dumps({"id": "p9", "original_id": "0", "output": "a"}) + "\n")
     with pytest.raises(DataError, match="second paraphrase of '0'"):
         rephrase_sensitivity([(orig, str(para))], ScoreConfig("qa", n_resamples=1000))

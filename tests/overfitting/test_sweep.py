@@ -11,17 +11,21 @@ import numpy as np
 import pytest
 
 from tests.overfitting.conftest import MEMBERS, write_texts
-from tunecheck.core import Record
+from tests.schema import assert_valid_result
+from tunecheck.core import Record, Status, load_result
 from tunecheck.data import FieldMap
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.overfitting import (
     SweepConfig,
+    SweepReport,
     find_checkpoints,
     place_on_curve,
     plot_sweep,
     sweep_checkpoints,
+    sweep_signal,
 )
 from tunecheck.overfitting._sweep import Checkpoint, CheckpointResult, recommend
+from tunecheck.overfitting._verdict import RUN
 from tunecheck.perplexity import PerplexityConfig
 from tunecheck.perplexity._evaluate import summarise_records
 
@@ -63,6 +67,44 @@ def test_u_curve_phases():
     assert best == 1 and versus[1] is None
     assert phases == ["under-fitting", "best", "near best", "over-fitting"]
     assert versus[3].difference == pytest.approx(0.5, abs=1e-9)
+    # each comparison names the best checkpoint as its baseline and the checkpoint as its model
+    assert [(v.baseline, v.model) for v in versus if v] == [("checkpoint-2", "checkpoint-1"), ("checkpoint-2", "checkpoint-3"),
+                                                           ("checkpoint-2", "checkpoint-4")]
+
+
+def test_sweep_result_names_checkpoints_as_models():
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 0.05, 100)
+    results = [_fake("checkpoint-1", 1, 2.0 + noise), _fake("checkpoint-2", 2, 1.0 + noise), _fake("checkpoint-3", 3, 1.5 + noise)]
+    for r, train_loss in zip(results, (1.9, 0.8, 0.4)):
+        r.train = _fake(r.checkpoint.name, r.checkpoint.step, np.full(50, train_loss)).eval
+    best, versus, phases = place_on_curve(results, PerplexityConfig(n_resamples=500))
+    ident = {"source": "val.jsonl", "sha256": "sha256:v", "n": 100, "shape": "text"}
+    report = SweepReport(results, best, versus, phases, recommend(results, best, phases),
+                         {"eval": ident, "train": {**ident, "source": "train.jsonl", "n": 50}}, SweepConfig(), ["a note"])
+    result = report.to_result()
+    assert_valid_result(result.to_dict())
+    assert result.model_names() == ["checkpoint-1", "checkpoint-2", "checkpoint-3"]
+    assert [m.details["phase"] for m in result.models] == ["under-fitting", "best", "over-fitting"]
+    assert [(d.source, d.role, d.n) for d in result.data] == [("val.jsonl", "validation", 100), ("train.jsonl", "train", 50)]
+    # gap = eval loss - train loss: checkpoint-3's is mean(1.5 + noise) - 0.4, without a CI
+    gap = result.estimate("gap", "checkpoint-3")
+    assert gap.value == pytest.approx(1.5 + noise.mean() - 0.4) and gap.ci95 is None
+    assert result.estimate("train_loss", "checkpoint-3").value == pytest.approx(0.4) and result.estimate("train_loss", "checkpoint-3").n == 50
+    assert [(c.baseline, c.model) for c in result.comparisons] == [("checkpoint-2", "checkpoint-1"), ("checkpoint-2", "checkpoint-3")]
+    assert result.details["best_checkpoint"] == "checkpoint-2" and result.details["u_curve"] is True
+    assert result.warnings == ["a note"] and result.signals[0].status == Status.OVERFITTING
+
+
+def test_sweep_signal_is_the_training_runs():
+    # the rule moved from overfitting/_verdict.py's sweep branch, same cases
+    s = sweep_signal(["under-fitting", "best", "near best", "over-fitting"], "use checkpoint-2")
+    assert (s.name, s.status, s.model, s.evidence, s.reason) == ("checkpoint sweep", Status.OVERFITTING, RUN, "use checkpoint-2", None)
+    assert sweep_signal(["under-fitting", "best", "near best"], "use checkpoint-2").status == Status.HEALTHY
+    # over-fitting is the only phase that shows it: a diverged (NaN) checkpoint is not overfitting
+    assert sweep_signal(["best", "diverged"], "use checkpoint-1").status == Status.HEALTHY
+    one = sweep_signal(["best"], "use checkpoint-10")
+    assert (one.status, one.reason) == (Status.NOT_APPLICABLE, "only 1 checkpoint(s): no curve to place them on")
 
 
 def test_non_finite_checkpoints_are_diverged_not_near_best():
@@ -93,36 +135,42 @@ def test_the_final_save_is_placed_at_its_step(tmp_path, memorised):
 
 
 def test_sweep_evaluates_saves_and_resumes(tmp_path, memorised, monkeypatch):
-    import tunecheck.overfitting._sweep as sweep_mod
+    import tunecheck.models._hf_load as hf_load
 
     loaded: list[str] = []
-    real_load = sweep_mod.load_model
+    real_load = hf_load.load_hf
 
     def recording_load(spec, **kw):
         loaded.append(spec.name)
         return real_load(spec, **kw)
 
-    monkeypatch.setattr(sweep_mod, "load_model", recording_load)
+    monkeypatch.setattr(hf_load, "load_hf", recording_load)
     run = _run_dir(tmp_path, memorised)
     data = write_texts(tmp_path / "eval.jsonl", MEMBERS, "m")
     out = tmp_path / "sweep"
     config = SweepConfig(perplexity=PerplexityConfig(n_resamples=300))
     report = sweep_checkpoints(run, data, out, config)
-    first = report.to_dict()
+    first = report.to_result()
     assert loaded == ["checkpoint-9", "checkpoint-10"]
-    assert [c["checkpoint"] for c in first["checkpoints"]] == ["checkpoint-9", "checkpoint-10"]
+    assert first.model_names() == ["checkpoint-9", "checkpoint-10"]
+    assert [m.details["step"] for m in first.models] == [9, 10]
     # the memorised model has the lowest loss on its own training texts; the untrained one is far worse
-    assert first["best_checkpoint"] == "checkpoint-10"
-    assert first["checkpoints"][0]["phase"] == "under-fitting"
-    assert "loss still fell at the last checkpoint" in first["recommendation"]
-    assert first["recommendation"].endswith("more training may help")  # at 0.11 nats/token, 5.6 lower than before
+    assert first.details["best_checkpoint"] == "checkpoint-10" and first.details["best_step"] == 10
+    assert [m.details["phase"] for m in first.models] == ["under-fitting", "best"]
+    [vs] = first.comparisons
+    assert (vs.metric, vs.baseline, vs.model) == ("eval_loss", "checkpoint-10", "checkpoint-9")
+    assert vs.difference == pytest.approx(first.estimate("eval_loss", "checkpoint-9").value - first.estimate("eval_loss", "checkpoint-10").value)
+    assert [(s.name, s.status, s.model) for s in first.signals] == [("checkpoint sweep", Status.HEALTHY, RUN)]
+    assert "loss still fell at the last checkpoint" in first.details["recommendation"]
+    assert first.details["recommendation"].endswith("more training may help")  # at 0.11 nats/token, 5.6 lower than before
+    assert_valid_result(first.to_dict())
     assert (out / "checkpoints" / "checkpoint-9.json").is_file()
     plot_sweep(report, png=tmp_path / "u.png")
     assert (tmp_path / "u.png").read_bytes().startswith(b"\x89PNG")
 
     loaded.clear()
-    again = sweep_checkpoints(run, data, out, config).to_dict()
-    assert loaded == [] and again["checkpoints"][1]["eval_loss"] == first["checkpoints"][1]["eval_loss"]
+    again = sweep_checkpoints(run, data, out, config).to_result()
+    assert loaded == [] and again.estimate("eval_loss", "checkpoint-10") == first.estimate("eval_loss", "checkpoint-10")
     # new weights in one checkpoint (same folder) invalidate its saved result, and only its
     weights = next((run / "checkpoint-10").glob("*.safetensors"))
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
@@ -147,12 +195,13 @@ def test_sweep_scores_a_task_per_checkpoint(tmp_path, memorised):
     rows = [{"id": str(i), "prompt": " ".join(t.split()[:4]), "completion": " " + " ".join(t.split()[4:7])} for i, t in enumerate(MEMBERS[:6])]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = SweepConfig(perplexity=PerplexityConfig(completion_only=True, template="concat", n_resamples=1000), task="qa", max_new_tokens=4)
-    got = sweep_checkpoints(run, data, tmp_path / "sweep", config).to_dict()
-    for c in got["checkpoints"]:
-        assert set(c["task"]) == {"exact_match", "f1"}
+    got = sweep_checkpoints(run, data, tmp_path / "sweep", config).to_result()
+    assert got.details["task_metrics"] == ["exact_match", "f1"]
+    for name in ("checkpoint-9", "checkpoint-10"):
+        assert all(got.estimate(metric, name) is not None for metric in ("exact_match", "f1"))
     assert (tmp_path / "sweep" / "preds" / "checkpoint-10.jsonl").is_file()
     # the memorised checkpoint continues its training texts: better token F1 than the untrained one
-    assert got["checkpoints"][1]["task"]["f1"]["value"] > got["checkpoints"][0]["task"]["f1"]["value"]
+    assert got.estimate("f1", "checkpoint-10").value > got.estimate("f1", "checkpoint-9").value
     with pytest.raises(ConfigError, match="--task"):
         SweepConfig(task="summarise")
 
@@ -229,17 +278,62 @@ def test_cli_sweep_keeps_the_training_folder_clean_and_notes_the_final_save(tmp_
     (run / "trainer_state.json").write_text(json.dumps({"global_step": 10}))
     before = sorted(p.relative_to(run) for p in run.rglob("*"))
     data = write_texts(tmp_path / "eval.jsonl", MEMBERS, "m")
-    args = ["sweep", str(run), "--eval", str(data), "--limit", "3", "--n-resamples", "300", "--format", "json"]
+    args = ["sweep", str(run), "--eval", str(data), "--limit", "3", "--n-resamples", "300", "--format", "json", "--out", str(tmp_path / "s.json")]
     result = CliRunner().invoke(app, args, env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
+    assert_valid_result(got)
     assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # nothing written into the run
     saved = list((tmp_path / "xdg" / "tunecheck" / "sweep").glob("run-*/checkpoints/*.json"))
     assert sorted(p.name for p in saved) == ["checkpoint-10.json", "checkpoint-9.json"]
-    assert got["notes"][1].startswith(f"per-checkpoint results are kept in {saved[0].parent.parent}")
-    assert got["notes"][0].startswith(f"final model in {run} = checkpoint-10 (both saved at step 10), not scored twice")
-    assert got["data"]["eval"]["sampled"] == {"n": 3, "of": len(MEMBERS), "seed": 0}
+    assert got["warnings"][1].startswith(f"per-checkpoint results are kept in {saved[0].parent.parent}")
+    assert got["warnings"][0].startswith(f"final model in {run} = checkpoint-10 (both saved at step 10), not scored twice")
+    [data_info] = got["data"]
+    assert data_info["role"] == "validation" and data_info["details"]["sampled"] == {"n": 3, "of": len(MEMBERS), "seed": 0}
+    back = load_result(tmp_path / "s.json")  # --out reads back as the typed result
+    assert back.layer == "sweep" and back.model_names() == ["checkpoint-9", "checkpoint-10"]
+    assert back.signals[0].model == RUN and back.comparisons[0].baseline == back.details["best_checkpoint"]
     # --cache-dir puts it where the user says
     result = CliRunner().invoke(app, [*args, "--cache-dir", str(tmp_path / "mine")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "mine" / "checkpoints" / "checkpoint-9.json").is_file()
+
+
+# Mutation-testing cases (tests/MUTANTS.md): what keys a checkpoint's cached result. A setting
+# that changes the numbers must re-evaluate it; one that does not (batch size, device, the
+# resampling of losses, which are re-bootstrapped on every load) must not.
+
+
+def test_the_cache_key_follows_every_setting_that_changes_the_numbers(tmp_path):
+    from tunecheck.data import Dataset, Sample
+    from tunecheck.overfitting._sweep import _fingerprint
+
+    ckpt_dir, base_dir = tmp_path / "checkpoint-10", tmp_path / "base"
+    for d in (ckpt_dir, base_dir):
+        d.mkdir()
+        (d / "model.safetensors").write_bytes(b"weights")
+    ckpt = Checkpoint("checkpoint-10", 10, ckpt_dir)
+
+    def data(h: str) -> Dataset:
+        return Dataset((Sample("0", "text", text="t"),), "mem", "text", h)
+
+    def fp(config: SweepConfig | None = None, train: Dataset | None = None) -> str:
+        return _fingerprint(ckpt, config or SweepConfig(), data("sha256:eval"), train, None)
+
+    ref = fp()
+    assert len(ref) == 16
+    p = PerplexityConfig
+    # no change: batch size, device spelled out (the CPU here), loss resampling without a task
+    assert ref == fp(SweepConfig(perplexity=p(batch_size=4))) == fp(SweepConfig(perplexity=p(device="cpu")))
+    assert ref == fp(SweepConfig(perplexity=p(n_resamples=500, seed=3))) == fp(SweepConfig(perplexity=p(dtype="float32")))
+    # changes: another train set, what is scored, the dtype actually used, a task's resampling
+    assert len({ref, fp(train=data("sha256:a")), fp(train=data("sha256:b"))}) == 3
+    assert fp(SweepConfig(perplexity=p(completion_only=True))) != ref
+    assert fp(SweepConfig(perplexity=p(dtype="bfloat16"))) != ref
+    task = fp(SweepConfig(task="qa"))
+    assert task != ref and fp(SweepConfig(task="qa", perplexity=p(n_resamples=2000))) != task
+    # a base model given with --base: its files are part of the key
+    with_base = fp(SweepConfig(base=str(base_dir)))
+    assert with_base != ref
+    (base_dir / "tokenizer.json").write_text("{}")
+    assert fp(SweepConfig(base=str(base_dir))) != with_base

@@ -9,7 +9,9 @@ from typer.testing import CliRunner
 
 from tests.conftest import CORPUS, TableLM
 from tests.perplexity.test_definitions import BIGRAM
+from tests.schema import assert_valid_result
 from tunecheck.cli import app
+from tunecheck.core import Estimate, load_result
 from tunecheck.data import Dataset, Sample
 from tunecheck.errors import ConfigError
 from tunecheck.models import HFModel
@@ -80,29 +82,41 @@ def test_cli_json_shape(model_dirs, tmp_path):
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert [m["model"] for m in payload["models"]] == ["tuned", str(model_dirs["base"])]
+    assert_valid_result(payload)
+    assert payload["layer"] == "perplexity" and payload["records"] == []  # per-document sums only with --per-document
+    assert [m["name"] for m in payload["models"]] == ["tuned", str(model_dirs["base"])]
+    est = {(e["model"], e["metric"]): e for e in payload["estimates"]}
     for m in payload["models"]:
-        for key in ("perplexity", "bits_per_byte", "byte_perplexity", "word_perplexity", "tokens", "ci95"):
-            assert key in m
-        assert m["bits_per_byte"] == pytest.approx(math.log2(m["byte_perplexity"]))
-    [c] = payload["comparison"]
-    assert c["baseline"] == "tuned" and c["metric"] == "perplexity"
-    assert payload["data"]["sha256"].startswith("sha256:") and payload["data"]["n"] == 12
+        for key in ("nll_per_token", "perplexity", "bits_per_byte", "byte_perplexity", "word_perplexity"):
+            assert est[m["name"], key]["ci95"] is not None and est[m["name"], key]["n"] == 12
+        assert est[m["name"], "bits_per_byte"]["value"] == pytest.approx(math.log2(est[m["name"], "byte_perplexity"]["value"]))
+        assert m["details"]["documents"] == 12 and m["details"]["tokenization_sha256"].startswith("sha256:")
+    [c] = payload["comparisons"]
+    assert c["baseline"] == "tuned" and c["model"] == str(model_dirs["base"]) and c["metric"] == "perplexity"
+    assert {"improvement_pct", "improvement_pct_ci95", "tokenizers_match"} <= set(c["extra"])
+    [data_info] = payload["data"]
+    assert data_info["sha256"].startswith("sha256:") and data_info["n"] == 12 and data_info["role"] == "eval"
+    assert data_info["details"]["shape"] == "text"
     full = json.loads(out.read_text())
-    assert len(full["models"][0]["per_document"]) == 12
+    assert_valid_result(full)
+    back = load_result(out)  # the --out file reads back as the same typed result
+    assert back.layer == "perplexity" and back.comparisons[0].verdict.value == c["verdict"]
+    assert back.estimate("perplexity", "tuned") == Estimate(est["tuned", "perplexity"]["value"], tuple(est["tuned", "perplexity"]["ci95"]), "perplexity", "tuned", 12)
+    names = [m["name"] for m in payload["models"]]
+    assert [sum(r["model"] == n for r in full["records"]) for n in names] == [12, 12]
     # every figure again from the per-document sums in --out, by the paired bootstrap written out
     # (500 resamples, seed 0, documents resampled alike for both models)
     from tunecheck.stats import bootstrap_sums
 
-    docs = [[[d[k] for k in ("nll", "tokens")] for d in m["per_document"]] for m in full["models"]]
+    docs = [[[r["values"][k] for k in ("nll", "tokens")] for r in full["records"] if r["model"] == n] for n in names]
     cols = np.hstack([np.array(docs[0]), np.array(docs[1])])
     ppl = [math.exp(sum(d[0] for d in doc) / sum(d[1] for d in doc)) for doc in docs]
     sums = bootstrap_sums(cols, n_resamples=500, seed=0)
     rep_a, rep_b = np.exp(sums[:, 0] / sums[:, 1]), np.exp(sums[:, 2] / sums[:, 3])
-    for m, p, doc in zip(payload["models"], ppl, docs):
+    for n, p, doc in zip(names, ppl, docs):
         own = bootstrap_sums(np.array(doc), n_resamples=500, seed=0)
-        assert m["perplexity"] == pytest.approx(p)
-        assert m["ci95"]["perplexity"] == pytest.approx(list(np.quantile(np.exp(own[:, 0] / own[:, 1]), [0.025, 0.975])))
+        assert est[n, "perplexity"]["value"] == pytest.approx(p)
+        assert est[n, "perplexity"]["ci95"] == pytest.approx(list(np.quantile(np.exp(own[:, 0] / own[:, 1]), [0.025, 0.975])))
     diff = rep_b - rep_a
     lo, hi = np.quantile(diff, [0.025, 0.975])
     assert c["difference"] == pytest.approx(ppl[1] - ppl[0])
@@ -111,6 +125,20 @@ def test_cli_json_shape(model_dirs, tmp_path):
     assert c["verdict"] == expected
     below, above = (np.count_nonzero(diff <= 0) + 1) / 501, (np.count_nonzero(diff >= 0) + 1) / 501
     assert c["p_value"] == pytest.approx(min(1.0, 2 * min(below, above)))
+
+
+def test_per_document_records_hold_each_documents_sums(model_dirs, tmp_path):
+    # two documents of 3 and 4 words: "ab cd ef" is 8 bytes, "é b c d" 8 bytes too (é is two in UTF-8: 2 + 3 spaces + 3 letters)
+    data = tmp_path / "two.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in (("x", "ab cd ef"), ("y", "é b c d"))))
+    result = CliRunner().invoke(app, ["perplexity", "-m", f"{model_dirs['base']},name=base", "-d", str(data), "--per-document",
+                                      "--format", "json", "--n-resamples", "100"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert_valid_result(payload)
+    got = {r["sample_id"]: (r["model"], r["values"]["bytes"], r["values"]["words"]) for r in payload["records"]}
+    assert got == {"x": ("base", 8, 3), "y": ("base", 8, 4)}
+    assert payload["models"][0]["details"]["bytes"] == 16 and payload["models"][0]["details"]["words"] == 7
 
 
 def test_chat_data_is_scored_through_the_chat_template(tiny_model, tokenizer):
@@ -202,3 +230,16 @@ def test_p_value_is_large_when_documents_trade_places():
     assert [lo, hi] == pytest.approx(list(np.quantile(improvement, [0.025, 0.975])))
     assert lo < 0 < hi
     assert c.verdict.value == "inconclusive"
+
+
+def test_config_accepts_its_smallest_values_and_rejects_one_less():
+    # mutation-testing follow-up: the boundaries of PerplexityConfig's checks, both sides
+    from tunecheck.perplexity import PerplexityConfig
+
+    PerplexityConfig(max_length=2, stride=2, batch_size=1)  # stride == max_length is allowed
+    PerplexityConfig(max_length=4, stride=1)
+    PerplexityConfig(stride=3)  # no --max-length: the model's own context bounds the stride later
+    for kwargs, flag in [({"max_length": 1}, "--max-length"), ({"stride": 0}, "--stride"),
+                         ({"max_length": 4, "stride": 5}, "cannot exceed"), ({"batch_size": 0}, "--batch-size")]:
+        with pytest.raises(ConfigError, match=flag):
+            PerplexityConfig(**kwargs)

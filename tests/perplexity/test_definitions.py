@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import TableLM
 from tunecheck.data import Dataset, Sample
 from tunecheck.models import HFModel, LoglikelihoodRequest
-from tunecheck.perplexity import PerplexityConfig, perplexity_metrics, score_model
+from tunecheck.perplexity import PerplexityConfig, score_model
+from tunecheck.perplexity._metrics import perplexity_metrics
 
 # Next-token probabilities; rows: previous token <s>=0 </s>=1 a=2 b=3 c=4
 BIGRAM = np.array(

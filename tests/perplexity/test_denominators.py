@@ -10,8 +10,9 @@ import pytest
 
 from tunecheck.data import Dataset, Sample
 from tunecheck.models import TokenScores
-from tunecheck.perplexity import PerplexityConfig, perplexity_metrics
+from tunecheck.perplexity import PerplexityConfig
 from tunecheck.perplexity._evaluate import summarise
+from tunecheck.perplexity._metrics import perplexity_metrics
 
 # doc 0 "héllo wörld": 2 words, 11 characters, 13 UTF-8 bytes (é, ö take 2 each); 5 tokens
 # doc 1 "naïve café 東京": 3 words, 13 characters, 19 bytes (ï 2, é 2, 東 3, 京 3); 3 tokens

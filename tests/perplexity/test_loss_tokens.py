@@ -10,6 +10,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from tests.schema import assert_valid_result
 from tunecheck.cli import app
 from tunecheck.data import Dataset, Message, Sample
 from tunecheck.errors import ConfigError
@@ -100,7 +101,7 @@ def test_cli_show_tokens_goes_to_stderr(model_dirs, tmp_path):
         result = CliRunner().invoke(app, [*command, "--model", str(model_dirs["base"]), "--completion-only",
                                           "--show-tokens", "--format", "json", "--n-resamples", "100"])
         assert result.exit_code == 0, result.output
-        json.loads(result.stdout)  # stdout stays one JSON document
+        assert_valid_result(json.loads(result.stdout))  # stdout stays one JSON document, a valid result
         assert "tokens of sample '0' for" in result.stderr and "no EOS token appended" in result.stderr
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tunecheck.models import HFModel, load_model
+from tunecheck.models import HFModel
+from tunecheck.models._hf_load import load_hf
 from tunecheck.perplexity import PerplexityConfig, score_model
 
 pytestmark = pytest.mark.real
@@ -47,7 +48,7 @@ def _user(instruction: str, text: str) -> str:
 @pytest.fixture(scope="module")
 def real(smollm2: Path) -> HFModel:
     """Loaded once: tunecheck scores with it, and the Trainer evaluates its torch model."""
-    return load_model(str(smollm2))
+    return load_hf(str(smollm2))
 
 
 def _trl_eval_loss(real: HFModel, rows: list[dict[str, Any]], tmp: Path) -> float:

@@ -45,3 +45,11 @@ def test_auroc_test_interval_and_p_value():
     assert auroc_test([1, 2, 3], [0, 1], n_resamples=200, seed=5) == auroc_test([1, 2, 3], [0, 1], n_resamples=200, seed=5)
     with pytest.raises(ValueError, match="two rows per group"):
         auroc_test([1], [0, 1])
+
+
+def test_auroc_edges_and_group_sizes():
+    # one positive, one negative is enough; an empty group has no AUROC
+    assert auroc([1.0], [0.0]) == 1.0
+    assert np.isnan(auroc([], [1.0])) and np.isnan(auroc([1.0], []))
+    r = auroc_test([0.9, 0.8, 0.7], [0.1, 0.2], n_resamples=50)
+    assert (r.n_positive, r.n_negative) == (3, 2)

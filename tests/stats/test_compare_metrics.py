@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tunecheck.core import Verdict
 from tunecheck.data import align_ids
@@ -49,3 +52,40 @@ def test_paired_by_id_identical_answers_tie_everywhere():
     assert acc.tests["mcnemar_p"] == 1.0
     assert (acc.tests["wins"], acc.tests["losses"], acc.tests["ties"]) == (0, 0, 8)
     assert acc.verdict is Verdict.INCONCLUSIVE
+
+
+# --- mutation-testing follow-ups (tests/MUTANTS.md) ---
+
+
+def test_holm_p_of_exactly_alpha_is_not_significant():
+    # b beats a on every row, so no resample has a difference <= 0: with 39 resamples the
+    # bootstrap p-value is 2 * (0 + 1) / (39 + 1) = 0.05 exactly. The CI is above zero, but
+    # p = alpha is not p < alpha, so Holm (one metric: adjusted p = p) keeps it inconclusive.
+    a = {"s": SampleStats.mean("s", [0.0, 0.1, 0.2, 0.3])}
+    b = {"s": SampleStats.mean("s", [1.0, 1.1, 1.2, 1.3])}
+    rows = np.arange(4)
+    (r,) = compare_metrics(a, b, rows, rows, n_resamples=39, seed=0)
+    assert r.p_value == pytest.approx(0.05) and r.p_value_holm == pytest.approx(0.05)
+    assert r.ci95[0] > 0
+    assert r.verdict is Verdict.INCONCLUSIVE
+    assert (r.metric, r.n) == ("s", 4)
+    assert r.difference == pytest.approx(1.0)
+    # every difference is exactly 1: sd 0, so se and mdd are 0
+    assert r.se == pytest.approx(0.0, abs=1e-12) and r.mdd == pytest.approx(0.0, abs=1e-12)
+    assert r.tests["wins"] == 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=1, max_size=30),
+    st.booleans(),
+)
+def test_a_model_compared_with_itself_is_inconclusive_with_difference_zero(values, higher_is_better):
+    a = {"m": SampleStats.mean("m", values, higher_is_better=higher_is_better)}
+    rows = np.arange(len(values))
+    (r,) = compare_metrics(a, a, rows, rows, n_resamples=200, seed=0)
+    assert r.difference == 0.0
+    assert r.ci95 == (0.0, 0.0)
+    assert r.p_value == 1.0
+    assert r.verdict is Verdict.INCONCLUSIVE
+    assert r.tests["losses"] == r.tests["wins"] == 0

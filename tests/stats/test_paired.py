@@ -105,3 +105,51 @@ def test_cluster_bootstrap_is_wider_for_correlated_samples():
     # every resample draws 20 whole clusters: 100 rows
     sums = bootstrap_sums(np.ones(100), n_resamples=50, clusters=clusters)
     assert (sums == 100).all()
+
+
+# --- mutation-testing follow-ups (tests/MUTANTS.md) ---
+
+
+def test_permutation_p_is_one_for_identical_models_exactly():
+    from tunecheck.stats import paired_permutation
+
+    # every sign flip of all-zero differences reaches |mean| = 0: (10 + 1) / (10 + 1)
+    assert paired_permutation([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], n_resamples=10) == 1.0
+    # 400,000 pairs -> 4e6 // 4e5 = 10 flips a chunk: 25 = 10 + 10 + 5, never more
+    zeros = np.zeros(400_000)
+    assert paired_permutation(zeros, zeros, n_resamples=25) == 1.0
+
+
+def test_two_sample_edges():
+    # n = 2 is enough for an sd: d = (1, 3), sd = sqrt(2), mdd = (1.95996 + 0.84162) * sqrt(2) / sqrt(2)
+    z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
+    assert minimum_detectable_difference([0.0, 0.0], [1.0, 3.0]) == pytest.approx(z)
+    assert math.isinf(minimum_detectable_difference([0.0], [1.0]))
+    # two points are perfectly (anti-)correlated; x = (-1, 1) has std exactly 1
+    assert correlation([-1.0, 1.0], [5.0, 0.0]) == pytest.approx(-1.0)
+    assert math.isnan(correlation([1.0, 1.0, 1.0], [0.0, 1.0, 2.0]))
+    assert math.isnan(correlation([0.0], [1.0]))
+
+
+def test_holm_caps_at_one_and_pair_checks():
+    assert holm([0.6, 0.7]) == [1.0, 1.0]  # 2 * 0.6 = 1.2 -> 1
+    assert sign_test(3, 1).ties == 0
+    for bad in [(-1, 2, 0), (2, -1, 0), (1, 1, -1)]:
+        with pytest.raises(ValueError):
+            sign_test(*bad)
+    assert win_loss([0.0], [1.0]).wins == 1  # higher is better by default
+    wl = win_loss([0.0, 0.0], [1.0, 1.0], higher_is_better=False)
+    assert (wl.wins, wl.losses) == (0, 2)
+    assert win_loss([1.0], [2.0]).n == 1
+    for a, b in [([1.0, 2.0], [1.0]), ([[1.0]], [[1.0]]), ([], [])]:
+        with pytest.raises(ValueError):
+            win_loss(a, b)
+
+
+def test_clustered_se_edges():
+    from tunecheck.stats import clustered_se
+
+    # two samples in two clusters: residuals -1, +1; sqrt(2 / 1 * (1 + 1)) / 2 = 1 (= sd / sqrt(n))
+    assert clustered_se([1.0, 3.0], ["a", "b"]) == pytest.approx(1.0)
+    assert math.isnan(clustered_se([1.0, 3.0], ["a", "a"]))  # one cluster: no spread between clusters
+    assert math.isnan(clustered_se([1.0], ["a"]))

@@ -8,36 +8,22 @@ from typing import Annotated
 
 import typer
 
-from tunecheck import _io
+from tunecheck import render as r
 from tunecheck._files import Output, check_paths
 from tunecheck._progress import RichProgress
 from tunecheck.cli import _options as o
-from tunecheck.cli import _render as r
 from tunecheck.cli._app import app, state
 from tunecheck.cli._app import progress as _progress
 from tunecheck.errors import ConfigError, TunecheckError
 
 
 @app.command()
+@o.option_sets
 def perplexity(
     model: o.Models,
     data: o.Data,
-    completion_only: o.CompletionOnly = False,
-    template: o.Template = "auto",
-    eos: o.Eos = "auto",
-    max_length: o.MaxLength = None,
-    stride: o.Stride = None,
-    windows: o.Windows = "lm-eval",
-    show_tokens: o.ShowTokens = False,
-    batch_size: o.BatchSize = None,
-    dtype: o.Dtype = "auto",
-    device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    scoring: o.ScoringOptions,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     limit: o.Limit = None,
     seed: o.SampledSeed = 0,
@@ -45,45 +31,30 @@ def perplexity(
     out: o.PerDocumentOut = None,
     format: o.Format = "table",
 ) -> None:
-    """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model
-    after the first is compared to it with a paired bootstrap."""
-    from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
+    """Perplexity, bits per byte and word perplexity of each model, with 95% CIs; every model after the first is compared to it with a paired bootstrap."""
+    from tunecheck.perplexity import evaluate_perplexity
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*model, data], [Output(out) if out else None])
-    config = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
-                              stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    config = scoring.config(n_resamples, seed)
     dataset = o.sampled(data, fields, limit, seed)
     progress = _progress()
     with progress.running():
-        report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress, show_tokens=r.to_stderr if show_tokens else None)
-    r.emit(report.to_dict(per_document=per_document), out, format, r.perplexity_tables, full=report.to_dict(per_document=True))
+        report = evaluate_perplexity(model, dataset, config, fields=fields, progress=progress, show_tokens=r.to_stderr if scoring.show_tokens else None)
+    r.emit(report.to_result(per_document=per_document), out, format, r.perplexity_tables, full=report.to_result(per_document=True))
 
 
 @app.command()
+@o.option_sets
 def overfit(
     model: o.Models,
     train: Annotated[str, typer.Option("--train", help="Training data (or a sample of it).")],
     eval: Annotated[str, typer.Option("--eval", help="Held-out validation data.")],
     high_gap: Annotated[float, typer.Option(help="Gap (nats/token) above which overfitting is likely.")] = 0.5,
     some_gap: Annotated[float, typer.Option(help="Gap above which some overfitting is present.")] = 0.2,
-    completion_only: o.CompletionOnly = False,
-    template: o.Template = "auto",
-    eos: o.Eos = "auto",
-    max_length: o.MaxLength = None,
-    stride: o.Stride = None,
-    windows: o.Windows = "lm-eval",
-    show_tokens: o.ShowTokens = False,
-    batch_size: o.BatchSize = None,
-    dtype: o.Dtype = "auto",
-    device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    scoring: o.ScoringOptions,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     limit: o.Limit = None,
     seed: o.SampledSeed = 0,
@@ -92,66 +63,55 @@ def overfit(
 ) -> None:
     """Train vs validation loss, the gap between them, and whether it means overfitting."""
     from tunecheck.overfitting import GapThresholds, evaluate_overfit
-    from tunecheck.perplexity import PerplexityConfig
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*model, train, eval], [Output(out) if out else None])
     thresholds = GapThresholds(high=high_gap, some=some_gap)
-    config = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
-                              stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    config = scoring.config(n_resamples, seed)
     train_set, eval_set = o.sampled(train, fields, limit, seed), o.sampled(eval, fields, limit, seed)
     progress = _progress()
     with progress.running():
         report = evaluate_overfit(model, train_set, eval_set, config, thresholds, fields=fields, progress=progress,
-                                  show_tokens=r.to_stderr if show_tokens else None)
-    r.emit(report.to_dict(), out, format, r.overfit_tables)
+                                  show_tokens=r.to_stderr if scoring.show_tokens else None)
+    r.emit(report.to_result(), out, format, r.overfit_tables)
 
 
 @app.command()
+@o.option_sets
 def split(
     data: Annotated[str, typer.Option("--data", "-d", help="The data set to split (any format --data takes).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Folder for train.jsonl, validation.jsonl (and test.jsonl with --test-size).")],
     strategy: Annotated[str, typer.Option(help="random, temporal (latest rows held out: test the latest, validation before it) or category (stratified).")] = "random",
-    validation_size: Annotated[float, typer.Option(help="Share of rows for validation (the seeds suggest 0.1-0.2).")] = 0.1,
+    validation_size: Annotated[float, typer.Option(help="Share of rows for validation (0.1-0.2 is usual).")] = 0.1,
     test_size: Annotated[float, typer.Option(help="Share of rows for a test split too, held out from validation (default 0: none).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for random and category splits.")] = 42,
     date_field: Annotated[str | None, typer.Option(help="temporal: field with an ISO date or a number (default: file order).")] = None,
     category_field: Annotated[str, typer.Option(help="category: field holding the category.")] = "category",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     format: o.Format = "table",
 ) -> None:
     """Split a data set into train and validation files (and test, with --test-size), with their content hashes."""
     from tunecheck.data import load_data
     from tunecheck.hygiene import SPLIT_FILES, split_dataset, write_split
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([data], [Output(out, "--out", SPLIT_FILES, folder=True)])
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
-    result = split_dataset(
-        load_data(data, fields), strategy, validation_size=validation_size, test_size=test_size, seed=seed,
-        date_field=date_field, category_field=category_field,
-    )
-    summary = {"source": data, **write_split(result, out)}
-    r.print_json(summary) if format == "json" else r.split_table(summary)
+    dataset = load_data(data, fields)
+    config = {"strategy": strategy, "validation_size": validation_size, "test_size": test_size, "seed": seed,
+              "date_field": date_field, "category_field": category_field}
+    result = split_dataset(dataset, strategy, validation_size=validation_size, test_size=test_size, seed=seed,
+                           date_field=date_field, category_field=category_field)
+    r.emit(result.to_result(dataset, write_split(result, out), config), None, format, r.split_table)
 
 
 @app.command()
+@o.option_sets
 def generate(
     model: Annotated[str, typer.Option("--model", "-m", help="Model: local dir, hub id, PEFT adapter dir, openai:NAME (with --base-url) or vllm:PATH.")],
     data: o.Data,
     out: Annotated[str, typer.Option("--out", "-o", help="Predictions JSONL to write (an interrupted run there is continued).")],
-    max_new_tokens: Annotated[int, typer.Option(help="Most tokens generated per output.")] = 256,
-    temperature: Annotated[float, typer.Option(help="0 = greedy (default); > 0 samples.")] = 0.0,
-    top_p: Annotated[float, typer.Option(help="Nucleus sampling: keep the smallest token set with this much probability.")] = 1.0,
-    n: Annotated[int, typer.Option("--n", help="Generations per prompt (needs --temperature > 0).")] = 1,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
-    stop: Annotated[list[str] | None, typer.Option("--stop", help="Stop string (repeatable); not included in the output.")] = None,
+    params: o.Generation,
     template: o.Template = "auto",
     chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="Force the chat template on or off (default: chat data uses it).")] = None,
     system_prompt: Annotated[str | None, typer.Option(help="System turn added to chat prompts that have none.")] = None,
@@ -166,33 +126,23 @@ def generate(
     limit: Annotated[int | None, typer.Option(help="Only the first N samples.")] = None,
     carry: Annotated[list[str] | None, typer.Option("--carry", help="Extra sample field to copy into each row (repeatable).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Start again instead of continuing what --out holds.")] = False,
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     format: o.Format = "table",
 ) -> None:
     """Generate outputs for every sample into a predictions JSONL file; run it again to resume."""
     from tunecheck.generation import GenerateConfig, generate_predictions
-    from tunecheck.models import GenerationParams
 
-    r.check_format(format)
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit {limit}: must be at least 1 (or leave it out for every sample)")
+    o.check_format(format)
     check_paths([model, data], [Output(out)])
     state["interrupt_hint"] = f"finished rows are saved in {out}; run the same command again to continue"
-    params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, n=n, seed=seed, stop=tuple(stop or ()))
     config = GenerateConfig(params=params, template=template, chat_template=chat_template, system_prompt=system_prompt,
                             batch_size=batch_size, dtype=dtype, device=device, base_url=base_url, api_key_env=api_key_env,
                             concurrency=concurrency, timeout=timeout, retries=retries, carry=tuple(carry or ()))
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     progress = RichProgress(unit="prompts")
     with progress.running():
         summary = generate_predictions(model, data, out, config, fields=fields, limit=limit, overwrite=overwrite, progress=progress)
-    payload = _io.clean(summary.to_dict())
-    r.print_json(payload) if format == "json" else r.generate_table(payload)
+    r.emit(summary.to_result(), None, format, r.generate_table)
 
 
 @app.command()
@@ -213,18 +163,17 @@ def score(
     out: o.PerSampleOut = None,
     format: o.Format = "table",
 ) -> None:
-    """Task metrics for each predictions file with 95% CIs; later files are compared with the first,
-    paired on sample ids, ending in improved / regressed / inconclusive."""
+    """Task metrics for each predictions file with 95% CIs; later files are compared with the first, paired on sample ids, ending in improved / regressed / inconclusive."""
     from tunecheck.scoring import ScoreConfig, load_rules, score_predictions
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*preds, data, rules, *[m.rpartition(":")[0] for m in metric or ()]], [Output(out) if out else None])
     label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, rules=load_rules(rules) if rules else None, custom=tuple(metric or ()),
                          cluster_field=cluster_field, ci_method=ci_method, n_resamples=n_resamples, seed=seed,
                          use_stemmer=use_stemmer, id_field=id_field)
     report = score_predictions(preds, config, data=data)
-    r.emit(report.to_dict(per_sample=per_sample), out, format, r.score_tables, full=report.to_dict(per_sample=True))
+    r.emit(report.to_result(per_sample=per_sample), out, format, r.score_tables, full=report.to_result(per_sample=True))
 
 
 # the overfitting and memorisation commands register here, so `--help` lists them before demo
@@ -240,7 +189,7 @@ def demo(
     format: o.Format = "table",
 ) -> None:
     """Build a small base model, fine-tune it, and evaluate base vs tuned, offline (--real: a real model)."""
-    r.check_format(format)
+    o.check_format(format)
     if real_model is not None and not real:
         raise ConfigError("--real-model needs --real")
     workdir = workdir or ("runs/demo-real" if real else "runs/demo")

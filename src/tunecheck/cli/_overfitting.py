@@ -3,17 +3,15 @@ diversity and the overfitting verdict. Thin, like the rest of the CLI."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from tunecheck import _io
+from tunecheck import render as r
 from tunecheck._files import Output, check_paths
 from tunecheck.cli import _options as o
-from tunecheck.cli import _render as r
-from tunecheck.cli import _render_overfitting as ro
 from tunecheck.cli._app import app, progress
-from tunecheck.errors import ConfigError, DataError
+from tunecheck.errors import ConfigError
 
 memorisation = typer.Typer(
     help="Memorisation: copied training text in outputs, extractable training data, membership signal, paraphrase sensitivity.",
@@ -38,21 +36,19 @@ def curves(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Training curves from the logs you already have: did the loss fall, which checkpoint is
-    best, and where the validation loss starts rising while the training loss still falls."""
+    """Training curves from the logs you already have: did the loss fall, which checkpoint is best, and where the validation loss starts rising while the training loss still falls."""
     from tunecheck.overfitting import analyse_curves, plot_curves, read_curves
 
-    r.check_format(format)
-    if patience < 1:
-        raise ConfigError(f"--patience must be at least 1, got {patience}")
+    o.check_format(format)
     check_paths([path], [_out(plot, "--plot"), _out(html, "--html"), _out(out)])
     report = analyse_curves(read_curves(path), patience=patience, min_delta=min_delta)
     if plot or html:
         plot_curves(report, png=plot, html=html)
-    r.emit(report.to_dict(), out, format, ro.curves_table)
+    r.emit(report.to_result(), out, format, r.curves_table)
 
 
 @app.command()
+@o.option_sets
 def sweep(
     run_dir: Annotated[str, typer.Argument(help="Training output_dir holding checkpoint-* directories (full models or adapters).")],
     eval: Annotated[str, typer.Option("--eval", help="Held-out validation data.")],
@@ -67,43 +63,27 @@ def sweep(
     final: Annotated[bool, typer.Option("--final/--no-final", help="Also evaluate the model saved in RUN_DIR itself.")] = True,
     plot: Annotated[str | None, typer.Option(help="Write the U-curve as a PNG here.")] = None,
     html: Annotated[str | None, typer.Option(help="Write the U-curve as an interactive HTML chart here.")] = None,
-    completion_only: o.CompletionOnly = False,
-    template: o.Template = "auto",
-    eos: o.Eos = "auto",
-    max_length: o.MaxLength = None,
-    stride: o.Stride = None,
-    windows: o.Windows = "lm-eval",
-    batch_size: o.BatchSize = None,
-    dtype: o.Dtype = "auto",
-    device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    scoring: o.ScoringQuiet,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     limit: o.Limit = None,
     seed: o.SampledSeed = 0,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve;
-    run it again to continue an interrupted sweep."""
+    """Evaluate every checkpoint on the validation set and find the sweet spot of the U-curve; run it again to continue an interrupted sweep."""
     from tunecheck.overfitting import SweepConfig, default_cache_dir, plot_sweep, sweep_checkpoints
-    from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import load_rules
 
-    r.check_format(format)
+    o.check_format(format)
     where = cache_dir or str(default_cache_dir(run_dir))
     check_paths([run_dir, eval, train, base, rules],
                 [Output(where, "--cache-dir", folder=True), _out(plot, "--plot"), _out(html, "--html"), _out(out)])
-    ppl = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
-                           stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
+    ppl = scoring.config(n_resamples, seed)
     label_list = o.label_list(labels)
     config = SweepConfig(perplexity=ppl, base=base, task=task, max_new_tokens=max_new_tokens, stop=tuple(stop or ()),
                          labels=label_list, rules=dict(load_rules(rules)) if rules else None, include_final=final)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     eval_set = o.sampled(eval, fields, limit, seed)
     train_set = o.sampled(train, fields, limit, seed) if train is not None else None
     bar = progress()
@@ -111,10 +91,11 @@ def sweep(
         report = sweep_checkpoints(run_dir, eval_set, where, config, train_data=train_set, fields=fields, progress=bar)
     if plot or html:
         plot_sweep(report, png=plot, html=html)
-    r.emit(report.to_dict(), out, format, ro.sweep_table)
+    r.emit(report.to_result(), out, format, r.sweep_table)
 
 
 @app.command()
+@o.option_sets
 def overlap(
     train: Train,
     eval: Annotated[str, typer.Option("--eval", help="Eval data, or benchmark items to check the training set against (contamination).")],
@@ -123,35 +104,27 @@ def overlap(
     near_threshold: Annotated[float, typer.Option(help="Character-level similarity (Indel ratio of the normalised texts) that makes a near duplicate.")] = 0.8,
     boilerplate_share: Annotated[float, typer.Option(help="A word 8-gram in at least this share of the training rows (and 10 or more) is boilerplate, such as a shared instruction, and left out of the near and n-gram checks; 0 keeps everything.")] = 0.05,
     show: Annotated[int, typer.Option(help="Matching pairs listed in the table (the JSON holds them all).")] = 10,
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Leakage between training and eval data: exact duplicates, near duplicates (a character-level
-    similarity, MinHash-LSH candidates) and shared 13-grams, with shared instructions left out, and
-    the offending pairs so you can remove them."""
+    """Leakage between training and eval data: exact duplicates, near duplicates (a character-level similarity, MinHash-LSH candidates) and shared 13-grams, with shared instructions left out, and the offending pairs so you can remove them."""
     from tunecheck.data import load_data
-    from tunecheck.hygiene import check_overlap
+    from tunecheck.hygiene import check_on, check_overlap
 
-    r.check_format(format)
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f"--on {on!r}: use full, prompt or response")
+    o.check_format(format)
+    check_on(on)
     if not 0 <= boilerplate_share <= 1:
         raise ConfigError(f"--boilerplate-share {boilerplate_share}: use a share in [0, 1] (0 keeps everything; 0.05 is the default)")
     if show < 0:
         raise ConfigError(f"--show {show}: the number of pairs to list must be 0 or more")
     check_paths([train, eval], [_out(out)])
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():
         report = check_overlap(load_data(train, fields), load_data(eval, fields), on=on, n=ngram,  # type: ignore[arg-type]
                                near_threshold=near_threshold, boilerplate_share=boilerplate_share or None, progress=bar)
-    r.emit(report.to_dict(), out, format, lambda payload: ro.overlap_tables(payload, show))
+    r.emit(report.to_result(), out, format, lambda result: r.overlap_tables(result, show))
 
 
 @app.command()
@@ -162,54 +135,45 @@ def diversity(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Output diversity (distinct-1/2/3 over the whole set, self-BLEU) of each predictions file,
-    later files compared with the first on the prompts they share."""
+    """Output diversity (distinct-1/2/3 over the whole set, self-BLEU) of each predictions file, later files compared with the first on the prompts they share."""
     from tunecheck.overfitting import compare_diversity
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths(preds, [_out(out)])
     bar = progress()
     with bar.running():
         report = compare_diversity(preds, n_resamples=n_resamples, seed=seed, progress=bar)
-    r.emit(report.to_dict(), out, format, ro.diversity_tables)
+    r.emit(report.to_result(), out, format, r.diversity_tables)
 
 
 @memorisation.command("copying")
+@o.option_sets
 def copying(
     preds: Preds,
     train: Train,
     ngram: Annotated[int, typer.Option(help="Words in the shared n-gram that makes an output a copy.")] = 13,
     on: Annotated[str, typer.Option(help="Index the full training samples, or only their prompts or responses.")] = "full",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     seed: o.Seed = 0,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Regurgitation: the share of outputs that copy a long span of the training set verbatim,
-    with the training example each one copies; the first --preds (the base) is the control."""
+    """Copying: the share of outputs that copy a long span of the training set verbatim, with the training example each one copies; the first --preds (the base) is the control."""
     from tunecheck.overfitting import CopyConfig, evaluate_copying
 
-    r.check_format(format)
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f"--on {on!r}: use full, prompt or response")
-    if ngram < 1:
-        raise ConfigError(f"--ngram must be at least 1, got {ngram}")
-    check_paths([*preds, train], [_out(out)])
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    o.check_format(format)
     config = CopyConfig(n=ngram, on=on, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
+    check_paths([*preds, train], [_out(out)])
     bar = progress()
     with bar.running():
         report = evaluate_copying(preds, train, config, fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, ro.copying_tables)
+    r.emit(report.to_result(), out, format, r.copying_tables)
 
 
 @memorisation.command("extraction")
+@o.option_sets
 def extraction(
     model: o.Models,
     train: Train,
@@ -221,75 +185,53 @@ def extraction(
     batch_size: Annotated[int | None, typer.Option(help="Prefixes per batch (default: 16 on CPU, what fits on a GPU).")] = None,
     dtype: o.Dtype = "auto",
     device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     seed: o.Seed = 0,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Extractable memorisation: prompt each model with the start of training examples and
-    measure how much of the true continuation it reproduces, greedy; the first model (the base)
-    is the control."""
+    """Extractable memorisation: prompt each model with the start of training examples and measure how much of the true continuation it reproduces, greedy; the first model (the base) is the control."""
     from tunecheck.overfitting import ExtractionConfig, evaluate_extraction
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*model, train], [_out(out)])
     config = ExtractionConfig(n_samples=samples, prefix=prefix, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens,
                               template=template, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
     bar = progress()
     with bar.running():
         report = evaluate_extraction(model, train, config, fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, ro.extraction_tables)
+    r.emit(report.to_result(), out, format, r.extraction_tables)
 
 
 @memorisation.command("membership")
+@o.option_sets
 def membership(
     model: o.Models,
     train: Train,
     eval: Annotated[str, typer.Option("--eval", help="Held-out data the model never trained on.")],
     samples: Samples = 200,
     k_percent: Annotated[float, typer.Option(help="Min-K% Prob: the share of least likely tokens averaged.")] = 20.0,
-    completion_only: o.CompletionOnly = False,
-    template: o.Template = "auto",
-    eos: o.Eos = "auto",
-    max_length: o.MaxLength = None,
-    stride: o.Stride = None,
-    windows: o.Windows = "lm-eval",
-    batch_size: o.BatchSize = None,
-    dtype: o.Dtype = "auto",
-    device: o.Device = "auto",
-    text_field: o.TextField = None,
-    prompt_field: o.PromptField = None,
-    response_field: o.ResponseField = None,
-    messages_field: o.MessagesField = None,
-    input_field: o.InputField = None,
-    id_field: o.IdField = None,
+    *,
+    scoring: o.ScoringQuiet,
+    fields: o.Fields,
     n_resamples: o.Resamples = 10_000,
     seed: o.Seed = 0,
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Membership signal: AUROC of telling training from held-out examples by the tuned model's
-    loss, Min-K% Prob, and its loss relative to the base (the first --model)."""
+    """Membership signal: AUROC of telling training from held-out examples by the tuned model's loss, Min-K% Prob, and its loss relative to the base (the first --model)."""
     from tunecheck.overfitting import MembershipConfig, evaluate_membership
-    from tunecheck.perplexity import PerplexityConfig
 
-    r.check_format(format)
+    o.check_format(format)
     check_paths([*model, train, eval], [_out(out)])
-    ppl = PerplexityConfig(completion_only=completion_only, template=template, eos=eos, max_length=max_length,
-                           stride=stride, windows=windows, batch_size=batch_size, dtype=dtype, device=device, n_resamples=n_resamples, seed=seed)
-    fields = o.field_map(text_field, prompt_field, response_field, messages_field, input_field, id_field)
+    ppl = scoring.config(n_resamples, seed)
     bar = progress()
     with bar.running():
         report = evaluate_membership(model, train, eval, MembershipConfig(n_samples=samples, k_percent=k_percent, perplexity=ppl),
                                      fields=fields, progress=bar)
-    r.emit(report.to_dict(), out, format, ro.membership_table)
+    r.emit(report.to_result(), out, format, r.membership_table)
 
 
 @memorisation.command("rephrase")
@@ -304,12 +246,11 @@ def rephrase(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Paraphrase sensitivity: quality on paraphrased prompts vs the originals, per model, and
-    each tuned model's change against the base's."""
+    """Paraphrase sensitivity: quality on paraphrased prompts vs the originals, per model, and each tuned model's change against the base's."""
     from tunecheck.overfitting import rephrase_sensitivity
     from tunecheck.scoring import ScoreConfig
 
-    r.check_format(format)
+    o.check_format(format)
     if task not in ("classification", "qa", "summarization", "generation"):
         raise ConfigError(f"--task {task!r}: rephrase takes classification, qa, summarization or generation (format and custom metrics: use the Python API)")
     if len(original) != len(paraphrased):
@@ -318,7 +259,7 @@ def rephrase(
     label_list = o.label_list(labels)
     config = ScoreConfig(task=task, labels=label_list, n_resamples=n_resamples, seed=seed)
     report = rephrase_sensitivity(list(zip(original, paraphrased)), config, data=data)
-    r.emit(report.to_dict(), out, format, ro.rephrase_tables)
+    r.emit(report.to_result(), out, format, r.rephrase_tables)
 
 
 @app.command()
@@ -329,25 +270,15 @@ def verdict(
     out: o.Out = None,
     format: o.Format = "table",
 ) -> None:
-    """Did the fine-tune work? Three answers from every layer's results, each with its
-    evidence: did the task get better, did general ability hold, is it overfitting."""
-    from tunecheck.verdict import GENERAL, TASK, Result, did_it_work
+    """Did the fine-tune work? Three answers from every layer's results, each with its evidence: did the task get better, did general ability hold, is it overfitting."""
+    from tunecheck.verdict import verdict_from
 
-    r.check_format(format)
-    given = [(p, TASK) for p in results or []] + [(p, GENERAL) for p in general or []]
-    if not given:
+    o.check_format(format)
+    if not results and not general:
         raise ConfigError("give result files (written with --out), e.g. tunecheck verdict score.json gap.json --general ppl_wiki.json")
-    check_paths([p for p, _ in given], [_out(out)])
-    loaded = [Result(_read_result(p), p, role) for p, role in given]
-    r.emit(did_it_work(loaded, model).to_dict(), out, format, ro.verdict_tables)
+    check_paths([*(results or []), *(general or [])], [_out(out)])
+    r.emit(verdict_from(results or [], general or [], model), out, format, r.verdict_tables)
 
 
 def _out(path: str | None, flag: str = "--out") -> Output | None:
     return Output(path, flag) if path else None
-
-
-def _read_result(path: str) -> dict[str, Any]:
-    payload = _io.read_json(path, fix="pass a results file written with --out")
-    if not isinstance(payload, dict) or "layer" not in payload:
-        raise DataError(f"{path}: not a tunecheck results file (no 'layer' field); write one with a command's --out")
-    return payload

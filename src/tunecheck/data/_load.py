@@ -13,7 +13,7 @@ import io
 import itertools
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +29,25 @@ Located = tuple[str, Any]
 """(where, row): "line 17" or "row 3", and the row as parsed."""
 
 
-def load_data(source: str | Path, fields: FieldMap | None = None, *, limit: int | None = None) -> Dataset:
+def load_data(
+    source: str | Path | Sequence[Mapping[str, Any]], fields: FieldMap | None = None, *, limit: int | None = None
+) -> Dataset:
     """Load a dataset and normalise its rows into samples.
 
-    `source` is a path (.jsonl, .json, .csv, .parquet) or `hf:NAME[:CONFIG][:SPLIT]`.
+    `source` is a path (.jsonl, .json, .csv, .parquet), `hf:NAME[:CONFIG][:SPLIT]`, or the rows
+    themselves as a list of dicts (a notebook's data; named "<N rows>", each "row K").
     `limit` keeps the first N rows (the hash covers only those).
     """
     fields = fields or FieldMap()
-    src = str(source)
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: must be at least 1 (or leave it out for every row)")
     rows: Iterable[Located]
-    if src.startswith("hf:"):
+    if not isinstance(source, (str, Path)):
+        if not isinstance(source, Sequence):
+            raise DataError(f"data must be a path, an hf: id or a list of dicts, got {type(source).__name__}")
+        src = f"<{len(source)} rows>"
+        rows = ((f"row {k}", row) for k, row in enumerate(source))
+    elif (src := str(source)).startswith("hf:"):
         rows = _hf_rows(src)
     else:
         rows = _file_rows(check_input_file(src, "file", "pass a .jsonl, .json, .csv or .parquet file"))

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
+from tunecheck._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy")  # loading data needs no numpy; only --limit's sample and pairing do
 
 Shape = Literal["text", "prompt_completion", "alpaca", "chat"]
 """How a row is laid out: plain text, prompt/completion pair, Alpaca instruction/input/output,

@@ -17,11 +17,12 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunecheck.demo import _sentiment as task_mod
 from tunecheck.demo._real import resolve_real_model
 from tunecheck.demo._run import (
+    as_result,
     did_it_work,
     finish,
     is_cached,
@@ -32,6 +33,9 @@ from tunecheck.demo._run import (
 )
 from tunecheck.demo._train import train_lora, write_jsonl
 from tunecheck.errors import ModelError
+
+if TYPE_CHECKING:
+    from tunecheck.core import Result, ResultSet
 
 RECIPE: dict[str, Any] = {
     "version": 1,
@@ -95,9 +99,9 @@ def _hash(recipe: dict[str, Any], base: Path, rows: dict[str, list[dict[str, Any
 
 def prepare(workdir: Path, model: str | None, sizes: Sizes, *, retrain: bool = False, log: Any = print) -> dict[str, Path]:
     """The task's files in `workdir/data`, the base model folder, and the trained adapter."""
-    from tunecheck.models._hf import _quiet_transformers
+    from tunecheck.models._hf_load import quiet_transformers
 
-    _quiet_transformers()  # no per-tensor progress bars between the demo's own lines
+    quiet_transformers()  # no per-tensor progress bars between the demo's own lines
     base = resolve_real_model(model, workdir, log=log)
     shipped = task_mod.shipped()
     rows = {split: shipped[split][: getattr(sizes, split)] for split in ("train", "validation", "test")}
@@ -132,15 +136,13 @@ def prepare(workdir: Path, model: str | None, sizes: Sizes, *, retrain: bool = F
 
 
 def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None = None, retrain: bool = False,
-                  json_output: bool = False, sizes: Sizes = FULL) -> dict[str, Any]:
+                  json_output: bool = False, sizes: Sizes = FULL) -> ResultSet:
     """Fine-tune (or reuse) the real model, run every layer on base vs tuned, print the verdicts,
-    write results.json."""
+    write results.json (a ResultSet: each layer's Result by name)."""
     from rich.console import Console
 
-    from tunecheck import _io
+    from tunecheck import render
     from tunecheck._progress import RichProgress
-    from tunecheck.cli import _render as render
-    from tunecheck.cli import _render_overfitting as render_of
     from tunecheck.generation import GenerateConfig
     from tunecheck.models import GenerationParams
     from tunecheck.overfitting import (
@@ -158,7 +160,8 @@ def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None =
     paths = prepare(out, model, sizes, retrain=retrain, log=console.print)
     base, tuned = f"{paths['base']},name=base", f"{paths['tuned']},name=tuned"
     progress = RichProgress()
-    results: dict[str, Any] = {"demo": {"workdir": str(out), "base_model": str(paths["base"]), "recipe": RECIPE, "sizes": asdict(sizes)}}
+    results: dict[str, Result] = {}
+    demo: dict[str, Any] = {"workdir": str(out), "base_model": str(paths["base"]), "recipe": RECIPE, "sizes": asdict(sizes)}
     with progress.running():
         # the task: greedy answers to the test reviews (chat template, stop at end of turn)
         gen = GenerateConfig(params=GenerationParams(max_new_tokens=MAX_NEW_TOKENS), carry=("label", "domain"))
@@ -168,20 +171,18 @@ def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None =
         sweep_cfg = SweepConfig(perplexity=PerplexityConfig(completion_only=True))
         sweep = sweep_checkpoints(paths["tuned"] / "trainer", paths["eval"], out / "sweep", sweep_cfg, progress=progress)
     task = score_predictions([str(preds["base"]), str(preds["tuned"])], ScoreConfig("classification", labels=LABELS))
-    results["task_classification"] = _io.clean(task.to_dict())
+    results["task_classification"] = as_result(task)
     # as a user would run it: the default 13-word spans, against whole training rows
     shared_layers(results, out, paths["tuned"], sweep, paths["train"], paths["test"], preds, CopyConfig())
     signals = [results[k] for k in ("overfit", "curves", "sweep", "copying", "diversity")]
-    results["overfitting"] = _io.clean(overfitting_verdict(signals, model="tuned").to_dict())
-    results["verdict"] = verdict_rows(results, "task_classification", "sentiment")
-    results["did_it_work"] = did_it_work(results)
-    results["demo"]["seconds"] = round(time.perf_counter() - started, 1)
-    finish(results, out, console, json_output, [
+    results["overfitting"] = overfitting_verdict(signals, model="tuned").to_result()
+    demo["seconds"] = round(time.perf_counter() - started, 1)
+    results["verdict"] = did_it_work(results, demo, verdict_rows(results, "task_classification", "sentiment"))
+    return finish(results, out, console, json_output, [
         ("Response perplexity on the test reviews' labels (completion-only)", render.perplexity_tables, "perplexity_responses"),
         ("General text perplexity on held-out prose (did general ability hold?)", render.perplexity_tables, "perplexity_heldout_text"),
         ("Task: sentiment of the test reviews (accuracy, macro-F1)", render.score_tables, "task_classification"),
         *overfitting_sections("Leakage: test reviews vs training reviews"),
-        ("Memorisation: answers copying training text", render_of.copying_tables, "copying"),
-        ("Diversity of the answers", render_of.diversity_tables, "diversity"),
+        ("Memorisation: answers copying training text", render.copying_tables, "copying"),
+        ("Diversity of the answers", render.diversity_tables, "diversity"),
     ])
-    return results

@@ -10,12 +10,15 @@ import hashlib
 import json
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunecheck.demo import _corpus as world_mod
 from tunecheck.demo._train import finetune, pretrain, write_jsonl
+
+if TYPE_CHECKING:
+    from tunecheck.core import Comparison, Result, ResultSet
 
 # Bump when the recipe changes so cached models are rebuilt.
 RECIPE = {"version": 3, "seed": world_mod.SEED, "countries": world_mod.N_COUNTRIES, "pretrain_steps": 300, "epochs": 5, "lr": 1e-3}
@@ -43,9 +46,9 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
     if cached:
         log("[dim]cached models found: skipping training (use --retrain to train again)[/]")
         return paths
-    from tunecheck.models._hf import _quiet_transformers
+    from tunecheck.models._hf_load import quiet_transformers
 
-    _quiet_transformers()  # no per-shard progress bars between the demo's own lines
+    quiet_transformers()  # no per-shard progress bars between the demo's own lines
     t0 = time.perf_counter()
     log("pre-training a small base model on the synthetic world ...")
     pretrain(world_mod.corpus(world_mod.world()), paths["base"], steps=int(RECIPE["pretrain_steps"]))
@@ -60,21 +63,26 @@ def prepare(workdir: Path, *, retrain: bool = False, log: Any = print) -> dict[s
     return paths
 
 
-def model_layers(results: dict[str, Any], base: str, tuned: str, paths: dict[str, Path], test: str, out: Path, gen: Any, progress: Any) -> dict[str, Path]:
+def as_result(report: Any) -> Result:
+    """A layer's report as the Result it stores (every layer's report has `to_result()`)."""
+    result: Result = report.to_result()
+    return result
+
+
+def model_layers(results: dict[str, Result], base: str, tuned: str, paths: dict[str, Path], test: str, out: Path, gen: Any, progress: Any) -> dict[str, Path]:
     """Perplexity of both models on the responses of `paths[test]` (completion-only) and on
     general prose, the tuned model's train/validation loss gap (validation: `paths["eval"]`),
     and both models' answers to `paths[test]`, into `results`; returns the predictions files."""
-    from tunecheck import _io
     from tunecheck.generation import generate_predictions
     from tunecheck.overfitting import evaluate_overfit
     from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
 
     sft = evaluate_perplexity([base, tuned], paths[test], PerplexityConfig(completion_only=True), progress=progress)
-    results["perplexity_responses"] = _io.clean(sft.to_dict())
+    results["perplexity_responses"] = as_result(sft)
     prose = evaluate_perplexity([base, tuned], paths["prose"], PerplexityConfig(), progress=progress)
-    results["perplexity_heldout_text"] = _io.clean(prose.to_dict())
+    results["perplexity_heldout_text"] = as_result(prose)
     gap = evaluate_overfit([tuned], paths["train"], paths["eval"], PerplexityConfig(completion_only=True), progress=progress)
-    results["overfit"] = _io.clean(gap.to_dict())
+    results["overfit"] = as_result(gap)
     preds = {}
     for spec, name in ((base, "base"), (tuned, "tuned")):
         preds[name] = out / "preds" / f"{name}.jsonl"
@@ -82,11 +90,10 @@ def model_layers(results: dict[str, Any], base: str, tuned: str, paths: dict[str
     return preds
 
 
-def shared_layers(results: dict[str, Any], out: Path, tuned: Path, sweep: Any, train: Path, eval_: Path, preds: dict[str, Path], copy: Any) -> list[str]:
+def shared_layers(results: dict[str, Result], out: Path, tuned: Path, sweep: Any, train: Path, eval_: Path, preds: dict[str, Path], copy: Any) -> list[str]:
     """The steps both demos take the same way, into `results`: the training curves (as `tunecheck
     curves` reads them), the sweep's plots, train/eval overlap, copying and diversity of the
     predictions. Returns the predictions as FILE,name=NAME specs."""
-    from tunecheck import _io
     from tunecheck.data import load_data
     from tunecheck.hygiene import check_overlap
     from tunecheck.overfitting import (
@@ -100,13 +107,13 @@ def shared_layers(results: dict[str, Any], out: Path, tuned: Path, sweep: Any, t
 
     curves = analyse_curves(read_curves(tuned / "trainer_state.json"))
     plot_curves(curves, png=out / "curves.png", html=out / "curves.html")
-    results["curves"] = _io.clean(curves.to_dict())
+    results["curves"] = as_result(curves)
     plot_sweep(sweep, png=out / "sweep.png", html=out / "sweep.html")
-    results["sweep"] = _io.clean(sweep.to_dict())
-    results["overlap"] = _io.clean(check_overlap(load_data(train), load_data(eval_)).to_dict())
+    results["sweep"] = as_result(sweep)
+    results["overlap"] = check_overlap(load_data(train), load_data(eval_)).to_result()
     specs = [f"{path},name={name}" for name, path in preds.items()]
-    results["copying"] = _io.clean(evaluate_copying(specs, train, copy).to_dict())
-    results["diversity"] = _io.clean(compare_diversity(specs).to_dict())
+    results["copying"] = as_result(evaluate_copying(specs, train, copy))
+    results["diversity"] = as_result(compare_diversity(specs))
     return specs
 
 
@@ -116,14 +123,21 @@ def is_cached(stamp: Path, recipe_hash: str, tuned: Path) -> bool:
     return ok and (tuned / "adapter_config.json").is_file() and any((tuned / "trainer").glob("checkpoint-*"))
 
 
-def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_output: bool = False) -> dict[str, Any]:
-    """Train (or reuse) the demo models, evaluate every layer, print a verdict, write results.json."""
+def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_output: bool = False) -> ResultSet:
+    """Train (or reuse) the demo models, evaluate every layer, print a verdict, write results.json
+    (a ResultSet: each layer's Result by name). Reproducible on a given machine: two runs print
+    the same figures (see `_seed`)."""
+    from tunecheck.demo._seed import reproducible
+
+    with reproducible():
+        return _run_demo(Path(workdir), retrain=retrain, json_output=json_output)
+
+
+def _run_demo(out: Path, *, retrain: bool, json_output: bool) -> ResultSet:
     from rich.console import Console
 
-    from tunecheck import _io
+    from tunecheck import render
     from tunecheck._progress import RichProgress
-    from tunecheck.cli import _render as render
-    from tunecheck.cli import _render_overfitting as render_of
     from tunecheck.generation import GenerateConfig
     from tunecheck.models import GenerationParams
     from tunecheck.overfitting import (
@@ -137,13 +151,12 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
     from tunecheck.perplexity import PerplexityConfig
     from tunecheck.scoring import ScoreConfig, score_predictions
 
-    out = Path(workdir)
     console = Console(stderr=json_output)
     paths = prepare(out, retrain=retrain, log=console.print)
     base = f"{paths['base']},name=base"
     tuned = f"{paths['tuned']},name=tuned"
     progress = RichProgress()
-    results: dict[str, Any] = {"demo": {"workdir": str(out), "recipe": RECIPE}}
+    results: dict[str, Result] = {}
     with progress.running():
         # the task itself: answer the held-out questions, then exact match / token F1 against the
         # reference answers, clustered by country (four questions share one country's facts)
@@ -155,26 +168,22 @@ def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_o
         # memorisation: does the tuned model answer its training prompts word for word?
         extraction = evaluate_extraction([base, tuned], paths["train"], ExtractionConfig(prefix="prompt", n_samples=120), progress=progress)
     task = score_predictions([str(preds["base"]), str(preds["tuned"])], ScoreConfig("qa", cluster_field="country_index"))
-    results["task_qa"] = _io.clean(task.to_dict())
+    results["task_qa"] = as_result(task)
     # the demo's answers are one sentence (6-9 words), too short to hold a 13-gram: count 6-word spans
     shared_layers(results, out, paths["tuned"], sweep, paths["train"], paths["eval"], preds, CopyConfig(n=6))
-    results["extraction"] = _io.clean(extraction.to_dict())
-    verdict_of = overfitting_verdict(
-        [results[k] for k in ("overfit", "curves", "sweep", "copying", "diversity", "extraction")], model="tuned"
-    )
-    results["overfitting"] = _io.clean(verdict_of.to_dict())
-    results["verdict"] = verdict_rows(results)
-    results["did_it_work"] = did_it_work(results)
-    finish(results, out, console, json_output, [
+    results["extraction"] = as_result(extraction)
+    verdict_of = overfitting_verdict([results[k] for k in ("overfit", "curves", "sweep", "copying", "diversity", "extraction")], model="tuned")
+    results["overfitting"] = verdict_of.to_result()
+    results["verdict"] = did_it_work(results, {"workdir": str(out), "recipe": RECIPE}, verdict_rows(results))
+    return finish(results, out, console, json_output, [
         ("Response perplexity on held-out questions (completion-only)", render.perplexity_tables, "perplexity_responses"),
         ("General text perplexity (sanity check: did fine-tuning break the LM?)", render.perplexity_tables, "perplexity_heldout_text"),
         ("Task: answers to held-out questions (exact match, token F1)", render.score_tables, "task_qa"),
         *overfitting_sections("Leakage: held-out questions vs training data"),
-        ("Memorisation: answers copying training text, training answers reproduced", render_of.copying_tables, "copying"),
-        (None, render_of.extraction_tables, "extraction"),
-        ("Diversity of the answers", render_of.diversity_tables, "diversity"),
+        ("Memorisation: answers copying training text, training answers reproduced", render.copying_tables, "copying"),
+        (None, render.extraction_tables, "extraction"),
+        ("Diversity of the answers", render.diversity_tables, "diversity"),
     ])
-    return results
 
 
 Section = tuple[str | None, Callable[[Any], None], str]
@@ -183,16 +192,15 @@ Section = tuple[str | None, Callable[[Any], None], str]
 
 def overfitting_sections(leakage_title: str) -> list[Section]:
     """The gap, curves, sweep and leakage parts, the same in every demo."""
-    from tunecheck.cli import _render as render
-    from tunecheck.cli import _render_overfitting as render_of
+    from tunecheck import render
 
     return [
         ("Overfitting: train/validation loss gap", render.overfit_tables, "overfit"),
-        ("Overfitting: the fine-tune's training curves (trainer_state.json)", render_of.curves_table, "curves"),
+        ("Overfitting: the fine-tune's training curves (trainer_state.json)", render.curves_table, "curves"),
         (None, _no_table, "plots:curves"),
-        ("Overfitting: every epoch's checkpoint on the validation set (tunecheck sweep)", render_of.sweep_table, "sweep"),
+        ("Overfitting: every epoch's checkpoint on the validation set (tunecheck sweep)", render.sweep_table, "sweep"),
         (None, _no_table, "plots:sweep"),
-        (leakage_title, render_of.overlap_tables, "overlap"),
+        (leakage_title, render.overlap_tables, "overlap"),
     ]
 
 
@@ -200,16 +208,17 @@ def _no_table(_: Any) -> None:
     """A section that is only a line about plot files (printed by `finish`)."""
 
 
-def finish(results: dict[str, Any], out: Path, console: Any, json_output: bool, sections: list[Section]) -> None:
-    """Write results.json, then print it as JSON or as the sections' tables and the verdicts."""
-    from tunecheck import _io
-    from tunecheck.cli import _render as render
-    from tunecheck.cli import _render_overfitting as render_of
+def finish(results: dict[str, Result], out: Path, console: Any, json_output: bool, sections: list[Section]) -> ResultSet:
+    """Write results.json (the ResultSet), then print it as JSON or as the sections' tables and
+    the verdict."""
+    from tunecheck import _io, render
+    from tunecheck.core import ResultSet
 
-    _io.write_json(out / "results.json", results)
+    written = ResultSet(dict(results))
+    _io.write_json(out / "results.json", written.to_dict())
     if json_output:
-        render.print_json(results)
-        return
+        render.print_json(_io.clean(written.to_dict()))
+        return written
     for title, show, key in sections:
         if title:
             console.rule(title)
@@ -218,42 +227,45 @@ def finish(results: dict[str, Any], out: Path, console: Any, json_output: bool, 
             console.print(f"plots: [bold]{out / (name + '.png')}[/], [bold]{out / (name + '.html')}[/]")
         else:
             show(results[key])
-    render_of.verdict_tables(results["did_it_work"])
+    render.verdict_tables(results["verdict"])
     console.print(f"results written to [bold]{out / 'results.json'}[/]")
+    return written
 
 
-def did_it_work(results: dict[str, Any]) -> dict[str, Any]:
-    """The one verdict (`tunecheck verdict`) over every layer's result the demo wrote; the
-    held-out prose is the general text."""
-    from tunecheck import _io
-    from tunecheck.verdict import GENERAL, TASK, Result
+def did_it_work(results: Mapping[str, Result], demo: dict[str, Any], headline: list[dict[str, str]]) -> Result:
+    """The one verdict (`tunecheck verdict`) over every layer's result the demo made (the
+    held-out prose is the general text), with the demo's run and headline rows in its details."""
+    from tunecheck.verdict import GENERAL, TASK, Given
     from tunecheck.verdict import did_it_work as verdict_of
 
-    given = [Result(v, k, GENERAL if k == "perplexity_heldout_text" else TASK) for k, v in results.items()
-             if isinstance(v, dict) and "layer" in v and k not in ("overfitting", "did_it_work")]
-    return dict(_io.clean(verdict_of(given, "tuned").to_dict()))
+    given = [Given(r, k, GENERAL if k == "perplexity_heldout_text" else TASK) for k, r in results.items()
+             if r.layer not in ("overfitting", "verdict")]
+    result = verdict_of(given, "tuned").to_result()
+    result.details.update(demo=demo, headline=headline)
+    return result
 
 
-def verdict_rows(results: dict[str, Any], task: str = "task_qa", what: str = "answer") -> list[dict[str, str]]:
+def verdict_rows(results: Mapping[str, Result], task: str = "task_qa", what: str = "answer") -> list[dict[str, str]]:
+    """The headline rows: each comparison with the base, the loss gap's signal, the overfitting status."""
     rows = []
     for key, check in (("perplexity_responses", "response perplexity (task data)"), ("perplexity_heldout_text", "general text perplexity")):
-        for c in results[key]["comparison"]:
-            rows.append({"check": check, "model": c["model"], "verdict": c["verdict"], "evidence": f"{c['metric']} {c['baseline_value']:.3f} -> {c['value']:.3f} ({_change(c['improvement_pct'])}), p={c['p_value']:.4f}"})
-    for c in results[task]["comparison"]:
-        rows.append({"check": f"task: {what} {c['metric'].replace('_', ' ')}", "model": c["model"], "verdict": c["verdict"],
-                     "evidence": f"{c['baseline_value']:.3f} -> {c['value']:.3f} (CI of the change [{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]), {_p(c)}"})
-    for m in results["overfit"]["models"]:
-        word = {"none": "ok", "some": "warning", "high": "overfit"}[m["level"]]
-        rows.append({"check": "train/eval loss gap", "model": m["model"], "verdict": word, "evidence": f"gap {m['gap']:.3f} nats/token: {m['message']}"})
+        for c in results[key].comparisons:
+            rows.append({"check": check, "model": c.model, "verdict": c.verdict.value,
+                         "evidence": f"{c.metric} {c.baseline_value:.3f} -> {c.value:.3f} ({_change(c.extra['improvement_pct'])}), p={c.p_value:.4f}"})
+    for c in results[task].comparisons:
+        rows.append({"check": f"task: {what} {c.metric.replace('_', ' ')}", "model": c.model, "verdict": c.verdict.value,
+                     "evidence": f"{c.baseline_value:.3f} -> {c.value:.3f} (CI of the change [{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}]), {_p(c)}"})
+    for s in results["overfit"].signals:
+        rows.append({"check": "train/eval loss gap", "model": s.model, "verdict": s.status.value, "evidence": s.evidence})
     if "overfitting" in results:
         o = results["overfitting"]
-        rows.append({"check": "overfitting (all signals)", "model": o["model"], "verdict": o["status"], "evidence": o["summary"]})
+        rows.append({"check": "overfitting (all signals)", "model": o.model_names()[0], "verdict": str(o.details["status"]), "evidence": str(o.details["summary"])})
     return rows
 
 
-def _p(c: dict[str, Any]) -> str:
+def _p(c: Comparison) -> str:
     """The p-value the verdict was decided on: Holm-adjusted when several metrics were compared."""
-    return f"p(Holm)={c['p_value_holm']:.4f}" if c.get("p_value_holm") is not None else f"p={c['p_value']:.4f}"
+    return f"p(Holm)={c.p_value_holm:.4f}" if c.p_value_holm is not None else f"p={c.p_value:.4f}"
 
 
 def _change(improvement_pct: float) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from tunecheck._device import check_device
 from tunecheck._files import output_lock
 from tunecheck._progress import Progress
+from tunecheck.core import DataInfo, ModelInfo, Result
 from tunecheck.data import (
     REFERENCE_FIELDS,
     Dataset,
@@ -31,17 +32,17 @@ from tunecheck.data import (
 )
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
+    GENERATION,
     ChatRenderer,
     Generation,
     GenerationModel,
     GenerationParams,
     GenerationRequest,
     ModelSpec,
-    OpenAIModel,
-    VLLMModel,
+    ServerOptions,
     check_template,
     format_prompt,
-    load_model,
+    loaded,
     prompt_kind,
     weights_stamp,
 )
@@ -78,6 +79,11 @@ class GenerateConfig:
             raise ConfigError("--no-chat-template contradicts --template chat; drop one of them")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size {self.batch_size}: must be at least 1")
+        self.server  # noqa: B018 - checks the server options now, not after the data is read
+
+    @property
+    def server(self) -> ServerOptions:
+        return ServerOptions(self.base_url, self.api_key_env, self.concurrency, self.timeout, self.retries)
 
     @property
     def effective_template(self) -> str:
@@ -107,29 +113,31 @@ class GenerateSummary:
     seconds: float
     finish_reasons: dict[str, int]
     warnings: list[str]
+    data: dict[str, Any] = field(default_factory=dict)
+    """What was generated for (`Dataset.identity()`)."""
+    identity: dict[str, Any] = field(default_factory=dict)
+    """The backend's identity; empty when nothing was left to generate (no model was opened)."""
+    config: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["tokens_per_second"] = self.output_tokens / self.seconds if self.generated and self.seconds > 0 else None
-        return d
+    @property
+    def tokens_per_second(self) -> float | None:
+        return self.output_tokens / self.seconds if self.generated and self.seconds > 0 else None
+
+    def to_result(self) -> Result:
+        """As a stored result (layer "generate"): the data, the predictions file (every row in it,
+        earlier runs' included) and the model with this run's counts in its details."""
+        data = [_data_info(self.data, "eval")] if self.data else []
+        data.append(DataInfo(self.out, None, self.already_done + self.generated, "predictions"))
+        details = {"samples": self.samples, "already_done": self.already_done, "generated": self.generated,
+                   "output_tokens": self.output_tokens, "seconds": self.seconds, "tokens_per_second": self.tokens_per_second,
+                   "finish_reasons": dict(self.finish_reasons)}
+        return Result(layer="generate", data=data, models=[ModelInfo(self.model, dict(self.identity), details)],
+                      config=dict(self.config), warnings=list(self.warnings))
 
 
-def open_generator(spec: str | ModelSpec, config: GenerateConfig) -> GenerationModel:
-    """The backend a model spec names: Hugging Face, an OpenAI-compatible server, or vLLM."""
-    parsed = ModelSpec.parse(spec)
-    if parsed.kind == "openai":
-        return OpenAIModel(
-            parsed.location,
-            name=parsed.name,
-            base_url=config.base_url,
-            api_key_env=config.api_key_env,
-            concurrency=config.concurrency,
-            timeout=config.timeout,
-            retries=config.retries,
-        )
-    if parsed.kind == "vllm":
-        return VLLMModel(parsed, dtype=config.dtype)
-    return load_model(parsed, dtype=config.dtype, device=config.device)
+def _data_info(identity: dict[str, Any], role: str) -> DataInfo:
+    rest = {k: v for k, v in identity.items() if k not in ("source", "sha256", "n")}
+    return DataInfo(str(identity["source"]), identity.get("sha256"), int(identity["n"]), role, rest)
 
 
 def build_request(sample: Sample, config: GenerateConfig, chat: ChatRenderer | None, *, server_chat: bool) -> GenerationRequest:
@@ -195,7 +203,6 @@ def _generate(
     model: str | ModelSpec | GenerationModel, dataset: Dataset, out_path: Path, config: GenerateConfig, overwrite: bool,
     progress: Progress | None,
 ) -> GenerateSummary:
-    spec: ModelSpec | None = None
     if isinstance(model, (str, ModelSpec)):
         spec = ModelSpec.parse(model)
         name, run_id = spec.display_name, config.fingerprint(_model_key(spec, config))
@@ -217,14 +224,27 @@ def _generate(
     n = config.params.n
     todo = [s for s in dataset if any((s.id, k) not in done for k in range(n))]
     if not todo:  # nothing left: do not load the model at all
-        return GenerateSummary(str(out_path), name, len(dataset), len(done), 0, 0, 0.0, {}, [])
-    backend = open_generator(spec, config) if spec is not None else model
-    assert not isinstance(backend, (str, ModelSpec))
-    if overwrite:  # the run can start: only now is the old output given up
-        out_path.unlink(missing_ok=True)
-    server_chat = isinstance(backend, OpenAIModel)
+        return GenerateSummary(str(out_path), name, len(dataset), len(done), 0, 0, 0.0, {}, [], dataset.identity(), {}, asdict(config))
+    with loaded(model, GENERATION, layer="generate", dtype=config.dtype, device=config.device, server=config.server) as backend:
+        if overwrite:  # the run can start: only now is the old output given up
+            out_path.unlink(missing_ok=True)
+        return _write(backend, todo, done, writer, name, run_id, config, progress, dataset)
+
+
+def _write(
+    backend: GenerationModel,
+    todo: list[Sample],
+    done: set[tuple[str, int]],
+    writer: PredictionWriter,
+    name: str,
+    run_id: str,
+    config: GenerateConfig,
+    progress: Progress | None,
+    dataset: Dataset,
+) -> GenerateSummary:
+    """Generate the rows still to do, appending each to the predictions file as it arrives."""
     chat = backend.chat_renderer()
-    requests = [build_request(s, config, chat, server_chat=server_chat) for s in todo]
+    requests = [build_request(s, config, chat, server_chat=backend.takes_messages) for s in todo]
     reasons: Counter[str] = Counter()
     tokens = 0
     written = 0
@@ -267,7 +287,8 @@ def _generate(
             "raise it if answers are cut off"
         )
     return GenerateSummary(
-        str(out_path), backend.name, len(dataset), len(done), written, tokens, seconds, dict(reasons), warnings
+        str(writer.path), backend.name, len(dataset), len(done), written, tokens, seconds, dict(reasons), warnings,
+        dataset.identity(), dict(backend.identity()), asdict(config),
     )
 
 
@@ -280,8 +301,7 @@ def _model_key(model: ModelSpec | GenerationModel, config: GenerateConfig) -> st
         else:  # a model retrained into the same folder is another model
             keep["weights"] = weights_stamp(model.location)
     else:
-        ident = getattr(model, "identity", None)
-        info = ident() if callable(ident) else {}
+        info = model.identity()
         keep = {k: info.get(k) for k in ("location", "base", "base_url", "backend")}
     keep["name"] = model.display_name if isinstance(model, ModelSpec) else model.name
     return json.dumps(keep, sort_keys=True)

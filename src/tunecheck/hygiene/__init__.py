@@ -9,7 +9,7 @@ also for finding model generations that copy long spans of training data (regurg
 """
 
 from tunecheck.hygiene._boilerplate import Boilerplate
-from tunecheck.hygiene._check import OverlapReport, check_overlap, compared, sample_text
+from tunecheck.hygiene._check import OverlapReport, check_on, check_overlap, compared, sample_text
 from tunecheck.hygiene._near import jaccard, shingles, similarity
 from tunecheck.hygiene._ngrams import NgramHit, NgramIndex, normalize, words
 from tunecheck.hygiene._overlap import (
@@ -37,6 +37,7 @@ __all__ = [
     "OverlapReport",
     "OverlapResult",
     "Split",
+    "check_on",
     "check_overlap",
     "compared",
     "find_overlap",

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from tunecheck._progress import Progress
+from tunecheck.core import DataInfo, Estimate, Result
 from tunecheck.data import Dataset, Sample
 from tunecheck.errors import ConfigError
 from tunecheck.hygiene._boilerplate import BOILERPLATE_N
-from tunecheck.hygiene._overlap import On, OverlapConfig, OverlapResult, find_overlap
+from tunecheck.hygiene._overlap import (
+    KINDS,
+    MatchCount,
+    On,
+    OverlapConfig,
+    OverlapPair,
+    OverlapResult,
+    find_overlap,
+)
+
+
+def check_on(on: str) -> On:
+    """--on / `on`: the part of each sample compared (or indexed): full, prompt or response."""
+    if on not in ("full", "prompt", "response"):
+        raise ConfigError(f"--on {on!r} (on={on!r}): use full, prompt or response")
+    return on  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -26,10 +42,35 @@ class OverlapReport:
     notes: tuple[str, ...] = ()
     """The result's notes."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_result(self) -> Result:
+        """As a stored result (layer "overlap"): both data sets, each kind's eval rows as
+        data-level estimates (`exact_rows`, `exact_rate`, ... over the eval rows), and the pairs,
+        what was compared, the boilerplate and the caveat in details."""
         r = self.result
-        return {"layer": "overlap", "data": self.data, **r.to_dict(),
-                "config": {"on": self.on, **r.config_dict()}, "compared": self.compared, "notes": list(self.notes)}
+        estimates = []
+        for kind in KINDS:
+            count: MatchCount = getattr(r, kind)
+            estimates += [Estimate(float(count.count), None, f"{kind}_rows", "", r.eval_rows),
+                          Estimate(count.rate, None, f"{kind}_rate", "", r.eval_rows)]
+        return Result(
+            layer="overlap",
+            data=[_data_info(self.data["train"], "train"), _data_info(self.data["eval"], "eval")],
+            config={"on": self.on, **r.config_dict()},
+            estimates=estimates,
+            warnings=list(self.notes),
+            details={"applies": r.caveat is None, "caveat": r.caveat, "compared": dict(self.compared),
+                     "boilerplate": asdict(r.boilerplate), "pairs": [_pair(p) for p in r.pairs]},
+        )
+
+
+def _data_info(identity: dict[str, Any], role: str) -> DataInfo:
+    rest = {k: v for k, v in identity.items() if k not in ("source", "sha256", "n")}
+    return DataInfo(str(identity["source"]), identity.get("sha256"), int(identity["n"]), role, rest)
+
+
+def _pair(p: OverlapPair) -> dict[str, Any]:
+    return {"eval_id": p.eval_id, "train_id": p.train_id, "kinds": list(p.kinds), "similarity": round(p.similarity, 6),
+            "shared_ngrams": p.shared_ngrams, "ngram_total": p.ngram_total, "longest_span_words": p.longest_span_words, "span": p.span}
 
 
 def sample_text(sample: Sample, on: On) -> str | None:
@@ -81,8 +122,7 @@ def check_overlap(
     """Leakage between a training set and an eval set, or contamination of a training set by a
     benchmark (pass the benchmark as `eval`): `find_overlap` on the chosen part of each sample,
     with sample ids in the pairs so matching rows can be removed."""
-    if on not in ("full", "prompt", "response"):
-        raise ConfigError(f'on={on!r}: use "full", "prompt" or "response"')
+    check_on(on)
     result = find_overlap(
         _texts(train, on, "train"), _texts(eval, on, "eval"),
         n=n, near_threshold=near_threshold, shingle=shingle, num_perm=num_perm, seed=seed,

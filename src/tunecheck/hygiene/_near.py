@@ -35,14 +35,19 @@ for the word 3-grams of 110,000 texts (benchmarks/overlap.py); the tests check t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 from rapidfuzz.distance import Indel
 
+from tunecheck._lazy import lazy_module
 from tunecheck._progress import Progress, start
 from tunecheck.hygiene._ngrams import _WordHasher, normalize, window_hashes
+
+if TYPE_CHECKING:
+    import datasketch
+else:
+    datasketch = lazy_module("datasketch")  # it imports scipy: a second to load
 
 _LSH_WEIGHTS = (0.05, 0.95)
 """(false-positive, false-negative) weights for datasketch's choice of bands: favour recall,
@@ -120,7 +125,7 @@ class Signer:
 
     def __init__(self, num_perm: int, seed: int) -> None:
         self.seed = seed
-        self.a, self.b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        self.a, self.b = datasketch.MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
 
     def sign(self, h32: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
         """(n_docs, num_perm) signatures of texts given their shingle hashes in text order; a text
@@ -168,8 +173,8 @@ class Signer:
         np.add(out, self.b, out=out)
         return out
 
-    def lean(self, signature: np.ndarray) -> LeanMinHash:
-        return LeanMinHash(seed=self.seed, hashvalues=signature, scheme="affine32")
+    def lean(self, signature: np.ndarray) -> datasketch.LeanMinHash:
+        return datasketch.LeanMinHash(seed=self.seed, hashvalues=signature, scheme="affine32")
 
 
 SHORT_CHARS = 300
@@ -186,7 +191,7 @@ def lsh_params(threshold: float, num_perm: int) -> dict[str, tuple[int, int]]:
     22 of 40 3-grams)."""
     out = {}
     for tier, share in (("short", 0.5), ("long", 0.625)):
-        lsh = MinHashLSH(threshold=threshold * share, num_perm=num_perm, weights=_LSH_WEIGHTS)
+        lsh = datasketch.MinHashLSH(threshold=threshold * share, num_perm=num_perm, weights=_LSH_WEIGHTS)
         out[tier] = (int(lsh.b), int(lsh.r))
     return out
 
@@ -212,7 +217,7 @@ class _Tier:
 
     def __init__(self, name: str, params: tuple[int, int], signer: Signer, shingle: int, floor: float) -> None:
         self.name, self.signer, self.shingle, self.floor = name, signer, shingle, floor
-        self.lsh = MinHashLSH(num_perm=signer.a.size, params=params)
+        self.lsh = datasketch.MinHashLSH(num_perm=signer.a.size, params=params)
         self.hasher = _WordHasher()
         self.sigs: dict[int, np.ndarray] = {}
 

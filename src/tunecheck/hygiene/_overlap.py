@@ -113,18 +113,6 @@ class OverlapPair:
     span: str
     """That span, as it appears in the normalised training text."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "eval_id": self.eval_id,
-            "train_id": self.train_id,
-            "kinds": list(self.kinds),
-            "similarity": round(self.similarity, 6),
-            "shared_ngrams": self.shared_ngrams,
-            "ngram_total": self.ngram_total,
-            "longest_span_words": self.longest_span_words,
-            "span": self.span,
-        }
-
 
 @dataclass(frozen=True)
 class OverlapResult:
@@ -147,25 +135,9 @@ class OverlapResult:
     """Why matches say nothing about leakage here (texts too short, a few repeated values), or None."""
     notes: tuple[str, ...] = ()
 
-    def counts(self) -> dict[str, dict[str, Any]]:
-        return {k: asdict(getattr(self, k)) for k in KINDS}
-
     def config_dict(self) -> dict[str, Any]:
         return {**asdict(self.config), "boilerplate_n": BOILERPLATE_N,
                 "lsh": {tier: {"bands": b, "rows": r} for tier, (b, r) in self.lsh.items()}}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "config": self.config_dict(),
-            "train_rows": self.train_rows,
-            "eval_rows": self.eval_rows,
-            **self.counts(),
-            "applicable": self.caveat is None,
-            "caveat": self.caveat,
-            "boilerplate": asdict(self.boilerplate),
-            "pairs": [p.to_dict() for p in self.pairs],
-            "notes": list(self.notes),
-        }
 
 
 def find_overlap(

@@ -1,4 +1,4 @@
-"""Train/validation(/test) splits as the seeds describe them: random, temporal, category-stratified.
+"""Train/validation(/test) splits: random, temporal (the latest rows held out), category-stratified.
 
 A test split is optional (`test_size` > 0): held out from both training and the validation set
 that picks checkpoints and settings, so the final number is not tuned on. Rows are kept whole (every field, in their original order within each side) so the output files
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tunecheck._io import write_text
+from tunecheck.core import DataInfo, Result
 from tunecheck.data import Dataset, Sample, content_hash
 from tunecheck.errors import ConfigError, DataError
 
@@ -45,6 +47,15 @@ class Split:
     def rows(self, side: str) -> list[dict[str, Any]]:
         samples = {"train": self.train, "validation": self.validation, "test": self.test or []}[side]
         return [dict(s.fields) for s in samples]
+
+    def to_result(self, source: Dataset, written: Mapping[str, Any], config: Mapping[str, Any]) -> Result:
+        """As a stored result (layer "split"): the data split (role "source") and each side as
+        written (`write_split`'s summary: its path, rows and content hash), the strategy and the
+        categories kept whole in train in details."""
+        data = [DataInfo(source.source, source.sha256, len(source), "source", {"shape": source.shape})]
+        data += [DataInfo(str(written[side]["path"]), str(written[side]["sha256"]), int(written[side]["n"]), side) for side in self.sides()]
+        return Result(layer="split", data=data, config=dict(config),
+                      details={"strategy": self.strategy, "categories_too_small": list(self.too_small)})
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"strategy": self.strategy}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -54,9 +53,6 @@ class ClassificationReport:
     """Rows: gold labels, columns: predicted labels then UNPARSED (in `labels` order)."""
     labels: list[str]
     unparsed: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def classification_report(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> ClassificationReport:

@@ -24,10 +24,16 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
+
+from tunecheck._lazy import lazy_module
+
+if TYPE_CHECKING:
+    from scipy import sparse
+else:
+    sparse = lazy_module("scipy.sparse")
 
 from tunecheck.stats import SampleStats
 

@@ -1,16 +1,17 @@
-"""Models: one spec syntax and one protocol for every backend."""
+"""Models: one spec syntax, one dispatch (`open_model`, `loaded`) and one protocol per operation
+for every backend.
 
-from tunecheck.models._hf import (
-    DTYPES,
-    HFModel,
-    load_model,
-    pick_device,
-    pick_dtype,
-    release_memory,
-)
-from tunecheck.models._openai import OpenAIModel
+`HFModel` is exported to wrap a transformers model already in memory (a notebook's, a test's);
+other backends are reached through their specs (`openai:NAME`, `vllm:PATH`). `open_model` keeps a
+model open across several layers' calls (pass the object; close it yourself); `loaded` is the loop
+the layers use. `Capability`, `Model` and `OnResult` are here because public signatures name them.
+"""
+
+from tunecheck.models._hf import HFModel
+from tunecheck.models._hf_load import pick_device, pick_dtype
+from tunecheck.models._open import loaded, open_model
+from tunecheck.models._openai import ServerOptions
 from tunecheck.models._prompt import (
-    TEMPLATES,
     ChatRenderer,
     check_template,
     format_pair,
@@ -19,23 +20,29 @@ from tunecheck.models._prompt import (
     prompt_kind,
 )
 from tunecheck.models._protocol import (
+    GENERATION,
+    SCORING,
+    TOKENS,
+    Capability,
     Generation,
     GenerationModel,
     GenerationParams,
     GenerationRequest,
     LogLikelihoodModel,
     LoglikelihoodRequest,
+    Model,
     OnResult,
+    TokenModel,
     TokenScores,
 )
 from tunecheck.models._spec import ModelSpec, resolve, weights_stamp
-from tunecheck.models._vllm import VLLMModel, vllm_available
-from tunecheck.models._windows import WINDOWS, Window, check_windows, plan_windows
+from tunecheck.models._windows import check_windows
 
 __all__ = [
-    "DTYPES",
-    "TEMPLATES",
-    "WINDOWS",
+    "GENERATION",
+    "SCORING",
+    "TOKENS",
+    "Capability",
     "ChatRenderer",
     "Generation",
     "GenerationModel",
@@ -44,24 +51,22 @@ __all__ = [
     "HFModel",
     "LogLikelihoodModel",
     "LoglikelihoodRequest",
+    "Model",
     "ModelSpec",
     "OnResult",
-    "OpenAIModel",
+    "ServerOptions",
+    "TokenModel",
     "TokenScores",
-    "VLLMModel",
-    "Window",
     "check_template",
     "check_windows",
     "format_pair",
     "format_prompt",
     "format_text",
-    "load_model",
+    "loaded",
+    "open_model",
     "pick_device",
     "pick_dtype",
-    "plan_windows",
     "prompt_kind",
-    "release_memory",
     "resolve",
-    "vllm_available",
     "weights_stamp",
 ]

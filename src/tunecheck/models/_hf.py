@@ -1,13 +1,9 @@
-"""Hugging Face causal LMs (local dir, hub id, PEFT adapter) behind the backend protocol."""
+"""Hugging Face causal LMs behind the backend protocols: scoring (windows, batches) and the
+token-level operations; decoding is in `_hf_generate.py`, loading in `_hf_load.py`."""
 
 from __future__ import annotations
 
-import copy
-import logging
-import os
-import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,69 +13,29 @@ import numpy as np
 from tunecheck import _progress
 from tunecheck._progress import Progress
 from tunecheck.errors import ConfigError, ModelError
-from tunecheck.models import _gguf
+from tunecheck.models import _gguf, _hf_generate
 from tunecheck.models._prompt import ChatRenderer, tokenizer_chat_renderer
 from tunecheck.models._protocol import (
-    Generation,
     GenerationParams,
     GenerationRequest,
     LoglikelihoodRequest,
     OnResult,
     TokenScores,
 )
-from tunecheck.models._spec import ModelSpec, check_files, check_hub, resolve
+from tunecheck.models._spec import ModelSpec
 from tunecheck.models._windows import Window, plan_windows
-
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32"}
 
 # Tokens per batch on the CPU: larger batches only fall out of cache (benchmarks/perplexity.py
 # measured 2-4k tokens fastest on a 2-core machine; 64k was 2x slower per token).
 _CPU_BUDGET = 4096
-# Prompts per generation batch on the CPU (benchmarks/generation.py: batch 16 is ~6x one-at-a-time).
-_CPU_GEN_BATCH = 16
-_MAX_GEN_BATCH = 256
 # On GPUs, logits of one batch are (tokens x vocab) floats: keep them to a quarter of free memory.
 _MIN_BUDGET, _MAX_BUDGET = 512, 65536
 
 
-def pick_device(device: str = "auto") -> str:
-    import torch
-
-    if device != "auto":
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: CUDA is not available on this machine (use --device cpu)")
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def pick_dtype(dtype: str, device: str) -> Any:
-    """`auto` is bf16 on GPUs that support it (fp16 otherwise) and fp32 on the CPU, where
-    half precision is slow and perplexity should be exact."""
-    import torch
-
-    name = _ALIASES.get(dtype, dtype)
-    if name not in DTYPES:
-        raise ConfigError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-    if name == "auto":
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float16 if device == "mps" else torch.float32
-    return getattr(torch, name)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 @dataclass
 class HFModel:
-    """A loaded causal LM and its tokenizer. Implements LogLikelihoodModel."""
+    """A loaded causal LM and its tokenizer. Implements LogLikelihoodModel, GenerationModel and
+    TokenModel."""
 
     model: Any
     tokenizer: Any
@@ -88,6 +44,8 @@ class HFModel:
     spec: ModelSpec | None = None
     gguf: str | None = None
     """The GGUF file the weights were read from (dequantised), or None."""
+    takes_messages = False
+    """Chat prompts are rendered here with the tokenizer's template, not sent as messages."""
 
     @property
     def context_length(self) -> int:
@@ -113,13 +71,32 @@ class HFModel:
             **({"gguf": self.gguf, "sha256": _gguf.sha256(Path(self.gguf))} if self.gguf else {}),
         }
 
+    def close(self) -> None:
+        """Drop the weights, so `models.loaded` can free them even while a caller still
+        holds this object."""
+        self.model = None
+
     # -- prompts -------------------------------------------------------------------------
     def chat_renderer(self) -> ChatRenderer | None:
         return tokenizer_chat_renderer(self.tokenizer)
 
     # -- tokenisation ----------------------------------------------------------------------
-    def _encode(self, text: str, special: bool = False) -> list[int]:
+    @property
+    def bos_token_id(self) -> int | None:
+        value = self.tokenizer.bos_token_id
+        return None if value is None else int(value)
+
+    @property
+    def eos_token(self) -> str | None:
+        value = getattr(self.tokenizer, "eos_token", None)
+        return value if isinstance(value, str) else None
+
+    def encode(self, text: str, special: bool = False) -> list[int]:
+        """Token ids of `text`; `special`: with what the tokenizer adds itself (BOS, ...)."""
         return list(self.tokenizer(text, add_special_tokens=special)["input_ids"]) if text else []
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
 
     def _sequence(self, req: LoglikelihoodRequest) -> tuple[list[int], int]:
         """Token ids as the model sees them (see LoglikelihoodRequest.prefix), and the first
@@ -134,12 +111,12 @@ class HFModel:
             continuation = context[len(stripped) :] + continuation
             context = stripped
         special = req.prefix == "tokenizer"
-        whole = self._encode(context + continuation, special)
+        whole = self.encode(context + continuation, special)
         n_ctx = 0
         if context:
             # the scored part starts where the tokenised context and the whole text diverge
             # (TRL's common_prefix_length): a token merged across the boundary is scored
-            ctx = self._encode(context, special)
+            ctx = self.encode(context, special)
             n_ctx = next((i for i, (a, b) in enumerate(zip(whole, ctx)) if a != b), min(len(ctx), len(whole)))
         if req.add_eos and tok.eos_token_id is not None:
             whole.append(tok.eos_token_id)
@@ -269,91 +246,12 @@ class HFModel:
             at += k
         return out
 
-
     # -- generation ----------------------------------------------------------------------------
     def with_bos(self, ids: list[int]) -> list[int]:
         """Token ids as training and scoring saw them: BOS first, unless they already start with
         it (chat templates such as Llama-3's and Gemma's write it) or the tokenizer has none."""
         bos = self.tokenizer.bos_token_id
         return ids if bos is None or (ids and ids[0] == bos) else [bos, *ids]
-
-    def _prompt_ids(self, prompt: str) -> list[int]:
-        return self.with_bos(self._encode(prompt))
-
-    def _stop_ids(self) -> list[int]:
-        ids: set[int] = set()
-        for source in (getattr(self.model, "generation_config", None), self.tokenizer):
-            value = getattr(source, "eos_token_id", None)
-            ids.update(value if isinstance(value, list) else [value] if isinstance(value, int) else [])
-        return sorted(ids)
-
-    def _generation_config(self, params: GenerationParams) -> Any:
-        from transformers import GenerationConfig
-
-        base = getattr(self.model, "generation_config", None)
-        config = copy.deepcopy(base) if base is not None else GenerationConfig()
-        # The model's own decoding defaults (top_k=50, temperature=0.6, num_beams=4,
-        # no_repeat_ngram_size=3, ...) would silently change what "greedy" or "temperature 0.7,
-        # top-p 0.9" means; tunecheck's settings are the whole story. `generate` fills every
-        # option left at None from the model's generation_config, so options that change the
-        # decoding are pinned to their neutral values, not cleared.
-        config.update(
-            max_new_tokens=params.max_new_tokens,
-            do_sample=not params.greedy,
-            num_return_sequences=params.n,
-            temperature=None if params.greedy else params.temperature,
-            top_p=None if params.greedy else params.top_p,
-            top_k=0,  # None would be refilled from the model's config (often 50); 0 turns top-k off
-            min_p=None if params.greedy else 0.0,  # sampling only; 0 keeps every token
-            typical_p=1.0,
-            epsilon_cutoff=0.0,
-            eta_cutoff=0.0,
-            # one beam, no groups: plain greedy search or sampling, not beam search
-            num_beams=1,
-            num_beam_groups=1,
-            diversity_penalty=0.0,
-            length_penalty=1.0,
-            early_stopping=False,
-            penalty_alpha=0.0,  # > 0 with top_k > 1 would be contrastive search
-            no_repeat_ngram_size=0,
-            encoder_no_repeat_ngram_size=0,
-            repetition_penalty=1.0,
-            encoder_repetition_penalty=1.0,
-            renormalize_logits=False,
-            # min_new_tokens takes precedence over min_length (which may come from the model):
-            # 0 forbids nothing, so the stop token may come at any step
-            min_length=None,
-            min_new_tokens=0,
-            max_length=None,
-            eos_token_id=self._stop_ids() or None,
-            pad_token_id=self._pad_id(),
-            stop_strings=list(params.stop) or None,
-        )
-        return config
-
-    def _pad_id(self) -> int:
-        tok = self.tokenizer
-        for value in (tok.pad_token_id, tok.eos_token_id, 0):
-            if value is not None:
-                return int(value)
-        return 0  # pragma: no cover
-
-    def _generation_batch(self, longest: int, params: GenerationParams) -> int:
-        """Prompts per batch: fixed on the CPU; on a GPU, what the KV cache lets fit in half the
-        free memory."""
-        if not self.device.startswith("cuda"):
-            return _CPU_GEN_BATCH
-        import torch
-
-        config = self.model.config
-        layers = int(getattr(config, "num_hidden_layers", 32) or 32)
-        heads = int(getattr(config, "num_attention_heads", 32) or 32)
-        kv_heads = int(getattr(config, "num_key_value_heads", heads) or heads)
-        head_dim = int(getattr(config, "head_dim", 0) or int(getattr(config, "hidden_size", 4096)) // heads)
-        per_token = 2 * layers * kv_heads * head_dim * self.model.dtype.itemsize
-        free, _ = torch.cuda.mem_get_info()
-        fits = int(free * 0.5) // max(1, per_token * (longest + params.max_new_tokens) * params.n)
-        return int(min(_MAX_GEN_BATCH, max(1, fits)))
 
     def generate(
         self,
@@ -364,9 +262,9 @@ class HFModel:
         batch_size: int | None = None,
         progress: Progress | None = None,
     ) -> None:
-        """Batched generation (see `_run_batches`); only new tokens are decoded, and each
+        """Batched generation (`_hf_generate.run_batches`); only new tokens are decoded, and each
         prompt's results go to `on_result` as soon as its batch is done."""
-        prompts = [self._prompt_ids(r.prompt) for r in requests]
+        prompts = [self.with_bos(self.encode(r.prompt)) for r in requests]
         for r, ids in zip(requests, prompts):
             if len(ids) + params.max_new_tokens > self.context_length:
                 raise ConfigError(
@@ -374,12 +272,12 @@ class HFModel:
                     f"{params.max_new_tokens} it exceeds {self.name}'s context of {self.context_length}; "
                     "lower --max-new-tokens or shorten the prompt"
                 )
-        stop_ids = set(self._stop_ids())
+        stops = set(_hf_generate.stop_ids(self))
 
         def finish(i: int, rows: list[list[int]], elapsed: float) -> None:
-            on_result(i, [self._finish(row, len(prompts[i]), params, stop_ids, elapsed) for row in rows])
+            on_result(i, [_hf_generate.finish(self, row, len(prompts[i]), params, stops, elapsed) for row in rows])
 
-        self._run_batches(prompts, params, finish, batch_size=batch_size, progress=progress, desc=f"generating {self.name}")
+        _hf_generate.run_batches(self, prompts, params, finish, batch_size=batch_size, progress=progress, desc=f"generating {self.name}")
 
     def continue_ids(
         self,
@@ -400,176 +298,13 @@ class HFModel:
         Extraction attacks compare tokens with tokens; going through text would re-tokenise the
         prefix and could shift the boundary, so this path never decodes."""
         params = GenerationParams(max_new_tokens=max_new_tokens)
-        stop_ids = set(self._stop_ids())
-        pad = self._pad_id()
+        stops = set(_hf_generate.stop_ids(self))
+        pad = _hf_generate.pad_id(self.tokenizer)
         out: list[list[int]] = [[] for _ in prefixes]
 
         def keep(i: int, rows: list[list[int]], _elapsed: float) -> None:
-            new = rows[0]
-            end = next((k for k, t in enumerate(new) if t in stop_ids), None)
-            tokens = list(new[: end + 1] if end is not None else new)
-            while end is None and tokens and tokens[-1] == pad:
-                tokens.pop()
-            out[i] = tokens
+            out[i] = _hf_generate.trim(rows[0], stops, pad)
 
-        self._run_batches(list(prefixes), params, keep, batch_size=batch_size, progress=progress, desc=f"continuing prefixes ({self.name})")
+        desc = f"continuing prefixes ({self.name})"
+        _hf_generate.run_batches(self, list(prefixes), params, keep, batch_size=batch_size, progress=progress, desc=desc)
         return out
-
-    def _run_batches(
-        self,
-        prompts: list[list[int]],
-        params: GenerationParams,
-        on_rows: Callable[[int, list[list[int]], float], None],
-        *,
-        batch_size: int | None,
-        progress: Progress | None,
-        desc: str,
-    ) -> None:
-        """Left-padded batches sorted by length (longest first, so memory errors show at once),
-        halved on out-of-memory; each prompt's new token rows go to `on_rows`."""
-        import torch
-
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
-        config = self._generation_config(params)
-        task = _progress.start(progress, desc, len(prompts), "prompts")
-        if not params.greedy:
-            torch.manual_seed(params.seed)
-        size = batch_size or (self._generation_batch(len(prompts[order[0]]), params) if order else 1)
-        pos = 0
-        with torch.inference_mode():
-            while pos < len(order):
-                batch = order[pos : pos + size]
-                started = time.perf_counter()
-                try:
-                    sequences, width = self._generate_batch([prompts[i] for i in batch], config, params)
-                except torch.OutOfMemoryError:
-                    if size == 1:
-                        raise ModelError(
-                            f"{self.name}: out of memory generating one prompt; lower --max-new-tokens or use a smaller --dtype"
-                        ) from None
-                    if self.device.startswith("cuda"):
-                        torch.cuda.empty_cache()
-                    size = max(1, size // 2)
-                    continue
-                elapsed = time.perf_counter() - started
-                for k, i in enumerate(batch):
-                    rows = sequences[k * params.n : (k + 1) * params.n]
-                    on_rows(i, [row[width:] for row in rows], elapsed)
-                    task.advance(1)
-                pos += len(batch)
-
-    def _generate_batch(self, prompts: Sequence[list[int]], config: Any, params: GenerationParams) -> tuple[list[list[int]], int]:
-        import torch
-
-        width = max(len(p) for p in prompts)
-        pad = self._pad_id()
-        input_ids = torch.full((len(prompts), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for r, ids in enumerate(prompts):  # left padding: every prompt ends where generation starts
-            input_ids[r, width - len(ids) :] = torch.tensor(ids)
-            mask[r, width - len(ids) :] = 1
-        device = self.model.device
-        extra = {"tokenizer": self.tokenizer} if params.stop else {}
-        out = self.model.generate(
-            input_ids=input_ids.to(device), attention_mask=mask.to(device), generation_config=config, **extra
-        )
-        return out.cpu().tolist(), width
-
-    def _finish(self, new: list[int], prompt_tokens: int, params: GenerationParams, stop_ids: set[int], elapsed: float) -> Generation:
-        end = next((k for k, t in enumerate(new) if t in stop_ids), None)
-        if end is not None:
-            tokens = new[: end + 1]
-        else:  # a row that stopped on a stop string is padded to the batch's length
-            pad, tokens = self._pad_id(), list(new)
-            while tokens and tokens[-1] == pad:
-                tokens.pop()
-        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-        cut = min((at for at in (text.find(s) for s in params.stop) if at >= 0), default=-1)
-        if cut >= 0:
-            text = text[:cut]
-        # HF also stops on a stop string that began in the prompt; any stop before the limit is "stop"
-        reason = "length" if end is None and cut < 0 and len(tokens) >= params.max_new_tokens else "stop"
-        return Generation(text, reason, prompt_tokens, len(tokens), elapsed)
-
-
-def load_model(spec: str | ModelSpec, *, dtype: str = "auto", device: str = "auto") -> HFModel:
-    """Load a causal LM from a local dir, hub id or PEFT adapter dir (merged onto its base)."""
-    spec = ModelSpec.parse(spec)
-    if spec.kind != "hf":
-        raise ModelError(
-            f"{spec.display_name}: {spec.kind} models can only generate; "
-            "scoring text needs a local directory, hub id or adapter dir"
-        )
-    where = resolve(spec)
-    dev = pick_device(device)
-    torch_dtype = pick_dtype(spec.dtype or dtype, dev)
-    check_files(where)
-    for location in dict.fromkeys((where.tokenizer, where.model)):
-        check_hub(location, spec.revision)
-    if where.gguf:
-        _gguf.require_gguf(spec.display_name)
-    _quiet_transformers()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok_file = {"gguf_file": where.tokenizer_gguf} if where.tokenizer_gguf else {}
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(where.tokenizer, revision=spec.revision, **tok_file)
-    except Exception as err:  # transformers raises OSError, ValueError, ... for the same cause
-        if where.gguf and _gguf.unsupported(err):
-            raise ModelError(_gguf.unsupported_message(spec.display_name, Path(where.gguf))) from None
-        raise ModelError(f"{spec.display_name}: could not load the tokenizer from {where.tokenizer} ({_first_line(err)})") from None
-    # GGUF: transformers dequantises every tensor to `dtype` (it keeps a GGUF "quantizer" on the
-    # model, which only refuses save_pretrained); scoring and generation see a plain model.
-    model_file = {"gguf_file": Path(where.gguf).name} if where.gguf else {}
-    try:
-        with _gguf.quiet_dequantising():
-            model = AutoModelForCausalLM.from_pretrained(where.model, dtype=torch_dtype, revision=spec.revision, **model_file)
-    except Exception as err:
-        if where.gguf and _gguf.unsupported(err):
-            raise ModelError(_gguf.unsupported_message(spec.display_name, Path(where.gguf))) from None
-        what = where.gguf or where.model
-        what = f"base model {what} of adapter {where.adapter}" if where.adapter else what
-        hint = "; if it is a hub id, check it and that you are online" if not os.path.isdir(where.model) else ""
-        raise ModelError(f"{spec.display_name}: could not load {what} ({_first_line(err)}){hint}") from None
-    if where.adapter:
-        model = _apply_adapter(model, tokenizer, where.adapter, spec.display_name)
-    model.to(dev)  # type: ignore[arg-type]
-    model.eval()
-    return HFModel(model, tokenizer, spec.display_name, dev, spec, where.gguf)
-
-
-def release_memory() -> None:
-    """Free a released model's memory now, so the next model of a comparison fits."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-def _apply_adapter(model: Any, tokenizer: Any, adapter: str, name: str) -> Any:
-    try:
-        from peft import PeftModel
-    except ImportError:  # pragma: no cover - peft is a dependency
-        raise ModelError(f"{name}: loading a PEFT adapter needs `pip install peft`") from None
-    # Fine-tunes that added tokens save a larger tokenizer; the base embeddings must match it.
-    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
-        model.resize_token_embeddings(len(tokenizer))
-    with warnings.catch_warnings():  # transformers 5 deprecations raised inside peft
-        warnings.simplefilter("ignore", FutureWarning)
-        try:
-            peft_model = PeftModel.from_pretrained(model, adapter)
-        except Exception as err:
-            raise ModelError(f"{name}: could not apply adapter {adapter} ({_first_line(err)})") from None
-        # Merging makes scoring as fast as a full model; the numbers are the adapter's either way.
-        return peft_model.merge_and_unload()
-
-
-def _quiet_transformers() -> None:
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # tunecheck draws its own progress
-    logging.getLogger("peft").setLevel(logging.ERROR)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 from tunecheck import _progress
@@ -25,44 +26,57 @@ from tunecheck.models._protocol import Generation, GenerationParams, GenerationR
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 
 
-class OpenAIModel:
-    """A served model behind /v1/chat/completions (chat prompts) or /v1/completions (text)."""
+@dataclass(frozen=True)
+class ServerOptions:
+    """How to reach an OpenAI-compatible server (`openai:` specs)."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        name: str | None = None,
-        base_url: str | None = None,
-        api_key_env: str = DEFAULT_KEY_ENV,
-        concurrency: int = 8,
-        timeout: float = 120.0,
-        retries: int = 5,
-    ) -> None:
+    base_url: str | None = None
+    """None: $OPENAI_BASE_URL, else OpenAI's API."""
+    api_key_env: str = DEFAULT_KEY_ENV
+    concurrency: int = 8
+    timeout: float = 120.0
+    """Seconds per request; the client retries up to `retries` times after that."""
+    retries: int = 5
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError(f"--concurrency {self.concurrency}: must be at least 1")
+        if self.timeout <= 0:
+            raise ConfigError(f"--timeout {self.timeout}: must be a positive number of seconds")
+        if self.retries < 0:
+            raise ConfigError(f"--retries {self.retries}: must be 0 or more")
+
+
+class OpenAIModel:
+    """A served model behind /v1/chat/completions (chat prompts) or /v1/completions (text).
+    Implements GenerationModel."""
+
+    takes_messages = True
+    """Chat prompts go as messages: the server applies the model's chat template."""
+
+    def __init__(self, model: str, *, name: str | None = None, server: ServerOptions | None = None) -> None:
         import openai
 
-        if concurrency < 1:
-            raise ConfigError(f"--concurrency {concurrency}: must be at least 1")
-        if timeout <= 0:
-            raise ConfigError(f"--timeout {timeout}: must be a positive number of seconds")
-        if retries < 0:
-            raise ConfigError(f"--retries {retries}: must be 0 or more")
+        server = server or ServerOptions()
         self.model = model
         self.name = name or f"openai:{model}"
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        self.api_key_env = api_key_env
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.retries = retries
+        self.base_url = server.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        self.api_key_env = server.api_key_env
+        self.concurrency = server.concurrency
+        self.timeout = server.timeout
+        self.retries = server.retries
         # Local servers (vLLM, llama.cpp, Ollama) take any key; hosted APIs answer 401 without one.
-        key = os.environ.get(api_key_env) or "EMPTY"
-        self._client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=timeout, max_retries=retries)
+        key = os.environ.get(self.api_key_env) or "EMPTY"
+        self._client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=self.retries)
 
     def identity(self) -> dict[str, Any]:
         return {"name": self.name, "location": self.model, "base_url": self.base_url, "backend": "openai"}
 
     def chat_renderer(self) -> ChatRenderer | None:
         return None  # the server applies the model's chat template to the messages
+
+    def close(self) -> None:
+        self._client.close()
 
     def generate(
         self,

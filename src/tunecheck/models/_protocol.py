@@ -5,20 +5,26 @@ a context serves perplexity (context "" means: score the whole text from BOS), c
 loss, memorisation and multiple-choice benchmarks. Generation takes prompts (text, or chat
 messages for chat endpoints) and reports each result as soon as it is done, so callers can
 write it to disk and a killed run loses nothing. Hugging Face models implement both; OpenAI-
-compatible servers and the vLLM engine implement generation.
+compatible servers and the vLLM engine implement generation. Token-level operations (greedy
+continuation of exact token ids, for extraction) are a protocol of their own, `TokenModel`,
+which only backends that hold the weights implement. Every backend is a `Model`: a name, an
+identity for the results, and `close()` to let its memory go.
+
+A layer asks for the protocol it needs, never for a concrete backend class; a model that lacks
+it is refused by `require` with one line naming its backend and what to use instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import numpy as np
 
 from tunecheck._progress import Progress
 from tunecheck.data import Message
-from tunecheck.errors import ConfigError
+from tunecheck.errors import ConfigError, ModelError
 from tunecheck.models._prompt import ChatRenderer
 
 
@@ -59,15 +65,38 @@ class TokenScores:
 
 
 @runtime_checkable
-class LogLikelihoodModel(Protocol):
-    """A model that can score text. Implementations batch internally and must give the same
-    numbers whatever the batch size."""
+class Model(Protocol):
+    """What every backend has."""
 
     name: str
     """Display name used in results."""
+
+    def identity(self) -> dict[str, Any]:
+        """What results record about the model (name, location, ...; `backend` for non-HF ones)."""
+        ...
+
+    def chat_renderer(self) -> ChatRenderer | None:
+        """The chat template as a function; None if the model has none or the server applies it."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the weights or connections; `models.loaded` calls it on what it opened."""
+        ...
+
+
+@runtime_checkable
+class LogLikelihoodModel(Model, Protocol):
+    """A model that can score text. Implementations batch internally and must give the same
+    numbers whatever the batch size."""
+
     @property
     def context_length(self) -> int:
         """Longest input the model takes in one forward pass."""
+        ...
+
+    @property
+    def eos_token(self) -> str | None:
+        """The EOS token as text (a response that already ends with it gets no second one)."""
         ...
 
     def loglikelihood(
@@ -85,8 +114,43 @@ class LogLikelihoodModel(Protocol):
         ("lm-eval" or "fixed", see models/_windows.py)."""
         ...
 
-    def chat_renderer(self) -> ChatRenderer | None:
-        """The tokenizer's chat template as a function, or None if it has none."""
+    def token_view(self, req: LoglikelihoodRequest) -> list[tuple[str, bool]]:
+        """Each token of a request as text, and whether it is scored (for --show-tokens)."""
+        ...
+
+
+@runtime_checkable
+class TokenModel(Model, Protocol):
+    """Token-level access: exact token ids in, greedy token ids out (extraction attacks compare
+    tokens with tokens, so nothing is re-tokenised from text)."""
+
+    @property
+    def context_length(self) -> int: ...
+
+    @property
+    def bos_token_id(self) -> int | None: ...
+
+    def encode(self, text: str, special: bool = False) -> list[int]:
+        """Token ids of `text`; `special`: with what the tokenizer adds itself (BOS, ...)."""
+        ...
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of token ids, special tokens left out."""
+        ...
+
+    def with_bos(self, ids: list[int]) -> list[int]:
+        """BOS first, as training saw it, unless `ids` already start with it or there is none."""
+        ...
+
+    def continue_ids(
+        self,
+        prefixes: Sequence[list[int]],
+        max_new_tokens: int,
+        *,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> list[list[int]]:
+        """Greedy continuation of each exact token prefix, up to and including a stop token."""
         ...
 
 
@@ -154,10 +218,13 @@ OnResult = Callable[[int, list[Generation]], None]
 
 
 @runtime_checkable
-class GenerationModel(Protocol):
+class GenerationModel(Model, Protocol):
     """A model that can generate. Results arrive through `on_result` in any order."""
 
-    name: str
+    @property
+    def takes_messages(self) -> bool:
+        """True: chat prompts go as messages and the backend applies the template (chat endpoints)."""
+        ...
 
     def generate(
         self,
@@ -169,6 +236,32 @@ class GenerationModel(Protocol):
         progress: Progress | None = None,
     ) -> None: ...
 
-    def chat_renderer(self) -> ChatRenderer | None:
-        """The chat template as a function; None if the model has none or the server applies it."""
-        ...
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Capability(Generic[M]):
+    """What a layer needs of a model: a name, the protocol that provides it, and what it does
+    (for the refusal). `models.open_model` and `models.loaded` take one of the three below."""
+
+    name: str
+    protocol: Any
+    """The runtime-checkable protocol (typed Any: mypy takes no protocol class as `type[...]`)."""
+    does: str
+
+    def of(self, model: Model, layer: str) -> M:
+        """`model` as this protocol; a ModelError naming its backend and what to use instead."""
+        if isinstance(model, self.protocol):
+            return cast(M, model)
+        backend = model.identity().get("backend")
+        who = f"the {backend} backend" if backend else type(model).__name__
+        raise ModelError(
+            f"{model.name}: {layer} needs {self.does}, which {who} cannot do; pass the model's weights instead "
+            "(a local directory, hub id, adapter directory or GGUF file: the Hugging Face backend)"
+        )
+
+
+SCORING: Capability[LogLikelihoodModel] = Capability("scoring", LogLikelihoodModel, "log-likelihoods of given text")
+GENERATION: Capability[GenerationModel] = Capability("generation", GenerationModel, "text generation")
+TOKENS: Capability[TokenModel] = Capability("tokens", TokenModel, "greedy continuation of exact token ids")

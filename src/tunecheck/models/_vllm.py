@@ -30,6 +30,11 @@ def vllm_available() -> bool:
 
 
 class VLLMModel:
+    """vLLM's offline engine on this machine. Implements GenerationModel."""
+
+    takes_messages = False
+    """Chat prompts are rendered with the tokenizer's template before they reach vLLM."""
+
     def __init__(self, spec: ModelSpec, *, dtype: str = "auto", tensor_parallel_size: int = 1, max_model_len: int | None = None) -> None:
         if not vllm_available():
             raise ModelError(
@@ -67,6 +72,10 @@ class VLLMModel:
 
     def chat_renderer(self) -> ChatRenderer | None:
         return tokenizer_chat_renderer(self._tokenizer)
+
+    def close(self) -> None:
+        """Drop the engine, so `models.loaded` can free its GPU memory."""
+        self._llm = None
 
     def generate(
         self,

@@ -1,8 +1,17 @@
-"""Overfitting: the train/validation loss gap (training curves, sweeps and memorisation come next)."""
+"""Overfitting: the train/validation loss gap, training curves, checkpoint sweeps, memorisation
+(copying, extraction, membership, rephrasing), diversity, and the signals' verdict."""
 
+# Signal and Status live in core; re-exported for callers that still import them from here
+from tunecheck.core import Signal, Status
 from tunecheck.overfitting._applies import MIN_SAMPLES, Applies
 from tunecheck.overfitting._copying import CopyConfig, CopyingReport, evaluate_copying
-from tunecheck.overfitting._curves import CurveReport, GapAtStep, TrainLossSummary, analyse_curves
+from tunecheck.overfitting._curves import (
+    CurveReport,
+    GapAtStep,
+    TrainLossSummary,
+    analyse_curves,
+    curve_signal,
+)
 from tunecheck.overfitting._diversity import (
     DIVERSITY_NS,
     DiversityReport,
@@ -24,6 +33,7 @@ from tunecheck.overfitting._gap import (
     GapThresholds,
     GapVerdict,
     classify_gap,
+    gap_signal,
 )
 from tunecheck.overfitting._logs import CurvePoint, LogFormat, TrainingCurves, read_curves
 from tunecheck.overfitting._membership import (
@@ -43,17 +53,16 @@ from tunecheck.overfitting._sweep import (
     place_on_curve,
     plot_sweep,
     sweep_checkpoints,
+    sweep_signal,
 )
 from tunecheck.overfitting._verdict import (
     OVERFITTING_LAYERS,
     RUN,
     OverfittingVerdict,
-    Signal,
-    Status,
     combine,
     models_in,
     overfitting_verdict,
-    signals_from,
+    signals_for,
 )
 
 __all__ = [
@@ -96,6 +105,7 @@ __all__ = [
     "classify_gap",
     "combine",
     "compare_diversity",
+    "curve_signal",
     "default_cache_dir",
     "diversity_stats",
     "evaluate_copying",
@@ -103,6 +113,7 @@ __all__ = [
     "evaluate_membership",
     "evaluate_overfit",
     "find_checkpoints",
+    "gap_signal",
     "line_chart",
     "loss_gap",
     "match_scores",
@@ -114,6 +125,7 @@ __all__ = [
     "plot_sweep",
     "read_curves",
     "rephrase_sensitivity",
-    "signals_from",
+    "signals_for",
     "sweep_checkpoints",
+    "sweep_signal",
 ]

@@ -35,7 +35,8 @@ class Applies:
     applies: bool
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_details(self) -> dict[str, Any]:
+        """The two fields as they go into a model's `ModelInfo.details`."""
         return {"applies": self.applies, "reason": self.reason}
 
 

@@ -1,4 +1,4 @@
-"""Regurgitation: how many of a model's outputs copy long spans of the training set verbatim.
+"""Copying: how many of a model's outputs copy long spans of the training set verbatim.
 
 An output *copies* when it shares a word n-gram (13 words by default, the span contamination
 studies use, after the same normalisation as the leakage check) with some training example;
@@ -10,22 +10,23 @@ answer for its own training prompt is what `tunecheck memorisation extraction` m
 
 Copying does not apply to outputs shorter than the span (fewer than 10 outputs with n+ words:
 a copy rate of 0 over them is guaranteed, not measured) nor to label answers (a classifier
-"copies" its labels): each model's JSON says `applies` and the `reason`.
+"copies" its labels): each model's details say `applies` and the `reason`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tunecheck._progress import Progress
+from tunecheck.core import Comparison, DataInfo, Estimate, ModelInfo, Result, Signal
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
-from tunecheck.hygiene import NgramIndex, On, sample_text, words
+from tunecheck.hygiene import NgramIndex, On, check_on, sample_text, words
 from tunecheck.overfitting._applies import (
     MIN_SAMPLES,
     YES,
@@ -33,14 +34,17 @@ from tunecheck.overfitting._applies import (
     closed_label_set,
     references_of,
 )
+from tunecheck.overfitting._signals import dataset_info, signals_for_models
 from tunecheck.scoring import (
     PredictionSet,
     load_prediction_sets,
     pairing_warnings,
     require_shared_ids,
 )
-from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
+from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate
 
+SIGNAL = "verbatim copying"
+"""The name of this check's overfitting signal."""
 TRAIN_EXCERPT = 300
 """Characters of the matching training example shown with a copy, from shortly before the span."""
 _LEAD = 50
@@ -57,6 +61,12 @@ class CopyConfig:
     seed: int = 0
     examples: int = 5
     """Copied outputs shown per model, longest span first."""
+
+    def __post_init__(self) -> None:
+        # named as the CLI flag and the API argument: either may have set it
+        if self.n < 1:
+            raise ConfigError(f"--ngram (n) must be at least 1 word, got {self.n}; 13 is the usual contamination n-gram")
+        check_on(self.on)
 
 
 @dataclass
@@ -75,6 +85,8 @@ class ModelCopying:
     long_enough: int = 0
     """Outputs with at least n words: only these can share an n-gram."""
     applies: Applies = YES
+    identity: dict[str, Any] = field(default_factory=dict)
+    """What the predictions file says about the model that wrote it."""
 
     def metrics(self) -> dict[str, SampleStats]:
         return {
@@ -86,35 +98,30 @@ class ModelCopying:
 @dataclass
 class CopyingReport:
     models: list[ModelCopying]
-    comparison: list[tuple[str, str, PairedResult]]
-    data: dict[str, Any]
+    comparison: list[Comparison]
     config: CopyConfig
     warnings: list[str] = field(default_factory=list)
+    inputs: list[DataInfo] = field(default_factory=list)
+    """The predictions files in order, then the training set (role "train")."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def estimates(self) -> list[Estimate]:
         c = self.config
-        models = []
-        for m in self.models:
-            metrics = {k: estimate(s, n_resamples=c.n_resamples, seed=c.seed).to_dict() for k, s in m.metrics().items()}
-            models.append({
-                "model": m.model,
-                "file": m.file,
-                "n": len(m.ids),
-                "copied": int(m.copied.sum()),
-                "metrics": metrics,
-                "longest_span_max": int(m.longest.max()) if m.longest.size else 0,
-                "long_enough": m.long_enough,
-                **m.applies.to_dict(),
-                "examples": m.examples,
-            })
-        return {
-            "layer": "regurgitation",
-            "data": self.data,
-            "config": {"n": c.n, "on": c.on, "n_resamples": c.n_resamples, "seed": c.seed},
-            "models": models,
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
-            "warnings": list(self.warnings),
-        }
+        return [replace(estimate(s, n_resamples=c.n_resamples, seed=c.seed), metric=k, model=m.model, n=len(m.ids))
+                for m in self.models for k, s in m.metrics().items()]
+
+    def signals(self) -> list[Signal]:
+        """The "verbatim copying" signal of every model compared with the base."""
+        return signals_for_models(SIGNAL, self.comparison, [(m.model, m.applies) for m in self.models[1:]], "outputs copying training text")
+
+    def to_result(self) -> Result:
+        """Copy rates with CIs, the comparisons with the base, the signals; per model, its copied
+        count, longest span and the copied examples in its details."""
+        c = self.config
+        models = [ModelInfo(m.model, dict(m.identity), {
+            "file": m.file, "n": len(m.ids), "copied": int(m.copied.sum()), "longest_span_max": int(m.longest.max()) if m.longest.size else 0,
+            "long_enough": m.long_enough, **m.applies.as_details(), "examples": list(m.examples)}) for m in self.models]
+        return Result(layer="copying", data=list(self.inputs), models=models, config=asdict(c), estimates=self.estimates(),
+                      comparisons=list(self.comparison), signals=self.signals(), warnings=list(self.warnings))
 
 
 def copying_of(pset: PredictionSet, index: NgramIndex, train_ids: Sequence[str], config: CopyConfig, progress: Progress | None = None) -> ModelCopying:
@@ -124,7 +131,7 @@ def copying_of(pset: PredictionSet, index: NgramIndex, train_ids: Sequence[str],
     longest = np.array([h.longest_span_words if h else 0 for h in hits], dtype=np.float64)
     long_enough = sum(len(words(p.output)) >= config.n for p in pset.rows)
     result = ModelCopying(pset.name, pset.path, [p.id for p in pset.rows], copied, share, longest,
-                          long_enough=long_enough, applies=copying_applies(pset, long_enough, config.n))
+                          long_enough=long_enough, applies=copying_applies(pset, long_enough, config.n), identity=pset.identity)
     for k in np.argsort(-longest, kind="stable")[: config.examples]:
         hit = hits[int(k)]
         if hit is None:
@@ -194,9 +201,9 @@ def evaluate_copying(
         if not shared:
             warnings += pairing_warnings(sets[0], pset, 0)
             continue
-        results_b = compare_metrics(base.metrics(), other.metrics(), rows_a, rows_b, n_resamples=config.n_resamples, seed=config.seed)
+        results_b = compare_metrics(base.metrics(), other.metrics(), rows_a, rows_b, n_resamples=config.n_resamples, seed=config.seed, baseline=base.model, model=other.model)
         warnings += pairing_warnings(sets[0], pset, len(shared), results=results_b)
-        comparison += [(base.model, other.model, r) for r in results_b]
+        comparison += results_b
     for pset in sets:
         short = sum(len(words(p.output)) < config.n for p in pset.rows)
         if short > len(pset.rows) / 2:
@@ -204,4 +211,5 @@ def evaluate_copying(
                 f"{pset.name}: {short} of {len(pset.rows)} outputs are shorter than {config.n} words and cannot share a "
                 f"{config.n}-gram; for short answers lower --ngram (e.g. 6), knowing shared phrasing then counts too"
             )
-    return CopyingReport(results, comparison, {"train": data.identity()}, config, warnings)
+    inputs = [s.data_info() for s in sets] + [dataset_info(data, "train")]
+    return CopyingReport(results, comparison, config, warnings, inputs)

@@ -13,6 +13,8 @@
   A rise while the training loss does not fall is reported as instability, not overfitting;
 * **train-eval gap** at each evaluation.
 
+The report and its result (with the curves' overfitting signal) are in `_curve_report.py`.
+
 The train loss "near" an evaluation at step s is the mean of the training losses logged in the
 last quarter of the interval since the previous evaluation, (s - (s - prev)/4, s], or the last
 one logged at or before s when none falls there: late enough that a steeply falling early loss
@@ -24,13 +26,17 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
-from tunecheck._io import clean
 from tunecheck.errors import ConfigError
+from tunecheck.overfitting._curve_report import (
+    CurveReport,
+    GapAtStep,
+    TrainLossSummary,
+    curve_signal,
+)
 from tunecheck.overfitting._gap import HIGH_GAP, SOME_GAP, classify_gap
-from tunecheck.overfitting._logs import CurvePoint, LogFormat, TrainingCurves
+from tunecheck.overfitting._logs import CurvePoint, TrainingCurves
 
 EDGE_FRACTION = 0.1
 """Share of the training points averaged for the smoothed start and end of the training loss."""
@@ -51,112 +57,6 @@ NO_EVAL = (
     "no eval loss in the log: cannot pick the best checkpoint or detect overfitting; evaluate during "
     "training (eval_strategy='steps') or run `tunecheck sweep`"
 )
-
-
-@dataclass(frozen=True)
-class TrainLossSummary:
-    """How far the training loss fell, from smoothed start to smoothed end."""
-
-    first: float
-    """Mean of the first `window` finite training losses (the smoothed start)."""
-    last: float
-    """Mean of the last `window` finite training losses (the smoothed end)."""
-    min: float
-    """Lowest finite training loss logged."""
-    drop: float
-    """first - last: positive when the loss fell."""
-    drop_pct: float | None
-    """100 * drop / |first|; None when first is 0."""
-    window: int
-    """How many points each of first and last averages: 10% of the finite points, at least 1."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class GapAtStep:
-    """The train-eval gap at one evaluation."""
-
-    step: int
-    epoch: float | None
-    train_loss: float | None
-    """Train loss near the evaluation (see the module docstring); None if none was logged before it."""
-    eval_loss: float
-    gap: float | None
-    """eval_loss - train_loss; a gap that grows over training is the classic overfitting sign."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class CurveReport:
-    """What the curves say: did the training loss fall, which checkpoint is best, where it diverges."""
-
-    curves: TrainingCurves
-    """The curves analysed (kept for plots and the JSON points)."""
-    train_loss_decreased: bool
-    """True when the training loss fell by at least 1% with no NaN/inf; False also when unknown."""
-    train: TrainLossSummary | None
-    """None when fewer than two finite training losses were logged."""
-    best_step: int | None
-    """Step of the lowest finite eval loss; None when the run has no eval loss."""
-    best_epoch: float | None
-    best_eval_loss: float | None
-    diverges_at: int | None
-    """First evaluation after the best one of a sustained rise while train loss fell; None if none."""
-    diverges_at_epoch: float | None
-    gap: tuple[GapAtStep, ...]
-    """The train-eval gap at each evaluation, in step order."""
-    findings: tuple[str, ...]
-    """Short sentences: training loss first, then eval loss, gap and checkpoints."""
-    recommendation: str
-    """One sentence a user can act on (a training-loss problem takes precedence)."""
-    patience: int
-    """Evaluations in a row the eval loss must stay up for a divergence."""
-    min_delta: float | None
-    """The rise above the best eval loss that counts as "up" (the value used); None without eval loss."""
-    min_delta_auto: bool
-    """True when min_delta was derived from the eval loss's noise rather than given."""
-
-    @property
-    def source(self) -> str:
-        return self.curves.source
-
-    @property
-    def format(self) -> LogFormat:
-        return self.curves.format
-
-    def to_dict(self) -> dict[str, Any]:
-        c = self.curves
-        payload: dict[str, Any] = {
-            "layer": "curves",
-            "source": c.source,
-            "format": c.format,
-            "best_step": self.best_step,
-            "best_epoch": self.best_epoch,
-            "best_eval_loss": self.best_eval_loss,
-            "diverges_at": self.diverges_at,
-            "diverges_at_epoch": self.diverges_at_epoch,
-            "train_loss_decreased": self.train_loss_decreased,
-            "train": self.train.to_dict() if self.train else None,
-            "gap": [g.to_dict() for g in self.gap],
-            "findings": list(self.findings),
-            "recommendation": self.recommendation,
-            "settings": {
-                "patience": self.patience,
-                "min_delta": self.min_delta,
-                "min_delta_auto": self.min_delta_auto,
-            },
-            "notes": list(c.notes),
-            "points": {
-                "train": [[p.step, p.value] for p in c.train],
-                "eval": [[p.step, p.value] for p in c.eval],
-            },
-        }
-        cleaned: dict[str, Any] = clean(payload)  # NaN/inf -> null: the CLI prints with allow_nan=False
-        return cleaned
 
 
 @dataclass(frozen=True)
@@ -198,9 +98,9 @@ def analyse_curves(
     31-47%, and catches 98-100% of rises of 3% of the loss per evaluation. Pass `min_delta=0.0` for the classic early-stopping rule (any rise counts).
     """
     if patience < 1:
-        raise ConfigError(f"patience must be at least 1 (got {patience})")
+        raise ConfigError(f"--patience (patience) must be at least 1 evaluation, got {patience}; 3 is the default")
     if min_delta is not None and not (math.isfinite(min_delta) and min_delta >= 0):
-        raise ConfigError(f"min_delta must be a number ≥ 0 (got {min_delta})")
+        raise ConfigError(f"--min-delta (min_delta) must be a number ≥ 0, got {min_delta} (leave it out to derive it from the eval loss's noise)")
     summary, decreased, train_problem, findings = _train_findings(curves.train)
     gap = _gaps(curves)
 
@@ -474,3 +374,6 @@ def _num(x: float | None) -> str:
     if x is None:
         return "n/a"
     return f"{x:.3f}" if round(abs(x), 3) >= 0.1 or x == 0 else f"{x:.3g}"
+
+
+__all__ = ["CurveReport", "GapAtStep", "TrainLossSummary", "analyse_curves", "curve_signal"]

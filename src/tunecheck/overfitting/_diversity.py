@@ -18,23 +18,24 @@ beside distinct-2/3 and self-BLEU, which a formulaic answer raises whatever its 
 
 Diversity does not apply to answers from a closed label set (a classifier's distinct-1 falls
 because it answers with one label word, as it should) nor to fewer than 10 outputs: each model's
-JSON says `applies` and, if not, the `reason`, and the verdict leaves it out.
+details say `applies` and, if not, the `reason`; its signal is then "not applicable".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from tunecheck._progress import Progress, start
-from tunecheck.core import Estimate
+from tunecheck.core import Comparison, DataInfo, Estimate, ModelInfo, Result, Signal
 from tunecheck.data import align_ids
 from tunecheck.errors import ConfigError
 from tunecheck.metrics import SELF_BLEU_ORDER, distinct_stats, self_bleu
 from tunecheck.overfitting._applies import YES, Applies, closed_label_set, enough, references_of
+from tunecheck.overfitting._signals import signals_for_models
 from tunecheck.scoring import (
     PredictionSet,
     load_prediction_sets,
@@ -43,7 +44,6 @@ from tunecheck.scoring import (
 )
 from tunecheck.stats import (
     N_RESAMPLES,
-    PairedResult,
     SampleStats,
     adjust_holm,
     bootstrap_sums,
@@ -51,6 +51,8 @@ from tunecheck.stats import (
     percentile_ci,
 )
 
+SIGNAL = "output diversity"
+"""The name of this check's overfitting signal."""
 DIVERSITY_NS = (1, 2, 3)
 """distinct-n orders reported by default: words, word pairs, word triples."""
 
@@ -67,15 +69,8 @@ class ModelDiversity:
     """distinct_1, distinct_2, ... and self_bleu, each with its 95% bootstrap CI."""
     applies: Applies = YES
     """Not for a closed label set (a classifier's distinct-n falls by design) or too few outputs."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "file": self.file,
-            "n": self.n,
-            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
-            **self.applies.to_dict(),
-        }
+    identity: dict[str, Any] = field(default_factory=dict)
+    """What the predictions file says about the model that wrote it."""
 
 
 def diversity_applies(pset: PredictionSet) -> Applies:
@@ -95,18 +90,29 @@ class DiversityReport:
     config: dict[str, Any]
     models: list[ModelDiversity]
     """The baseline first."""
-    comparison: list[tuple[str, str, PairedResult]]
+    comparison: list[Comparison]
     """(baseline, model, result), one per metric of each later model, Holm-adjusted together."""
     warnings: list[str]
+    data: list[DataInfo] = field(default_factory=list)
+    """The predictions files read, in order."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "layer": "diversity",
-            "config": self.config,
-            "models": [m.to_dict() for m in self.models],
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
-            "warnings": list(self.warnings),
-        }
+    def signals(self) -> list[Signal]:
+        """The "output diversity" signal of every model compared with the baseline."""
+        return signals_for_models(SIGNAL, self.comparison, [(m.model, m.applies) for m in self.models[1:]], "diversity vs the base")
+
+    def to_result(self) -> Result:
+        """Each model's distinct-n and self-BLEU with CIs, the comparisons, the signals; whether
+        the check applies (and why not) in each model's details."""
+        return Result(
+            layer="diversity",
+            data=list(self.data),
+            models=[ModelInfo(m.model, dict(m.identity), {"file": m.file, "n": m.n, **m.applies.as_details()}) for m in self.models],
+            config=dict(self.config),
+            estimates=[replace(e, metric=k, model=m.model, n=m.n) for m in self.models for k, e in m.metrics.items()],
+            comparisons=list(self.comparison),
+            signals=self.signals(),
+            warnings=list(self.warnings),
+        )
 
 
 def diversity_stats(texts: Sequence[str], ns: Sequence[int] = DIVERSITY_NS) -> dict[str, SampleStats]:
@@ -177,7 +183,7 @@ def compare_diversity(
     for s in loaded:
         texts = [p.output for p in s.rows]
         full.append(diversity_stats(texts, orders))
-        models.append(ModelDiversity(s.name, s.path, len(texts), _estimates(full[-1], n_resamples, seed), diversity_applies(s)))
+        models.append(ModelDiversity(s.name, s.path, len(texts), _estimates(full[-1], n_resamples, seed), diversity_applies(s), s.identity))
         task.advance()
         if s.extra_generations:
             warnings.append(
@@ -188,7 +194,7 @@ def compare_diversity(
             warnings.append(f"{s.name}: only one output, so self-BLEU (each output against the others) is undefined")
     base = loaded[0]
     base_ids = [p.id for p in base.rows]
-    comparison: list[tuple[str, str, PairedResult]] = []
+    comparison: list[Comparison] = []
     for j, s in enumerate(loaded[1:], start=1):
         shared, rows_a, rows_b = align_ids(base_ids, [p.id for p in s.rows])
         task.advance()
@@ -197,10 +203,10 @@ def compare_diversity(
             continue
         stats_a = _on_shared(full[0], base, rows_a.tolist(), orders)
         stats_b = _on_shared(full[j], s, rows_b.tolist(), orders)
-        pairs = [paired(stats_a[k], stats_b[k], n_resamples=n_resamples, seed=seed) for k in stats_a]
+        pairs = [paired(stats_a[k], stats_b[k], n_resamples=n_resamples, seed=seed, baseline=base.name, model=s.name) for k in stats_a]
         adjusted = adjust_holm(pairs)
         warnings += pairing_warnings(base, s, len(shared), least=2, results=adjusted)
-        comparison.extend((base.name, s.name, r) for r in adjusted)
+        comparison.extend(adjusted)
     config = {
         "ns": list(orders),
         "n_resamples": n_resamples,
@@ -209,4 +215,4 @@ def compare_diversity(
         "distinct_tokenize": "13a, lowercased",
         "self_bleu": f"sacrebleu sentence BLEU against all other outputs (13a, {SELF_BLEU_ORDER}-grams, exp smoothing, effective order)",
     }
-    return DiversityReport(config, models, comparison, warnings)
+    return DiversityReport(config, models, comparison, warnings, [s.data_info() for s in loaded])

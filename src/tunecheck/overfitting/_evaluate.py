@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tunecheck._progress import Progress
-from tunecheck.core import Estimate
+from tunecheck.core import Estimate, ModelInfo, Result, Signal
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
-from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
-from tunecheck.overfitting._applies import enough
-from tunecheck.overfitting._gap import GapThresholds, GapVerdict, classify_gap
-from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, score_model
+from tunecheck.models import SCORING, LogLikelihoodModel, ModelSpec, loaded
+from tunecheck.overfitting._applies import Applies, enough
+from tunecheck.overfitting._gap import GapThresholds, GapVerdict, classify_gap, gap_signal
+from tunecheck.perplexity import ModelPerplexity, PerplexityConfig, data_info, score_model
 from tunecheck.stats import bootstrap_sums, percentile_ci
 
 
@@ -29,33 +29,35 @@ class ModelGap:
     """eval loss - train loss; CI from independent bootstraps of the two sets (they share no samples)."""
     verdict: GapVerdict
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "train_loss": self.train.metrics["nll_per_token"].value,
-            "eval_loss": self.eval.metrics["nll_per_token"].value,
-            "gap": self.gap.value,
-            "ci95": {
-                "train_loss": _ci(self.train.metrics["nll_per_token"]),
-                "eval_loss": _ci(self.eval.metrics["nll_per_token"]),
-                "gap": _ci(self.gap),
-            },
-            "train_perplexity": self.train.metrics["perplexity"].value,
-            "eval_perplexity": self.eval.metrics["perplexity"].value,
+    @property
+    def applies(self) -> Applies:
+        return enough(min(len(self.train.records), len(self.eval.records)), "documents in the smaller of the two sets")
+
+    def info(self) -> ModelInfo:
+        """The counts, the gap's level and message (the point estimate's, by the thresholds), and
+        whether the check applies."""
+        details = {
             "train_tokens": int(self.train.totals["tokens"]),
             "eval_tokens": int(self.eval.totals["tokens"]),
             "train_documents": len(self.train.records),
             "eval_documents": len(self.eval.records),
-            **enough(min(len(self.train.records), len(self.eval.records)), "documents in the smaller of the two sets").to_dict(),
+            **self.applies.as_details(),
             "level": self.verdict.level,
             "message": self.verdict.message,
             "suggestions": list(self.verdict.suggestions),
-            "identity": self.train.identity,
         }
+        return ModelInfo(self.model, dict(self.train.identity), details)
 
+    def estimates(self) -> list[Estimate]:
+        """Train and validation loss and perplexity, and the gap, each with its CI."""
+        n_train, n_eval = len(self.train.records), len(self.eval.records)
+        picked = [("train_loss", self.train, "nll_per_token", n_train), ("eval_loss", self.eval, "nll_per_token", n_eval),
+                  ("train_perplexity", self.train, "perplexity", n_train), ("eval_perplexity", self.eval, "perplexity", n_eval)]
+        out = [replace(mp.metrics[key], metric=name, model=self.model, n=n) for name, mp, key, n in picked]
+        return [*out, replace(self.gap, metric="gap", model=self.model)]
 
-def _ci(est: Estimate) -> list[float] | None:
-    return list(est.ci95) if est.ci95 else None
+    def signal(self, thresholds: GapThresholds) -> Signal:
+        return gap_signal(self.model, self.gap, self.verdict.message, thresholds, self.applies.reason)
 
 
 @dataclass
@@ -65,19 +67,23 @@ class OverfitReport:
     thresholds: GapThresholds
     config: PerplexityConfig
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "layer": "overfit",
-            "data": self.data,
-            "thresholds": asdict(self.thresholds),
-            "config": asdict(self.config),
-            "models": [m.to_dict() for m in self.models],
-            "comparison": [],
-        }
+    def to_result(self) -> Result:
+        """The shared result: train / validation loss, perplexity and the gap with CIs per model,
+        each model's loss-gap signal, its level (high / some / none) in its details, the
+        thresholds in the result's details."""
+        return Result(
+            layer="overfit",
+            data=[data_info(self.data["train"], "train"), data_info(self.data["eval"], "validation")],
+            models=[m.info() for m in self.models],
+            config=asdict(self.config),
+            estimates=[e for m in self.models for e in m.estimates()],
+            signals=[m.signal(self.thresholds) for m in self.models],
+            details={"thresholds": asdict(self.thresholds)},
+        )
 
 
 def loss_gap(train: ModelPerplexity, eval_: ModelPerplexity, config: PerplexityConfig, thresholds: GapThresholds) -> ModelGap:
-    """Gap with a CI: resample each set independently, shared seeds kept apart."""
+    """Gap with a CI: resample each set independently (with different RNG seeds: they share no samples)."""
     def losses(result: ModelPerplexity, seed: int) -> np.ndarray:
         cols = result.columns()[:, :2]  # nll, tokens
         sums = bootstrap_sums(cols, n_resamples=config.n_resamples, seed=seed)
@@ -114,13 +120,8 @@ def evaluate_overfit(
         raise ConfigError(f"--train and --eval hold the same data ({train_set.source}); pass a held-out validation set")
     gaps = []
     for item in models:
-        loaded: LogLikelihoodModel = (
-            load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
-        )
-        t = score_model(loaded, train_set, config, progress=progress, show_tokens=show_tokens)
-        e = score_model(loaded, eval_set, config, progress=progress)
+        with loaded(item, SCORING, layer="overfit", dtype=config.dtype, device=config.device) as model:
+            t = score_model(model, train_set, config, progress=progress, show_tokens=show_tokens)
+            e = score_model(model, eval_set, config, progress=progress)
         gaps.append(loss_gap(t, e, config, thresholds))
-        if loaded is not item:
-            del loaded
-            release_memory()
     return OverfitReport(gaps, {"train": train_set.identity(), "eval": eval_set.identity()}, thresholds, config)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +28,25 @@ import numpy as np
 
 from tunecheck._device import check_device
 from tunecheck._progress import Progress
+from tunecheck.core import Comparison, DataInfo, ModelInfo, Result, Signal
 from tunecheck.data import Dataset, FieldMap, align_ids, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
-    HFModel,
+    TOKENS,
     ModelSpec,
+    TokenModel,
     check_template,
     format_pair,
     format_text,
-    load_model,
-    release_memory,
+    loaded,
 )
-from tunecheck.stats import N_RESAMPLES, PairedResult, SampleStats, compare_metrics, estimate
+from tunecheck.overfitting._applies import YES
+from tunecheck.overfitting._signals import dataset_info, signals_for_models
+from tunecheck.stats import N_RESAMPLES, SampleStats, compare_metrics, estimate
 
 PREFIX_MODES = ("auto", "tokens", "prompt")
+SIGNAL = "extraction (context)"
+"""The name of this check's (context-only) overfitting signal."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,8 @@ class ModelExtraction:
     """Share of target positions where the continuation has the same token."""
     examples: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
+    identity: dict[str, Any] = field(default_factory=dict)
+    """The backend's `identity()` of the model probed."""
 
     def metrics(self) -> dict[str, SampleStats]:
         return {
@@ -123,29 +130,33 @@ class ModelExtraction:
 @dataclass
 class ExtractionReport:
     models: list[ModelExtraction]
-    comparison: list[tuple[str, str, PairedResult]]
-    data: dict[str, Any]
+    comparison: list[Comparison]
     config: ExtractionConfig
     prefix: str
     """The prefix mode used ("tokens" or "prompt"): `config.prefix` with "auto" resolved."""
     warnings: list[str] = field(default_factory=list)
+    inputs: list[DataInfo] = field(default_factory=list)
+    """The training set probed (role "train")."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def signals(self) -> list[Signal]:
+        """The context-only "extraction (context)" signal of every model compared with the base:
+        reproducing training answers to training prompts is what a fine-tune is for, so it never
+        decides the verdict."""
+        return signals_for_models(SIGNAL, self.comparison, [(m.model, YES) for m in self.models[1:]], "training continuations reproduced",
+                                  deciding=False)
+
+    def to_result(self) -> Result:
+        """Extraction rates with CIs, the comparisons with the base, the (context-only) signals;
+        per model, the examples probed, skipped and the best-reproduced ones in its details."""
         c = self.config
-        models = []
-        for m in self.models:
-            metrics = {name: estimate(s, n_resamples=c.n_resamples, seed=c.seed).to_dict() for name, s in m.metrics().items()}
-            models.append({"model": m.model, "n": len(m.ids), "skipped": m.skipped, "metrics": metrics, "examples": m.examples})
-        return {
-            "layer": "extraction",
-            "data": self.data,
-            # "prefix" is the mode used, so the report reads the same whether it was asked for or
-            # picked by "auto"; "prefix_option" is what was asked for
-            "config": {**asdict(c), "prefix": self.prefix, "prefix_option": c.prefix},
-            "models": models,
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.comparison],
-            "warnings": list(self.warnings),
-        }
+        estimates = [replace(estimate(s, n_resamples=c.n_resamples, seed=c.seed), metric=name, model=m.model, n=len(m.ids))
+                     for m in self.models for name, s in m.metrics().items()]
+        models = [ModelInfo(m.model, dict(m.identity), {"n": len(m.ids), "skipped": m.skipped, "examples": list(m.examples)}) for m in self.models]
+        # "prefix" is the mode used, so the result reads the same whether it was asked for or
+        # picked by "auto"; "prefix_option" is what was asked for
+        config = {**asdict(c), "prefix": self.prefix, "prefix_option": c.prefix}
+        return Result(layer="extraction", data=list(self.inputs), models=models, config=config, estimates=estimates,
+                      comparisons=list(self.comparison), signals=self.signals(), warnings=list(self.warnings))
 
 
 def prefix_mode(prefix: str, dataset: Dataset) -> str:
@@ -156,12 +167,12 @@ def prefix_mode(prefix: str, dataset: Dataset) -> str:
     return "tokens" if dataset.shape == "text" else "prompt"
 
 
-def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> ProbeSet:
+def build_probes(model: TokenModel, dataset: Dataset, config: ExtractionConfig) -> ProbeSet:
     """Probes for the samples that can be cut, with counts of those that cannot.
 
-    BOS goes first as in training (`HFModel.with_bos`: added only when the rendered text does
+    BOS goes first as in training (`TokenModel.with_bos`: added only when the rendered text does
     not already start with it), and is never one of the `prefix_tokens` shown."""
-    tok, chat = model.tokenizer, model.chat_renderer()
+    chat = model.chat_renderer()
     mode = prefix_mode(config.prefix, dataset)
     result = ProbeSet([], mode)
     for sample in dataset:
@@ -172,9 +183,9 @@ def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> 
             if sample.response is None:
                 raise ConfigError(f"{where}: has no response (a prompt-only row); extraction probes training examples, which need one")
             prompt, response = format_pair(sample, config.template, chat)
-            p_ids = _encode(tok, prompt)
-            full = _encode(tok, prompt + response)
-            rest = full[len(p_ids) :] if full[: len(p_ids)] == p_ids else _encode(tok, response)
+            p_ids = model.encode(prompt)
+            full = model.encode(prompt + response)
+            rest = full[len(p_ids) :] if full[: len(p_ids)] == p_ids else model.encode(response)
             prefix, target = model.with_bos(p_ids), rest[: config.suffix_tokens]
             if not target:
                 result.too_short += 1
@@ -184,8 +195,8 @@ def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> 
                 result.too_long += 1
                 continue
         else:
-            ids = model.with_bos(_encode(tok, format_text(sample, config.template, chat)))
-            lead = int(bool(ids) and ids[0] == tok.bos_token_id)  # BOS is shown but not counted
+            ids = model.with_bos(model.encode(format_text(sample, config.template, chat)))
+            lead = int(bool(ids) and ids[0] == model.bos_token_id)  # BOS is shown but not counted
             cut = lead + config.prefix_tokens
             if cut + config.suffix_tokens > model.context_length:
                 raise ConfigError(
@@ -200,10 +211,6 @@ def build_probes(model: HFModel, dataset: Dataset, config: ExtractionConfig) -> 
     return result
 
 
-def _encode(tok: Any, text: str) -> list[int]:
-    return list(tok(text, add_special_tokens=False)["input_ids"]) if text else []
-
-
 def match_scores(generated: Sequence[int], target: Sequence[int]) -> tuple[float, float, float]:
     """(exact, prefix-match share, positional token-match share) of a continuation."""
     n = len(target)
@@ -212,28 +219,28 @@ def match_scores(generated: Sequence[int], target: Sequence[int]) -> tuple[float
     return float(first_miss == n), first_miss / n, sum(agree) / n
 
 
-def extract_model(model: HFModel, probes: Sequence[Probe], config: ExtractionConfig, *, progress: Progress | None = None, keep_examples: int = 5) -> ModelExtraction:
+def extract_model(model: TokenModel, probes: Sequence[Probe], config: ExtractionConfig, *, progress: Progress | None = None, keep_examples: int = 5) -> ModelExtraction:
     if not probes:
         raise ConfigError(f"{model.name}: no probes given; extraction needs at least one training example")
     longest = max(len(p.target) for p in probes)
     outs = model.continue_ids([p.prefix for p in probes], longest, batch_size=config.batch_size, progress=progress)
     scores = np.array([match_scores(o[: len(p.target)], p.target) for o, p in zip(outs, probes)]).reshape(-1, 3)
     result = ModelExtraction(model.name, [p.sample_id for p in probes], scores[:, 0], scores[:, 1], scores[:, 2])
-    decode = model.tokenizer.decode
+    decode = model.decode
     for k in np.argsort(-scores[:, 1], kind="stable")[:keep_examples]:
         p = probes[int(k)]
         result.examples.append({
             "id": p.sample_id,
-            "prefix": decode(p.prefix, skip_special_tokens=True)[-200:],
-            "target": decode(p.target, skip_special_tokens=True),
-            "generated": decode(outs[int(k)][: len(p.target)], skip_special_tokens=True),
+            "prefix": decode(p.prefix)[-200:],
+            "target": decode(p.target),
+            "generated": decode(outs[int(k)][: len(p.target)]),
             "prefix_match": float(scores[k, 1]),
         })
     return result
 
 
 def evaluate_extraction(
-    models: Sequence[str | ModelSpec | HFModel],
+    models: Sequence[str | ModelSpec | TokenModel],
     train: str | Path | Dataset,
     config: ExtractionConfig | None = None,
     *,
@@ -251,46 +258,44 @@ def evaluate_extraction(
     warnings: list[str] = []
     mode = prefix_mode(config.prefix, data)
     for item in models:
-        model = load_model(item, dtype=config.dtype, device=config.device) if isinstance(item, (str, ModelSpec)) else item
-        cut = build_probes(model, data, config)
-        if cut.too_long:
-            warnings.append(
-                f"{model.name}: {cut.too_long} of {len(data)} training prompts leave no room for --suffix-tokens "
-                f"{config.suffix_tokens} tokens in its context of {model.context_length} and were left out"
-            )
-        if chosen is None:  # the first model picks the examples; the others probe the same ones
-            if not cut.probes:
-                raise ConfigError(_no_probes(data, model, cut, config))
-            pick = random.Random(config.seed).sample(range(len(cut.probes)), min(config.n_samples, len(cut.probes)))
-            chosen = {cut.probes[i].sample_id for i in pick}
-            if cut.too_short:
-                why = "have an empty response" if mode == "prompt" else "are too short to probe"
-                warnings.append(f"{cut.too_short} of {len(data)} training examples {why} and were left out")
-        probes = [p for p in cut.probes if p.sample_id in chosen]
-        if not probes:
-            raise ConfigError(
-                f"{model.name}: none of the {len(chosen)} training examples probed on {results[0].model} can be probed with it "
-                f"({cut.too_long} prompts too long for its context of {model.context_length}, {cut.too_short} too short in its tokens); "
-                "lower --suffix-tokens, or compare models with similar contexts and tokenizers"
-            )
-        result = extract_model(model, probes, config, progress=progress)
-        result.skipped = len(chosen) - len(probes)
-        results.append(result)
-        if model is not item:
-            del model
-            release_memory()
+        with loaded(item, TOKENS, layer="memorisation extraction", dtype=config.dtype, device=config.device) as model:
+            cut = build_probes(model, data, config)
+            if cut.too_long:
+                warnings.append(
+                    f"{model.name}: {cut.too_long} of {len(data)} training prompts leave no room for --suffix-tokens "
+                    f"{config.suffix_tokens} tokens in its context of {model.context_length} and were left out"
+                )
+            if chosen is None:  # the first model picks the examples; the others probe the same ones
+                if not cut.probes:
+                    raise ConfigError(_no_probes(data, model, cut, config))
+                pick = random.Random(config.seed).sample(range(len(cut.probes)), min(config.n_samples, len(cut.probes)))
+                chosen = {cut.probes[i].sample_id for i in pick}
+                if cut.too_short:
+                    why = "have an empty response" if mode == "prompt" else "are too short to probe"
+                    warnings.append(f"{cut.too_short} of {len(data)} training examples {why} and were left out")
+            probes = [p for p in cut.probes if p.sample_id in chosen]
+            if not probes:
+                raise ConfigError(
+                    f"{model.name}: none of the {len(chosen)} training examples probed on {results[0].model} can be probed with it "
+                    f"({cut.too_long} prompts too long for its context of {model.context_length}, {cut.too_short} too short in its tokens); "
+                    "lower --suffix-tokens, or compare models with similar contexts and tokenizers"
+                )
+            result = extract_model(model, probes, config, progress=progress)
+            result.skipped = len(chosen) - len(probes)
+            result.identity = model.identity()
+            results.append(result)
     comparison = []
     base = results[0]
     for other in results[1:]:
         _, a_rows, b_rows = align_ids(base.ids, other.ids)
-        results_b = compare_metrics(base.metrics(), other.metrics(), a_rows, b_rows, n_resamples=config.n_resamples, seed=config.seed)
-        comparison += [(base.model, other.model, r) for r in results_b]
+        results_b = compare_metrics(base.metrics(), other.metrics(), a_rows, b_rows, n_resamples=config.n_resamples, seed=config.seed, baseline=base.model, model=other.model)
+        comparison += results_b
     if len(results[0].ids) < 100:
         warnings.append(f"only {len(results[0].ids)} examples probed: rates below ~5 points apart cannot be told apart")
-    return ExtractionReport(results, comparison, {"train": data.identity()}, config, mode, warnings)
+    return ExtractionReport(results, comparison, config, mode, warnings, [dataset_info(data, "train")])
 
 
-def _no_probes(data: Dataset, model: HFModel, cut: ProbeSet, config: ExtractionConfig) -> str:
+def _no_probes(data: Dataset, model: TokenModel, cut: ProbeSet, config: ExtractionConfig) -> str:
     if cut.mode == "tokens":
         return (
             f"{data.source}: no training example is longer than --prefix-tokens {config.prefix_tokens} + "

@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tunecheck._progress import Progress
+from tunecheck.core import DataInfo, ModelInfo, Result, Signal, Status
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError, DataError
-from tunecheck.models import LogLikelihoodModel, ModelSpec, load_model, release_memory
+from tunecheck.models import SCORING, LogLikelihoodModel, ModelSpec, loaded
 from tunecheck.overfitting._applies import YES, Applies, enough
+from tunecheck.overfitting._signals import dataset_info
 from tunecheck.perplexity import PerplexityConfig, build_requests
 from tunecheck.stats import AurocResult, auroc_test
 
@@ -78,37 +80,58 @@ class MembershipResult:
     model: str
     signals: dict[str, AurocResult]
     level: str
-    """"high", "low" or "unclear": read from the reference AUROC when there is a base model."""
+    """"high", "low" or "unclear": read from the reference AUROC when there is a base model;
+    the signal maps it onto a Status (`membership_signal`)."""
     message: str
+    identity: dict[str, Any] = field(default_factory=dict)
+    """The backend's `identity()` of the model scored."""
 
 
 @dataclass
 class MembershipReport:
     baseline: str | None
     models: list[MembershipResult]
-    data: dict[str, Any]
     config: MembershipConfig
     warnings: list[str] = field(default_factory=list)
+    inputs: list[DataInfo] = field(default_factory=list)
+    """The training (role "train") and held-out (role "eval") sets, as sampled."""
+    baseline_identity: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "layer": "membership",
-            "data": self.data,
-            "config": asdict(self.config),
-            "baseline": self.baseline,
-            "models": [
-                {"model": m.model, "level": m.level, "message": m.message, **membership_applies(m).to_dict(),
-                 "signals": {k: v.to_dict() for k, v in m.signals.items()}}
-                for m in self.models
-            ],
-            "warnings": list(self.warnings),
-        }
+    def to_result(self) -> Result:
+        """Each AUROC (metric `auroc_<score>`) with its CI per tuned model, the membership
+        signals; per model its level, message, whether it applies, and each AUROC's p-value
+        and group sizes in its details. The base model is named in `details["baseline"]`."""
+        models, estimates = [], []
+        for m in self.models:
+            aurocs = {k: {"p_value": v.p_value, "n_positive": v.n_positive, "n_negative": v.n_negative} for k, v in m.signals.items()}
+            models.append(ModelInfo(m.model, dict(m.identity), {"level": m.level, "message": m.message, **membership_applies(m).as_details(), "auroc": aurocs}))
+            estimates += [replace(v.value, metric=f"auroc_{k}", model=m.model, n=v.n_positive + v.n_negative) for k, v in m.signals.items()]
+        details: dict[str, Any] = {"baseline": self.baseline, "thresholds": {"high": HIGH_AUROC, "low": LOW_AUROC}}
+        if self.baseline is not None:
+            details["baseline_identity"] = dict(self.baseline_identity)
+        return Result(layer="membership", data=list(self.inputs), models=models, config=asdict(self.config), estimates=estimates,
+                      signals=[membership_signal(m) for m in self.models], warnings=list(self.warnings), details=details)
 
 
 def membership_applies(result: MembershipResult) -> Applies:
     """An AUROC from a handful of examples per set is not evidence either way."""
     sizes = [min(s.n_positive, s.n_negative) for s in result.signals.values()]
     return enough(min(sizes), "examples in the smaller of the training and held-out sets") if sizes else YES
+
+
+SIGNAL = "membership signal"
+"""The name of this check's overfitting signal."""
+
+
+def membership_signal(result: MembershipResult) -> Signal:
+    """The level read as a signal: high is overfitting, low healthy, unclear inconclusive; not
+    applicable on too few examples (the rule moved from the overfitting verdict)."""
+    applies = membership_applies(result)
+    if not applies.applies:
+        return Signal(SIGNAL, Status.NOT_APPLICABLE, result.message, applies.reason or "the check does not apply to this model", model=result.model)
+    status = {"high": Status.OVERFITTING, "low": Status.HEALTHY}.get(result.level, Status.INCONCLUSIVE)
+    reason = "the AUROC is neither clearly high nor clearly low" if status == Status.INCONCLUSIVE else None
+    return Signal(SIGNAL, status, result.message, reason, model=result.model)
 
 
 def score_docs(model: LogLikelihoodModel, dataset: Dataset, config: MembershipConfig, *, progress: Progress | None = None) -> DocScores:
@@ -168,12 +191,12 @@ def evaluate_membership(
     seed = config.perplexity.seed
     train_set, held_set = _subsample(train_set, config.n_samples, seed), _subsample(held_set, config.n_samples, seed + 1)
     scored: list[tuple[str, DocScores, DocScores]] = []
+    identities: list[dict[str, Any]] = []
+    p = config.perplexity
     for item in models:
-        loaded = load_model(item, dtype=config.perplexity.dtype, device=config.perplexity.device) if isinstance(item, (str, ModelSpec)) else item
-        scored.append((loaded.name, score_docs(loaded, train_set, config, progress=progress), score_docs(loaded, held_set, config, progress=progress)))
-        if loaded is not item:
-            del loaded
-            release_memory()
+        with loaded(item, SCORING, layer="memorisation membership", dtype=p.dtype, device=p.device) as model:
+            scored.append((model.name, score_docs(model, train_set, config, progress=progress), score_docs(model, held_set, config, progress=progress)))
+            identities.append(dict(model.identity()))
     n_res = config.perplexity.n_resamples
 
     def test(pos: np.ndarray, neg: np.ndarray) -> AurocResult:
@@ -183,14 +206,16 @@ def evaluate_membership(
                 raise DataError(_too_few(data, flag, kept.size, config))
         return auroc_test(keep_p, keep_n, n_resamples=n_res, seed=seed)
 
+    inputs = [dataset_info(train_set, "train"), dataset_info(held_set, "eval")]
     warnings = []
     if len(train_set) < 100 or len(held_set) < 100:
         warnings.append(f"only {len(train_set)} training and {len(held_set)} held-out examples: the AUROC CIs are wide")
     if len(models) == 1:
         name, tr, he = scored[0]
         signals = {"loss": test(tr.mean_logprob, he.mean_logprob), "min_k": test(tr.min_k, he.min_k)}
-        result = MembershipResult(name, signals, "unclear", "no base model to calibrate against: raw loss AUROCs mix memorisation with how the two sets differ")
-        return MembershipReport(None, [result], {"train": train_set.identity(), "eval": held_set.identity()}, config, warnings)
+        result = MembershipResult(name, signals, "unclear", "no base model to calibrate against: raw loss AUROCs mix memorisation with how the two sets differ",
+                                  identities[0])
+        return MembershipReport(None, [result], config, warnings, inputs)
     base_name, base_tr, base_he = scored[0]
     control = test(base_tr.mean_logprob, base_he.mean_logprob)
     lo, hi = control.value.ci95 or (0.5, 0.5)
@@ -200,7 +225,7 @@ def evaluate_membership(
             "so read the 'reference' signal, not 'loss' or 'min_k'"
         )
     results = []
-    for name, tr, he in scored[1:]:
+    for (name, tr, he), identity in zip(scored[1:], identities[1:]):
         signals = {
             "reference": test(tr.mean_logprob - base_tr.mean_logprob, he.mean_logprob - base_he.mean_logprob),
             "loss": test(tr.mean_logprob, he.mean_logprob),
@@ -208,5 +233,5 @@ def evaluate_membership(
             "base_loss": control,
         }
         level, message = _level(signals["reference"])
-        results.append(MembershipResult(name, signals, level, message))
-    return MembershipReport(base_name, results, {"train": train_set.identity(), "eval": held_set.identity()}, config, warnings)
+        results.append(MembershipResult(name, signals, level, message, identity))
+    return MembershipReport(base_name, results, config, warnings, inputs, identities[0])

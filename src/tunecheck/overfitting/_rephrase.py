@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from tunecheck.core import Comparison, DataInfo, ModelInfo, Result, Signal
 from tunecheck.errors import ConfigError, DataError
+from tunecheck.overfitting._applies import YES
+from tunecheck.overfitting._signals import signals_for_models
 from tunecheck.scoring import PredictionSet, ScoreConfig, ScoreReport, score_predictions
-from tunecheck.stats import PairedResult, SampleStats, adjust_holm, paired
+from tunecheck.stats import SampleStats, adjust_holm, paired
+
+SIGNAL = "paraphrase sensitivity"
+"""The name of this check's overfitting signal."""
 
 
 @dataclass
@@ -28,27 +33,34 @@ class RephraseReport:
     task: str
     per_model: list[tuple[str, ScoreReport]]
     """For each model, the score report of [original, paraphrased]: its comparison is the change."""
-    versus_baseline: list[tuple[str, str, PairedResult]] = field(default_factory=list)
+    versus_baseline: list[Comparison] = field(default_factory=list)
     """(baseline, model, result): the model's change on paraphrases minus the baseline's."""
     warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        models = []
+    def signals(self) -> list[Signal]:
+        """The "paraphrase sensitivity" signal of every model compared with the baseline."""
+        return signals_for_models(SIGNAL, self.versus_baseline, [(name, YES) for name, _ in self.per_model[1:]],
+                                  "change on paraphrased prompts vs the base's change")
+
+    def to_result(self) -> Result:
+        """Per model, each metric on the originals (`<metric>_original`) and the paraphrases
+        (`<metric>_paraphrased`) with CIs; the comparisons: each model's own change (baseline
+        "NAME original", model "NAME paraphrased", `extra["within"]` = NAME), then every later
+        model's change against the baseline's; the signals."""
+        data: list[DataInfo] = []
+        models, estimates, comparisons = [], [], []
         for name, rep in self.per_model:
-            d = rep.to_dict()
-            models.append({
-                "model": name,
-                "original": d["models"][0]["metrics"],
-                "paraphrased": d["models"][1]["metrics"],
-                "change": [{k: v for k, v in c.items() if k not in ("baseline", "model")} for c in d["comparison"]],
-            })
-        return {
-            "layer": "rephrase",
-            "task": self.task,
-            "models": models,
-            "comparison": [{"baseline": a, "model": b, **r.to_dict()} for a, b, r in self.versus_baseline],
-            "warnings": list(self.warnings),
-        }
+            orig, para = rep.models
+            models.append(ModelInfo(name, dict(orig.identity), {"original": orig.file, "paraphrased": para.file, "n": orig.n}))
+            for scores, which in ((orig, "original"), (para, "paraphrased")):
+                estimates += [replace(e, metric=f"{k}_{which}", model=name, n=scores.n) for k, e in scores.metrics.items()]
+            comparisons += [replace(c, extra={**c.extra, "within": name}) for c in rep.comparison]
+            data += [rep.inputs[0], replace(rep.inputs[1], role="paraphrases")]
+            data += [d for d in rep.inputs[2:] if d not in data]
+        config = dict(self.per_model[0][1].config) if self.per_model else {}
+        return Result(layer="rephrase", data=data, models=models, config=config, estimates=estimates,
+                      comparisons=[*comparisons, *self.versus_baseline], signals=self.signals(), warnings=list(self.warnings),
+                      details={"task": self.task})
 
 
 def _keyed_by_original(pset: PredictionSet) -> PredictionSet:
@@ -96,7 +108,7 @@ def rephrase_sensitivity(
                 continue
             change[metric] = {i: mp.per_sample[metric][pos[i]] - values[j] for j, i in enumerate(mo.ids) if i in pos}
         deltas.append((name, change))
-    versus: list[tuple[str, str, PairedResult]] = []
+    versus: list[Comparison] = []
     base_name, base_change = deltas[0]
     for name, change in deltas[1:]:
         results = []
@@ -107,6 +119,6 @@ def rephrase_sensitivity(
                 continue
             a = SampleStats.mean(f"{metric}_change", np.array([by_id[i] for i in shared]))
             b = SampleStats.mean(f"{metric}_change", np.array([other[i] for i in shared]))
-            results.append(paired(a, b, n_resamples=config.n_resamples, seed=config.seed))
-        versus += [(base_name, name, r) for r in adjust_holm(results)]
+            results.append(paired(a, b, n_resamples=config.n_resamples, seed=config.seed, baseline=base_name, model=name))
+        versus += adjust_holm(results)
     return RephraseReport(config.task, per_model, versus, warnings)

@@ -1,11 +1,8 @@
-"""Checkpoint sweep: evaluate every `checkpoint-*` of a training run and draw the U-curve.
+"""Checkpoint sweep: evaluate every `checkpoint-*` of a training run (found by
+`_checkpoints.py`) and place them on the U-curve (`_ucurve.py`).
 
-The seeds' picture: validation loss falls while the model learns (under-fitting), bottoms out
-(the sweet spot), then rises as it memorises the training set (over-fitting). Each checkpoint
-is scored with the perplexity machinery on the validation set (and the training set, for the
-gap), optionally generating answers and scoring them with a task metric. Every checkpoint is
-compared with the best one on the same documents (paired bootstrap, Holm-adjusted), so a
-checkpoint is only called worse than the best when the difference is more than noise.
+Each checkpoint is scored with the perplexity machinery on the validation set (and the training
+set, for the gap), optionally generating answers and scoring them with a task metric.
 
 Each checkpoint's result is saved as soon as it is done (atomically, keyed by a fingerprint of
 its weight files, the data and the settings), so an interrupted sweep continues where it stopped.
@@ -15,23 +12,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tunecheck import _io
-from tunecheck._files import read_text
 from tunecheck._io import read_json
 from tunecheck._progress import Progress
-from tunecheck.core import Estimate, Record, Verdict
+from tunecheck.core import Estimate, Record
 from tunecheck.data import Dataset, FieldMap, load_data
-from tunecheck.errors import ConfigError, DataError
-from tunecheck.models import ModelSpec, load_model, release_memory
-from tunecheck.overfitting._curves import LITTLE_LEFT, RELATIVE_FLOOR
+from tunecheck.errors import ConfigError
+from tunecheck.models import GENERATION, SCORING, ModelSpec, loaded
+from tunecheck.overfitting._checkpoints import (
+    Checkpoint,
+    default_cache_dir,
+    final_note,
+    find_checkpoints,
+)
+from tunecheck.overfitting._ucurve import (
+    CheckpointResult,
+    SweepReport,
+    place_on_curve,
+    plot_sweep,
+    recommend,
+    sweep_signal,
+)
 from tunecheck.perplexity import (
     SUMS,
     ModelPerplexity,
@@ -39,7 +44,6 @@ from tunecheck.perplexity import (
     score_model,
     summarise_records,
 )
-from tunecheck.stats import PairedResult, SampleStats, adjust_holm, paired
 
 
 @dataclass(frozen=True)
@@ -71,133 +75,6 @@ class SweepConfig:
             if self.task == "custom":
                 raise ConfigError("sweep --task custom is not supported: score the saved predictions with tunecheck score --metric")
             self.score_config()
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    name: str
-    """The directory name, e.g. "checkpoint-1200" (or "final")."""
-    step: int | None
-    path: Path
-
-
-def find_checkpoints(run_dir: str | Path, *, include_final: bool = True) -> list[Checkpoint]:
-    """`checkpoint-<step>` directories holding a model or an adapter, by step."""
-    root = Path(run_dir)
-    if not root.is_dir():
-        raise ConfigError(f"{run_dir}: no such directory (pass the training run's output_dir)")
-    is_model = _is_model
-    found = []
-    for p in root.glob("checkpoint-*"):
-        tail = p.name.rsplit("-", 1)[-1]
-        if p.is_dir() and tail.isdigit() and is_model(p):
-            found.append(Checkpoint(p.name, int(tail), p))
-    found.sort(key=lambda c: c.step or 0)
-    if include_final and is_model(root):
-        # the final save sits at the run's last step; when a checkpoint was saved at that step it
-        # holds the same weights (unless load_best_model_at_end copied an earlier one back)
-        step = _global_step(root)
-        if step is None or step not in {c.step for c in found}:
-            found.append(Checkpoint("final", step, root))
-    if not found:
-        raise ConfigError(
-            f"{run_dir}: no checkpoint-* directories with a model or adapter (the Trainer writes them with "
-            "save_strategy='steps' or 'epoch'); pass the training run's output_dir"
-        )
-    return found
-
-
-def _is_model(p: Path) -> bool:
-    return (p / "config.json").is_file() or (p / "adapter_config.json").is_file()
-
-
-def final_note(run_dir: str | Path, checkpoints: Sequence[Checkpoint], *, include_final: bool = True) -> str | None:
-    """Why the model saved in the run directory itself is not in the sweep, when it is not: it
-    was saved at a checkpoint's step, so it holds that checkpoint's weights."""
-    root = Path(run_dir)
-    if not include_final or not _is_model(root) or any(c.name == "final" for c in checkpoints):
-        return None
-    step = _global_step(root)
-    return (f"final model in {run_dir} = checkpoint-{step} (both saved at step {step}), not scored twice; "
-            "if training used load_best_model_at_end it holds the best checkpoint's weights instead")
-
-
-def default_cache_dir(run_dir: str | Path) -> Path:
-    """Where a sweep keeps its per-checkpoint results unless told (--cache-dir): tunecheck's own
-    cache, $XDG_CACHE_HOME/tunecheck/sweep (~/.cache/... without it), one folder per run
-    directory (its name plus a hash of its absolute path), never inside the training folder."""
-    import os
-
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tunecheck" / "sweep"
-    root = Path(run_dir).resolve()
-    return base / f"{root.name}-{hashlib.sha256(str(root).encode()).hexdigest()[:12]}"
-
-
-def _global_step(root: Path) -> int | None:
-    try:
-        step = json.loads(read_text(root / "trainer_state.json")).get("global_step")  # read_text: never a FIFO
-    except (DataError, json.JSONDecodeError, AttributeError):
-        return None
-    return step if isinstance(step, int) and not isinstance(step, bool) else None
-
-
-@dataclass
-class CheckpointResult:
-    checkpoint: Checkpoint
-    eval: ModelPerplexity
-    train: ModelPerplexity | None = None
-    task: dict[str, Estimate] = field(default_factory=dict)
-
-    @property
-    def eval_loss(self) -> float:
-        return self.eval.metrics["nll_per_token"].value
-
-
-@dataclass
-class SweepReport:
-    checkpoints: list[CheckpointResult]
-    best: int
-    """Index of the checkpoint with the lowest validation loss."""
-    versus_best: list[PairedResult | None]
-    """Each checkpoint's validation loss against the best's (None for the best itself)."""
-    phases: list[str]
-    recommendation: str
-    data: dict[str, Any]
-    config: SweepConfig
-    notes: list[str] = field(default_factory=list)
-    """What the user should know about how the sweep was run (e.g. the final save not scored twice)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        rows = []
-        for cr, vs, phase in zip(self.checkpoints, self.versus_best, self.phases):
-            e = cr.eval.metrics
-            row: dict[str, Any] = {
-                "checkpoint": cr.checkpoint.name,
-                "step": cr.checkpoint.step,
-                "path": str(cr.checkpoint.path),
-                "eval_loss": e["nll_per_token"].value,
-                "eval_loss_ci95": list(e["nll_per_token"].ci95 or ()),
-                "eval_perplexity": e["perplexity"].value,
-                "train_loss": cr.train.metrics["nll_per_token"].value if cr.train else None,
-                "gap": (cr.eval_loss - cr.train.metrics["nll_per_token"].value) if cr.train else None,
-                "task": {k: v.to_dict() for k, v in cr.task.items()},
-                "phase": phase,
-                "versus_best": vs.to_dict() if vs else None,
-            }
-            rows.append(row)
-        best = self.checkpoints[self.best]
-        return {
-            "layer": "sweep",
-            "data": self.data,
-            "config": asdict(self.config),
-            "best_checkpoint": best.checkpoint.name,
-            "best_step": best.checkpoint.step,
-            "best_eval_loss": best.eval_loss,
-            "u_curve": "under-fitting" in self.phases and "over-fitting" in self.phases,
-            "recommendation": self.recommendation,
-            "notes": list(self.notes),
-            "checkpoints": rows,
-        }
 
 
 CACHE_VERSION = 2
@@ -254,7 +131,9 @@ def _fingerprint(
 
 
 def _perplexity_dict(mp: ModelPerplexity) -> dict[str, Any]:
-    return mp.to_dict(per_document=True)
+    """A checkpoint's scores as its cache file keeps them (the per-document sums are what is read back)."""
+    per_document = [{"id": r.sample_id, **{k: r.values[k] for k in SUMS}} for r in mp.records]
+    return {"model": mp.model, "tokenization_sha256": mp.tokenization, "identity": mp.identity, "per_document": per_document}
 
 
 def _perplexity_from(d: dict[str, Any], name: str, config: PerplexityConfig, dataset: Dataset) -> ModelPerplexity:
@@ -267,8 +146,7 @@ def _evaluate_one(
 ) -> dict[str, Any]:
     spec = ModelSpec(str(ckpt.path), name=ckpt.name, base=config.base)
     _resolve(spec)
-    model = load_model(spec, dtype=config.perplexity.dtype, device=config.perplexity.device)
-    try:
+    with loaded(spec, SCORING, layer="sweep", dtype=config.perplexity.dtype, device=config.perplexity.device) as model:
         result: dict[str, Any] = {"eval": _perplexity_dict(score_model(model, eval_set, config.perplexity, progress=progress))}
         if train_set is not None:
             result["train"] = _perplexity_dict(score_model(model, train_set, config.perplexity, progress=progress))
@@ -279,13 +157,10 @@ def _evaluate_one(
 
             preds = out / "preds" / f"{ckpt.name}.jsonl"
             gen = GenerateConfig(params=GenerationParams(max_new_tokens=config.max_new_tokens, stop=config.stop), template=config.perplexity.template)
-            generate_predictions(model, eval_set, preds, gen, overwrite=True, progress=progress)
+            generate_predictions(GENERATION.of(model, "sweep --task"), eval_set, preds, gen, overwrite=True, progress=progress)
             scores = score_predictions([f"{preds},name={ckpt.name}"], config.score_config())
-            result["task"] = {k: v.to_dict() for k, v in scores.models[0].metrics.items()}
+            result["task"] = {k: {"value": v.value, "ci95": list(v.ci95) if v.ci95 else None} for k, v in scores.models[0].metrics.items()}
         return result
-    finally:
-        del model
-        release_memory()
 
 
 def sweep_checkpoints(
@@ -342,101 +217,17 @@ def _load_cache(path: Path, fingerprint: str) -> dict[str, Any] | None:
     return saved
 
 
-def _loss_stats(mp: ModelPerplexity) -> SampleStats:
-    def ratio(sums: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray(sums[:, 0] / sums[:, 1], dtype=np.float64)
-
-    return SampleStats("eval_loss", mp.columns()[:, :2], ratio, higher_is_better=False)
-
-
-def place_on_curve(results: Sequence[CheckpointResult], config: PerplexityConfig) -> tuple[int, list[PairedResult | None], list[str]]:
-    """The best checkpoint (lowest validation loss), each other one's paired comparison with it,
-    and its phase: "under-fitting" / "over-fitting" when significantly worse before / after the
-    best, "near best" when not told apart from it, "diverged" when its loss is NaN/inf."""
-    losses = np.array([r.eval_loss for r in results], dtype=np.float64)
-    finite = np.isfinite(losses)
-    if not finite.any():
-        raise DataError("every checkpoint has a non-finite validation loss (NaN/inf): the run diverged numerically; check the learning rate and dtype")
-    best = int(np.argmin(np.where(finite, losses, np.inf)))
-    best_stats = _loss_stats(results[best].eval)
-    # a NaN/inf checkpoint is not compared: its replicates are all non-finite, which would read
-    # as "inconclusive" and place a broken checkpoint "near best"
-    others = [i for i in range(len(results)) if i != best and finite[i]]
-    raw = [paired(best_stats, _loss_stats(results[i].eval), n_resamples=config.n_resamples, seed=config.seed) for i in others]
-    adjusted = dict(zip(others, adjust_holm(raw)))
-    versus: list[PairedResult | None] = [adjusted.get(i) for i in range(len(results))]
-    phases = []
-    for i, vs in enumerate(versus):
-        if not finite[i]:
-            phases.append("diverged")
-        elif vs is None:
-            phases.append("best")
-        elif vs.verdict == Verdict.REGRESSED:
-            phases.append("under-fitting" if i < best else "over-fitting")
-        else:
-            phases.append("near best")
-    return best, versus, phases
-
-
-def recommend(results: Sequence[CheckpointResult], best: int, phases: Sequence[str]) -> str:
-    b = results[best]
-    where = f"{b.checkpoint.name}" + (f" (step {b.checkpoint.step})" if b.checkpoint.step is not None else "")
-    text = f"use {where}: lowest validation loss {b.eval_loss:.4f}"
-    later = [r.checkpoint.name for r, ph in list(zip(results, phases))[best + 1 :] if ph == "over-fitting"]
-    broken = [r.checkpoint.name for r, ph in zip(results, phases) if ph == "diverged"]
-    if later:
-        text += f"; {len(later)} later checkpoint(s) overfit (validation loss significantly higher: {', '.join(later[:3])}{'...' if len(later) > 3 else ''})"
-    elif best == len(results) - 1 and best > 0:
-        text += _at_the_end(results, best, phases)
-    elif any(ph == "near best" for ph in phases[best + 1 :]):
-        text += "; later checkpoints are not significantly worse"
-    if broken:
-        text += f"; {', '.join(broken[:3])}{'...' if len(broken) > 3 else ''}: loss is NaN/inf (training diverged numerically)"
-    return text
-
-
-_CEILING = {"bleu": 100.0, "chrf": 100.0}
-"""Task metrics on a 0-100 scale; every other sweep task metric tops out at 1."""
-
-
-def _at_the_end(results: Sequence[CheckpointResult], best: int, phases: Sequence[str]) -> str:
-    """What to say when the last checkpoint is the best: "more training may help" only when the
-    last step still gained clearly and there is something left to gain (a loss well above 0, a
-    task metric below its maximum)."""
-    b, prev = results[best], results[best - 1]
-    gain = prev.eval_loss - b.eval_loss
-    fell = f"loss still fell at the last checkpoint (by {gain:.4f} from {prev.checkpoint.name})"
-    if phases[best - 1] != "under-fitting":
-        return f"; {prev.checkpoint.name} is not told apart from it: the loss has levelled off"
-    at_max = [k for k, v in b.task.items() if math.isfinite(v.value) and v.value >= _CEILING.get(k, 1.0) - 1e-9]
-    if at_max:
-        return f"; {fell}, but {', '.join(at_max)} is already at its maximum: more training cannot improve the task, only memorise"
-    if b.eval_loss < LITTLE_LEFT:
-        return (f"; {fell}, but at {b.eval_loss:.4f} nats/token (perplexity {math.exp(b.eval_loss):.3f}) "
-                "little is left to gain: more training would mostly memorise")
-    if gain < RELATIVE_FLOOR * b.eval_loss:
-        return f"; {fell}, under {RELATIVE_FLOOR:.0%} of the loss: it has nearly levelled off"
-    return f"; {fell}: more training may help"
-
-
-def plot_sweep(report: SweepReport, *, png: str | Path | None = None, html: str | Path | None = None) -> None:
-    """The U-curve: validation (and training) loss per checkpoint, the best one marked."""
-    from tunecheck.overfitting._plots import Marker, Series, line_chart
-
-    rows = report.checkpoints
-    steps = [r.checkpoint.step for r in rows]
-    known = [x for x in steps if x is not None]
-    if len(known) == len(steps):
-        xs, label = [float(x) for x in known], "step"
-    elif known:  # only the final save lacks a step: draw it just after the last checkpoint
-        xs, label = [float(x) if x is not None else float(max(known)) * 1.05 + 1 for x in steps], "step (final save last)"
-    else:
-        xs, label = [float(i) for i in range(len(rows))], "checkpoint (in order)"
-    series = [Series("validation loss", xs, [r.eval_loss for r in rows])]
-    if all(r.train is not None for r in rows):
-        series.append(Series("training loss", xs, [r.train.metrics["nll_per_token"].value for r in rows if r.train]))
-    best = rows[report.best]
-    markers = [Marker(f"best: {best.checkpoint.name}", xs[report.best], best.eval_loss)]
-    line_chart(series, title="Checkpoint sweep: loss per checkpoint", x_label=label, y_label="loss (nats/token)",
-               markers=markers, png=png, html=html)
+__all__ = [
+    "Checkpoint",
+    "CheckpointResult",
+    "SweepConfig",
+    "SweepReport",
+    "default_cache_dir",
+    "final_note",
+    "find_checkpoints",
+    "place_on_curve",
+    "plot_sweep",
+    "recommend",
+    "sweep_checkpoints",
+    "sweep_signal",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,11 @@ import numpy as np
 
 from tunecheck._device import check_device
 from tunecheck._progress import Progress
-from tunecheck.core import Comparison, Estimate, Record
+from tunecheck.core import Comparison, DataInfo, Estimate, ModelInfo, Record, Result
 from tunecheck.data import Dataset, FieldMap, load_data
 from tunecheck.errors import ConfigError
 from tunecheck.models import (
+    SCORING,
     LogLikelihoodModel,
     LoglikelihoodRequest,
     ModelSpec,
@@ -24,9 +25,8 @@ from tunecheck.models import (
     check_windows,
     format_pair,
     format_text,
-    load_model,
+    loaded,
     prompt_kind,
-    release_memory,
 )
 from tunecheck.perplexity._metrics import (
     METRICS,
@@ -36,7 +36,14 @@ from tunecheck.perplexity._metrics import (
     perplexity_metrics,
 )
 from tunecheck.perplexity._show import describe_tokens
-from tunecheck.stats import N_RESAMPLES, bootstrap_p_value, bootstrap_sums, percentile_ci, verdict
+from tunecheck.stats import (
+    N_RESAMPLES,
+    SampleStats,
+    adjust_holm,
+    bootstrap_sums,
+    paired,
+    percentile_ci,
+)
 
 EOS_CHOICES = ("auto", "yes", "no")
 
@@ -101,22 +108,14 @@ class ModelPerplexity:
         """(documents x SUMS) matrix of the raw sums, in dataset order."""
         return np.array([[r.values[k] for k in SUMS] for r in self.records], dtype=np.float64)
 
-    def to_dict(self, *, per_document: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"model": self.model}
-        for name in METRICS:
-            out[name] = self.metrics[name].value
-        out["tokens"] = int(self.totals["tokens"])
-        out["bytes"] = int(self.totals["bytes"])
-        out["words"] = int(self.totals["words"])
-        out["documents"] = len(self.records)
-        out["ci95"] = {name: list(est.ci95) if est.ci95 else None for name, est in self.metrics.items()}
-        out["tokenization_sha256"] = self.tokenization
-        out["identity"] = self.identity
-        if per_document:
-            out["per_document"] = [
-                {"id": r.sample_id, **{k: r.values[k] for k in SUMS}} for r in self.records
-            ]
-        return out
+    def info(self) -> ModelInfo:
+        """Who it is and the counts behind its estimates (no CI: they are the data's sizes)."""
+        details = {k: int(self.totals[k]) for k in ("tokens", "bytes", "words")}
+        return ModelInfo(self.model, dict(self.identity), {**details, "documents": len(self.records), "tokenization_sha256": self.tokenization})
+
+    def estimates(self) -> list[Estimate]:
+        """Every metric with its CI, named by metric and model, as a Result lists them."""
+        return [replace(self.metrics[k], metric=k, model=self.model, n=len(self.records)) for k in METRICS]
 
 
 @dataclass
@@ -128,14 +127,26 @@ class PerplexityReport:
     data: dict[str, Any]
     config: PerplexityConfig
 
-    def to_dict(self, *, per_document: bool = False) -> dict[str, Any]:
-        return {
-            "layer": "perplexity",
-            "data": self.data,
-            "config": asdict(self.config),
-            "models": [m.to_dict(per_document=per_document) for m in self.models],
-            "comparison": [c.to_dict() for c in self.comparison],
-        }
+    def to_result(self, *, per_document: bool = False) -> Result:
+        """The shared result: per-model estimates with CIs, counts in each model's details, the
+        comparisons as the statistics engine made them; `per_document`: every document's raw
+        sums (nll, tokens, bytes, words) as records."""
+        return Result(
+            layer="perplexity",
+            data=[data_info(self.data)],
+            models=[m.info() for m in self.models],
+            config=asdict(self.config),
+            estimates=[e for m in self.models for e in m.estimates()],
+            comparisons=list(self.comparison),
+            records=[r for m in self.models for r in m.records] if per_document else [],
+        )
+
+
+def data_info(identity: dict[str, Any], role: str = "eval") -> DataInfo:
+    """A `Dataset.identity()` as a Result's DataInfo: source, hash and size, the rest (shape,
+    how it was sampled) in its details."""
+    details = {k: v for k, v in identity.items() if k not in ("source", "sha256", "n")}
+    return DataInfo(str(identity["source"]), identity.get("sha256"), int(identity["n"]), role, details)
 
 
 def build_requests(
@@ -166,7 +177,7 @@ def build_requests(
     "yes" / "no" overrides the EOS choice.
     """
     chat = model.chat_renderer()
-    eos_text = getattr(getattr(model, "tokenizer", None), "eos_token", None)
+    eos_text = model.eos_token
     requests, scored = [], []
     for sample in dataset:
         if sample.shape == "text":
@@ -207,9 +218,8 @@ def score_model(
     `show_tokens` receives the first sample's tokens with the scored ones marked."""
     config = config or PerplexityConfig()
     requests, texts = build_requests(dataset, model, config)
-    view = getattr(model, "token_view", None)
-    if show_tokens is not None and requests and callable(view):
-        show_tokens(describe_tokens(model.name, dataset.samples[0].id, requests[0], view(requests[0])))
+    if show_tokens is not None and requests:
+        show_tokens(describe_tokens(model.name, dataset.samples[0].id, requests[0], model.token_view(requests[0])))
     scores = model.loglikelihood(
         requests,
         max_length=config.max_length,
@@ -218,7 +228,7 @@ def score_model(
         progress=progress,
         windows=config.windows,
     )
-    return summarise(model.name, dataset, scores, texts, config, identity=_identity(model))
+    return summarise(model.name, dataset, scores, texts, config, identity=model.identity())
 
 
 def summarise(
@@ -254,28 +264,47 @@ def summarise_records(
     return ModelPerplexity(name, records, metrics, totals, tokenization, identity or {})
 
 
+def metric_stats(result: ModelPerplexity, metric: str) -> SampleStats:
+    """One perplexity metric as the statistics engine takes it: the per-document raw sums and
+    the metric recomputed from their (resampled) totals, lower is better."""
+
+    def scorer(sums: np.ndarray) -> np.ndarray:
+        return np.asarray(perplexity_metrics(*(sums[:, i] for i in range(len(SUMS))))[metric], dtype=np.float64)
+
+    return SampleStats(metric, result.columns(), scorer, higher_is_better=False)
+
+
 def compare(baseline: ModelPerplexity, other: ModelPerplexity, config: PerplexityConfig) -> Comparison:
-    """Paired bootstrap over documents of `other` against `baseline` (both on the same data).
+    """`other` against `baseline` on the same documents, through the statistics engine (paired
+    bootstrap over documents, standard error, minimum detectable difference, Holm).
 
     Token perplexities are only comparable when both models tokenised every document alike;
-    otherwise the comparison is on bits per byte, which does not depend on the tokenizer.
+    otherwise the comparison is on bits per byte, which does not depend on the tokenizer. One
+    metric is compared, not each of perplexity, bits per byte and word perplexity: on the same
+    texts they are the same total NLL over another fixed denominator, so more tests would only
+    split the 5% between copies of one question.
     """
     if [r.sample_id for r in baseline.records] != [r.sample_id for r in other.records]:
         raise ConfigError("models were scored on different documents; compare them on the same data")
     same_tokens = baseline.tokenization == other.tokenization
     metric = "perplexity" if same_tokens else "bits_per_byte"
-    both = np.hstack([baseline.columns(), other.columns()])
-    reps = bootstrap_sums(both, n_resamples=config.n_resamples, seed=config.seed)
+    (result,) = adjust_holm(
+        [
+            paired(
+                metric_stats(baseline, metric), metric_stats(other, metric),
+                n_resamples=config.n_resamples, seed=config.seed, baseline=baseline.model, model=other.model,
+            )
+        ]
+    )
+    # the relative change on the same resamples (one index for both models, as `paired` draws it)
     k = len(SUMS)
+    reps = bootstrap_sums(np.hstack([baseline.columns(), other.columns()]), n_resamples=config.n_resamples, seed=config.seed)
     a = perplexity_metrics(*(reps[:, i] for i in range(k)))[metric]
     b = perplexity_metrics(*(reps[:, k + i] for i in range(k)))[metric]
-    va, vb = baseline.metrics[metric].value, other.metrics[metric].value
-    diff = b - a
-    ci = percentile_ci(diff)
     with np.errstate(divide="ignore", invalid="ignore"):
         improvement = (1.0 - b / a) * 100.0
     extra: dict[str, Any] = {
-        "improvement_pct": (1.0 - vb / va) * 100.0,
+        "improvement_pct": (1.0 - result.value / result.baseline_value) * 100.0,
         "improvement_pct_ci95": list(percentile_ci(improvement)),
         "tokenizers_match": same_tokens,
     }
@@ -284,23 +313,7 @@ def compare(baseline: ModelPerplexity, other: ModelPerplexity, config: Perplexit
             "the models tokenise the data differently, so token perplexities are not comparable; "
             "compared on bits per byte"
         )
-    return Comparison(
-        metric=metric,
-        baseline=baseline.model,
-        model=other.model,
-        baseline_value=va,
-        value=vb,
-        difference=vb - va,
-        ci95=ci,
-        p_value=bootstrap_p_value(diff),
-        verdict=verdict(ci, higher_is_better=False),
-        extra=extra,
-    )
-
-
-def _identity(model: LogLikelihoodModel) -> dict[str, Any]:
-    getter = getattr(model, "identity", None)
-    return dict(getter()) if callable(getter) else {"name": model.name}
+    return replace(result, extra=extra)
 
 
 def evaluate_perplexity(
@@ -324,13 +337,8 @@ def evaluate_perplexity(
     dataset = data if isinstance(data, Dataset) else load_data(data, fields)
     results = []
     for item in models:
-        if isinstance(item, (str, ModelSpec)):
-            loaded = load_model(item, dtype=config.dtype, device=config.device)
-            results.append(score_model(loaded, dataset, config, progress=progress, show_tokens=show_tokens))
-            del loaded
-            release_memory()
-        else:
-            results.append(score_model(item, dataset, config, progress=progress, show_tokens=show_tokens))
+        with loaded(item, SCORING, layer="perplexity", dtype=config.dtype, device=config.device) as model:
+            results.append(score_model(model, dataset, config, progress=progress, show_tokens=show_tokens))
     names = [r.model for r in results]
     if len(set(names)) != len(names):
         raise ConfigError(f"two models share the name {names}; give one another with --model 'PATH,name=NAME'")

@@ -25,8 +25,6 @@ SUMS = ("nll", "tokens", "bytes", "words")
 
 METRICS = ("nll_per_token", "perplexity", "bits_per_byte", "byte_perplexity", "word_perplexity")
 
-LOWER_IS_BETTER = True
-
 
 def count_bytes(text: str) -> int:
     return len(text.encode("utf-8"))

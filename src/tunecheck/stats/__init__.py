@@ -12,7 +12,6 @@ from tunecheck.stats._bootstrap import (
     verdict,
 )
 from tunecheck.stats._metric import (
-    PairedResult,
     SampleStats,
     adjust_holm,
     compare_metrics,
@@ -35,7 +34,6 @@ from tunecheck.stats._paired import (
 __all__ = [
     "N_RESAMPLES",
     "AurocResult",
-    "PairedResult",
     "SampleStats",
     "WinLoss",
     "adjust_holm",

@@ -30,15 +30,6 @@ class AurocResult:
     n_positive: int
     n_negative: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "auroc": self.value.value,
-            "ci95": list(self.value.ci95) if self.value.ci95 else None,
-            "p_value": self.p_value,
-            "n_positive": self.n_positive,
-            "n_negative": self.n_negative,
-        }
-
 
 def _weighted_auroc(pos: np.ndarray, neg: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray) -> np.ndarray:
     """AUROC for each row of weights: (r, n_pos) and (r, n_neg) -> (r,).

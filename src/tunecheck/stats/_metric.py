@@ -11,12 +11,12 @@ shared: the paired bootstrap.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from tunecheck.core import Estimate, Verdict
+from tunecheck.core import Comparison, Estimate, Verdict
 from tunecheck.stats._bootstrap import (
     N_RESAMPLES,
     bca_ci,
@@ -112,45 +112,6 @@ def estimate(
     return Estimate(value, _interval(reps, value, jack, method))
 
 
-@dataclass(frozen=True)
-class PairedResult:
-    """b - a on the samples both models were scored on."""
-
-    metric: str
-    n: int
-    value_a: float
-    value_b: float
-    difference: float
-    ci95: tuple[float, float]
-    p_value: float
-    """Two-sided, from the paired bootstrap."""
-    se: float
-    """Standard error of the difference: cluster-robust for means when clusters are given,
-    otherwise the bootstrap's."""
-    mdd: float
-    """Minimum detectable difference at this n (two-sided 5% test, 80% power)."""
-    verdict: Verdict
-    tests: dict[str, float] = field(default_factory=dict)
-    """Other paired tests' p-values and statistics (McNemar, Wilcoxon, sign test, correlation)."""
-    p_value_holm: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "n": self.n,
-            "baseline_value": self.value_a,
-            "value": self.value_b,
-            "difference": self.difference,
-            "ci95": list(self.ci95),
-            "p_value": self.p_value,
-            "p_value_holm": self.p_value_holm,
-            "se": self.se,
-            "mdd": self.mdd,
-            "verdict": self.verdict.value,
-            "tests": dict(self.tests),
-        }
-
-
 def paired(
     a: SampleStats,
     b: SampleStats,
@@ -159,9 +120,12 @@ def paired(
     n_resamples: int = N_RESAMPLES,
     seed: int | None = 0,
     clusters: np.ndarray | None = None,
-) -> PairedResult:
+    baseline: str = "",
+    model: str = "",
+) -> Comparison:
     """Paired bootstrap of b - a: one resampling index shared by both models (their columns sit
-    in one matrix), the score recomputed from resampled sums; plus the paired tests that fit."""
+    in one matrix), the score recomputed from resampled sums; plus the paired tests that fit.
+    `baseline` and `model` name a and b in the comparison."""
     if a.n != b.n:
         raise ValueError(f"paired metrics need the same samples, got {a.n} and {b.n}")
     k = a.columns.shape[1]
@@ -191,12 +155,25 @@ def paired(
         wl = win_loss(x, y, higher_is_better=a.higher_is_better)
         tests.update(wins=wl.wins, losses=wl.losses, ties=wl.ties, sign_test_p=wl.p_value, win_rate=wl.win_rate)
         tests["correlation"] = correlation(x, y)
-    return PairedResult(
-        a.name, a.n, va, vb, diff, ci, bootstrap_p_value(reps), se, mdd, verdict(ci, higher_is_better=a.higher_is_better), tests
+    return Comparison(
+        metric=a.name,
+        baseline=baseline,
+        model=model,
+        n=a.n,
+        baseline_value=va,
+        value=vb,
+        difference=diff,
+        ci95=ci,
+        p_value=bootstrap_p_value(reps),
+        verdict=verdict(ci, higher_is_better=a.higher_is_better),
+        higher_is_better=a.higher_is_better,
+        se=se,
+        mdd=mdd,
+        tests=tests,
     )
 
 
-def adjust_holm(results: list[PairedResult], alpha: float = 0.05) -> list[PairedResult]:
+def adjust_holm(results: list[Comparison], alpha: float = 0.05) -> list[Comparison]:
     """Holm-adjust the p-values of metrics compared at once; a verdict stays improved/regressed
     only if its adjusted p-value is also below `alpha`."""
     if not results:
@@ -205,7 +182,7 @@ def adjust_holm(results: list[PairedResult], alpha: float = 0.05) -> list[Paired
     out = []
     for r, p in zip(results, adjusted):
         word = r.verdict if p < alpha else Verdict.INCONCLUSIVE
-        out.append(PairedResult(r.metric, r.n, r.value_a, r.value_b, r.difference, r.ci95, r.p_value, r.se, r.mdd, word, r.tests, p))
+        out.append(replace(r, verdict=word, p_value_holm=p))
     return out
 
 
@@ -217,7 +194,11 @@ def compare_metrics(
     *,
     n_resamples: int = N_RESAMPLES,
     seed: int | None = 0,
-) -> list[PairedResult]:
-    """Every metric of `a` against the same metric of `b` on paired rows (see
+    baseline: str = "",
+    model: str = "",
+) -> list[Comparison]:
+    """Every metric of `a` (the baseline) against the same metric of `b` on paired rows (see
     `data.align_ids`), Holm-adjusted together: one model against its baseline."""
-    return adjust_holm([paired(sa.take(rows_a), b[k].take(rows_b), n_resamples=n_resamples, seed=seed) for k, sa in a.items()])
+    return adjust_holm(
+        [paired(sa.take(rows_a), b[k].take(rows_b), n_resamples=n_resamples, seed=seed, baseline=baseline, model=model) for k, sa in a.items()]
+    )

@@ -7,8 +7,9 @@ from tunecheck.verdict._verdict import (
     Answer,
     Evidence,
     FineTuneVerdict,
-    Result,
+    Given,
     did_it_work,
+    verdict_from,
 )
 
-__all__ = ["GENERAL", "TASK", "Answer", "Evidence", "FineTuneVerdict", "Result", "did_it_work"]
+__all__ = ["GENERAL", "TASK", "Answer", "Evidence", "FineTuneVerdict", "Given", "did_it_work", "verdict_from"]

@@ -10,41 +10,48 @@
    general cannot be read from a result (task data can be plain text too, and completion-only
    is only a hint), so the user says it: a result given with the `general` role
    (`--general FILE`). Regressed when perplexity on general text rose beyond its CI.
-3. **Overfitting**: is it overfitting or memorising? The overfitting signals, in their own
-   words (healthy / overfitting / inconclusive / not applicable; `overfitting_verdict`).
+3. **Overfitting**: is it overfitting or memorising? The signals the overfitting layers put in
+   their results, in their own words (healthy / overfitting / inconclusive / not applicable;
+   `overfitting_verdict`).
 
-A pure function over the results' JSON (what each command writes with `--out`): the CLI only
-loads files and renders. A result given twice is refused, not deduplicated: the same file twice
-is almost always a slip for another file, and dropping it quietly would hide that.
+A pure function over typed `core.Result`s (what each command writes with `--out`, read back
+with `load_result`): the CLI only loads files and renders. A result given twice is refused,
+not deduplicated: the same file twice is almost always a slip for another file, and dropping
+it quietly would hide that.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from tunecheck.core import Verdict
+from tunecheck import _io
+from tunecheck.core import Comparison, ModelInfo, Result, Verdict
 from tunecheck.errors import ConfigError
-from tunecheck.overfitting import (
+from tunecheck.overfitting._verdict import (
     OVERFITTING_LAYERS,
     RUN,
     OverfittingVerdict,
     combine,
     models_in,
-    signals_from,
+    signals_for,
 )
 
 TASK, GENERAL = "task", "general"
+KINDS = ("exact", "near", "ngram")
+"""The overlap result's kinds of match: its estimates `{kind}_rows` count the eval rows with one."""
 
 
 @dataclass(frozen=True)
-class Result:
+class Given:
     """One layer's result and how to read it."""
 
-    payload: Mapping[str, Any]
-    """The JSON a command wrote with --out (or a report's to_dict())."""
+    result: Result
+    """What a command wrote with --out (`load_result`), or a report's `to_result()`."""
     source: str = ""
     """Where it came from (a file name), for the evidence and messages."""
     role: str = TASK
@@ -58,21 +65,25 @@ class Evidence:
     source: str
     layer: str
     metric: str
-    baseline_value: float | None
-    value: float | None
-    ci95: list[float | None] | None
+    baseline_value: float
+    value: float
+    ci95: tuple[float, float]
     """95% CI of the difference (tuned - baseline)."""
-    verdict: str
+    verdict: Verdict
     deciding: bool = True
 
-    def line(self) -> str:
-        ci = f", CI [{_g(self.ci95[0], '+.3g')}, {_g(self.ci95[1], '+.3g')}]" if self.ci95 else ""
-        extra = "" if self.deciding else ", context"
-        return f"{self.metric} {_g(self.baseline_value)} -> {_g(self.value)} ({self.verdict}{ci}{extra}; {self.source})"
+    @classmethod
+    def of(cls, given: Given, c: Comparison, *, deciding: bool = True) -> Evidence:
+        return cls(given.source, given.result.layer, c.metric, c.baseline_value, c.value, c.ci95, c.verdict, deciding)
 
-    def to_dict(self) -> dict[str, Any]:
+    def line(self) -> str:
+        ci = f", CI [{_g(self.ci95[0], '+.3g')}, {_g(self.ci95[1], '+.3g')}]"
+        extra = "" if self.deciding else ", context"
+        return f"{self.metric} {_g(self.baseline_value)} -> {_g(self.value)} ({self.verdict.value}{ci}{extra}; {self.source})"
+
+    def as_details(self) -> dict[str, Any]:
         return {"source": self.source, "layer": self.layer, "metric": self.metric, "baseline_value": self.baseline_value,
-                "value": self.value, "ci95": self.ci95, "verdict": self.verdict, "deciding": self.deciding, "text": self.line()}
+                "value": self.value, "ci95": list(self.ci95), "verdict": self.verdict.value, "deciding": self.deciding, "text": self.line()}
 
 
 @dataclass
@@ -87,20 +98,27 @@ class Answer:
     evidence: list[Evidence] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_details(self) -> dict[str, Any]:
         return {"question": self.question, "verdict": self.verdict.value, "measured": self.measured, "summary": self.summary,
-                "evidence": [e.to_dict() for e in self.evidence], "caveats": list(self.caveats)}
+                "evidence": [e.as_details() for e in self.evidence], "caveats": list(self.caveats)}
 
 
 @dataclass
 class FineTuneVerdict:
     model: str
-    baseline: str | None
+    baselines: list[str]
     task: Answer
     general: Answer
     overfitting: OverfittingVerdict
     inputs: list[dict[str, str]]
+    """Each result read: its source, layer and role."""
     notes: list[str] = field(default_factory=list)
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What the inputs record about each model (`ModelInfo.identity`), by name."""
+
+    @property
+    def baseline(self) -> str | None:
+        return ", ".join(self.baselines) or None
 
     def lines(self) -> list[tuple[str, str, str]]:
         """The three answers as (question, word, summary)."""
@@ -108,32 +126,38 @@ class FineTuneVerdict:
                 ("general ability", self.general.verdict.value, self.general.summary),
                 ("overfitting", self.overfitting.status.value, self.overfitting.summary)]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"layer": "verdict", "model": self.model, "baseline": self.baseline, "task": self.task.to_dict(),
-                "general": self.general.to_dict(), "overfitting": self.overfitting.to_dict(), "inputs": self.inputs,
-                "notes": list(self.notes)}
+    def to_result(self) -> Result:
+        """The verdict as a result (layer "verdict"): the tuned model first, then its baselines;
+        the overfitting signals; the three answers, the inputs and the notes."""
+        models = [ModelInfo(name, dict(self.identities.get(name, {})), {"role": "tuned" if k == 0 else "baseline"})
+                  for k, name in enumerate([self.model, *self.baselines])]
+        details = {"task": self.task.as_details(), "general": self.general.as_details(),
+                   "overfitting": {"status": self.overfitting.status.value, "summary": self.overfitting.summary}, "inputs": self.inputs}
+        return Result(layer="verdict", models=models, config={"model": self.model}, signals=list(self.overfitting.signals),
+                      warnings=[*self.notes, *self.overfitting.notes], details=details)
 
 
 def _g(x: Any, fmt: str = ".4g") -> str:
-    return format(x, fmt) if isinstance(x, (int, float)) and not isinstance(x, bool) else "n/a"
+    ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    return format(x, fmt) if ok else "n/a"
 
 
-def _as_results(results: Iterable[Mapping[str, Any] | Result]) -> list[Result]:
+def _as_given(results: Iterable[Result | Given]) -> list[Given]:
     out = []
     for k, r in enumerate(results, start=1):
-        res = r if isinstance(r, Result) else Result(r, f"result {k}")
-        if res.role not in (TASK, GENERAL):
-            raise ConfigError(f"{res.source}: role {res.role!r}: use task or general")
-        if not isinstance(res.payload, Mapping) or "layer" not in res.payload:
-            raise ConfigError(f"{res.source}: not a tunecheck result (no 'layer' field); write one with a command's --out")
-        out.append(res)
+        given = r if isinstance(r, Given) else Given(r, f"result {k}")
+        if given.role not in (TASK, GENERAL):
+            raise ConfigError(f"{given.source}: role {given.role!r}: use task or general")
+        if not isinstance(given.result, Result):
+            raise ConfigError(f"{given.source}: not a tunecheck result; read the file with tunecheck.load_result")
+        out.append(given)
     return out
 
 
-def _refuse_duplicates(results: Sequence[Result]) -> None:
-    seen: dict[str, Result] = {}
+def _refuse_duplicates(results: Sequence[Given]) -> None:
+    seen: dict[str, Given] = {}
     for r in results:
-        key = json.dumps(r.payload, sort_keys=True, default=str)
+        key = json.dumps(_io.clean(r.result.to_dict()), sort_keys=True, default=str)
         if key in seen:
             first = seen[key].source
             what = f"{r.source} is given twice" if first == r.source else f"{r.source} holds the same result as {first}"
@@ -141,36 +165,29 @@ def _refuse_duplicates(results: Sequence[Result]) -> None:
         seen[key] = r
 
 
-def _baselines(result: Mapping[str, Any]) -> set[str]:
-    return {c["baseline"] for c in result.get("comparison", []) if isinstance(c, Mapping) and isinstance(c.get("baseline"), str)}
-
-
-def _pick_model(results: Sequence[Result], model: str | None) -> str:
-    names = set().union(*(models_in(r.payload) for r in results)) if results else set()
+def _pick_model(results: Sequence[Given], model: str | None) -> str:
+    names = set().union(*(models_in(r.result) for r in results)) if results else set()
     if model is None:
         if len(names) > 1:
             raise ConfigError(f"the results cover several models ({', '.join(sorted(names))}); name one with --model")
         return next(iter(names), RUN)
     if names and model not in names:
-        bases = set().union(*(_baselines(r.payload) for r in results)) - names
+        bases = {c.baseline for r in results for c in r.result.comparisons} - names
         what = "is only a baseline in these results" if model in bases else "is in no result"
         raise ConfigError(f"--model {model!r} {what}; the results judge: {', '.join(sorted(names))}")
     return model
 
 
-def _evidence(r: Result, model: str, *, deciding: bool = True) -> list[Evidence]:
-    layer = str(r.payload.get("layer"))
-    return [Evidence(r.source, layer, str(c.get("metric")), c.get("baseline_value"), c.get("value"), c.get("ci95"),
-                     str(c.get("verdict")), deciding)
-            for c in r.payload.get("comparison", []) if isinstance(c, Mapping) and c.get("model") == model]
+def _evidence(r: Given, model: str, *, deciding: bool = True) -> list[Evidence]:
+    return [Evidence.of(r, c, deciding=deciding) for c in r.result.comparisons_for(model)]
 
 
 def _judge(evidence: list[Evidence], what: str) -> tuple[Verdict, str]:
     """Improved if some deciding metric improved and none regressed; regressed in the mirror
     case; otherwise inconclusive, saying which way the metrics went."""
     deciding = [e for e in evidence if e.deciding]
-    up = [e.metric for e in deciding if e.verdict == Verdict.IMPROVED.value]
-    down = [e.metric for e in deciding if e.verdict == Verdict.REGRESSED.value]
+    up = [e.metric for e in deciding if e.verdict == Verdict.IMPROVED]
+    down = [e.metric for e in deciding if e.verdict == Verdict.REGRESSED]
     if up and down:
         return Verdict.INCONCLUSIVE, f"mixed: {', '.join(up)} improved but {', '.join(down)} regressed"
     if up:
@@ -180,26 +197,30 @@ def _judge(evidence: list[Evidence], what: str) -> tuple[Verdict, str]:
     return Verdict.INCONCLUSIVE, f"{what}: no metric changed beyond its CI ({len(deciding)} compared)"
 
 
-def _overlap_caveat(r: Result) -> str | None:
-    p = r.payload
-    rows = p.get("eval_rows")
-    counts = {k: (p.get(k) or {}).get("count", 0) for k in ("exact", "near", "ngram")}
+def _overlap_caveat(r: Given) -> str | None:
+    """From the overlap result's data-level estimates: eval rows with each kind of match."""
+    counts = {k: int(e.value) if (e := r.result.estimate(f"{k}_rows")) is not None and math.isfinite(e.value) else 0 for k in KINDS}
     if not any(counts.values()):
         return None
+    rows = next((d.n for d in r.result.data if d.role == "eval"), None)
     kinds = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
     return f"{r.source}: eval rows overlap the training data ({kinds} of {rows} rows): the task score may be inflated"
 
 
-def _task_answer(results: Sequence[Result], model: str, notes: list[str]) -> Answer:
+def _plain_text(r: Result) -> bool:
+    shape = next((d.details.get("shape") for d in r.data if d.role == "eval"), None)
+    return shape == "text" and not r.config.get("completion_only")
+
+
+def _task_answer(results: Sequence[Given], model: str, notes: list[str]) -> Answer:
     question = "did the task get better?"
-    scores = [e for r in results if r.payload.get("layer") == "score" for e in _evidence(r, model)]
-    ppl_results = [r for r in results if r.payload.get("layer") == "perplexity" and r.role == TASK]
+    scores = [e for r in results if r.result.layer == "score" for e in _evidence(r, model)]
+    ppl_results = [r for r in results if r.result.layer == "perplexity" and r.role == TASK]
     ppl = [e for r in ppl_results for e in _evidence(r, model, deciding=not scores)]
     for r in ppl_results:
-        shape = ((r.payload.get("data") or {}).get("shape"))
-        if shape == "text" and not (r.payload.get("config") or {}).get("completion_only"):
+        if _plain_text(r.result):
             notes.append(f"{r.source}: perplexity on plain text, read as the task's data; if it is general text, pass it with --general")
-    caveats = [c for r in results if r.payload.get("layer") == "overlap" if (c := _overlap_caveat(r))]
+    caveats = [c for r in results if r.result.layer == "overlap" if (c := _overlap_caveat(r))]
     evidence = scores + ppl
     if not evidence:
         return Answer(question, Verdict.INCONCLUSIVE, False, "not measured: give a `tunecheck score --out` result", [], caveats)
@@ -207,12 +228,12 @@ def _task_answer(results: Sequence[Result], model: str, notes: list[str]) -> Ans
     return Answer(question, verdict, True, summary, evidence, caveats)
 
 
-def _general_answer(results: Sequence[Result], model: str) -> Answer:
+def _general_answer(results: Sequence[Given], model: str) -> Answer:
     question = "did general ability hold?"
     general = [r for r in results if r.role == GENERAL]
     for r in general:
-        if r.payload.get("layer") != "perplexity":
-            raise ConfigError(f"{r.source}: --general takes perplexity results on general text, not a {r.payload.get('layer')} result")
+        if r.result.layer != "perplexity":
+            raise ConfigError(f"{r.source}: --general takes perplexity results on general text, not a {r.result.layer} result")
     evidence = [e for r in general for e in _evidence(r, model)]
     if not evidence:
         why = "no result compares this model" if general else "give perplexity on general text with --general FILE"
@@ -221,27 +242,44 @@ def _general_answer(results: Sequence[Result], model: str) -> Answer:
     return Answer(question, verdict, True, summary, evidence)
 
 
-def did_it_work(results: Iterable[Mapping[str, Any] | Result], model: str | None = None) -> FineTuneVerdict:
+def did_it_work(results: Iterable[Result | Given], model: str | None = None) -> FineTuneVerdict:
     """Did the fine-tune work? The task, general ability and overfitting answers for `model`
-    (default: the only tuned model the results judge) from every layer's results."""
-    loaded = _as_results(results)
+    (default: the only tuned model the results judge) from every layer's results; `to_result()`
+    stores it."""
+    loaded = _as_given(results)
     _refuse_duplicates(loaded)
     name = _pick_model(loaded, model)
     notes: list[str] = []
     signals = []
     for r in loaded:
-        layer = r.payload.get("layer")
+        layer = r.result.layer
         if layer in OVERFITTING_LAYERS:
-            got = signals_from(r.payload, name)
+            got = signals_for(r.result, name)
             signals += got
             if not got:
-                others = sorted(models_in(r.payload))
+                others = sorted(models_in(r.result))
                 notes.append(f"{r.source}: the {layer} result gave no signal for {name}" + (f" (it judges {', '.join(others)})" if others else ""))
         elif layer not in ("score", "perplexity", "overlap"):
-            notes.append(f"{r.source}: a {layer!s} result is not read by the verdict")
+            notes.append(f"{r.source}: a {layer} result is not read by the verdict")
     task = _task_answer(loaded, name, notes)
     general = _general_answer(loaded, name)
-    bases = sorted({str(c.get("baseline")) for r in loaded for c in r.payload.get("comparison", [])
-                    if isinstance(c, Mapping) and c.get("model") == name and c.get("baseline")})
-    inputs = [{"source": r.source, "layer": str(r.payload.get("layer")), "role": r.role} for r in loaded]
-    return FineTuneVerdict(name, ", ".join(bases) or None, task, general, combine(name, signals), inputs, notes)
+    bases = sorted({c.baseline for r in loaded for c in r.result.comparisons_for(name) if c.baseline})
+    identities: dict[str, dict[str, Any]] = {}
+    for r in loaded:
+        for m in r.result.models:
+            if m.identity and m.name in (name, *bases):
+                identities.setdefault(m.name, dict(m.identity))
+    inputs = [{"source": r.source, "layer": r.result.layer, "role": r.role} for r in loaded]
+    return FineTuneVerdict(name, bases, task, general, combine(name, signals), inputs, notes, identities)
+
+
+def verdict_from(results: Sequence[str | Path | Result], general: Sequence[str | Path | Result] = (), model: str | None = None) -> Result:
+    """What `tunecheck verdict` writes: `did_it_work` over results files (read with
+    `load_result`: a file that is no result, or from a newer schema, is a DataError) or
+    `Result`s, the `general` ones on general text; as a `verdict` Result."""
+    from tunecheck.core import load_result
+
+    given = []
+    for k, (item, role) in enumerate([*((r, TASK) for r in results), *((r, GENERAL) for r in general)], start=1):
+        given.append(Given(item, f"result {k}", role) if isinstance(item, Result) else Given(load_result(item), str(item), role))
+    return did_it_work(given, model).to_result()

@@ -1,11 +1,9 @@
-"""Rendering results: Rich tables for people, JSON for machines. No computation here."""
+"""Rich tables of each layer's results, fitted to the terminal. No computation here."""
 
 from __future__ import annotations
 
-import json
 import math
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,8 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from tunecheck._io import clean, to_jsonable, write_json
-from tunecheck.errors import ConfigError
+from tunecheck.core import Comparison, ModelInfo, Result
 
 _VERDICT_STYLE = {"improved": "bold green", "regressed": "bold red", "inconclusive": "yellow"}
 _LEVEL_STYLE = {"none": "green", "some": "yellow", "high": "bold red"}
@@ -81,17 +78,6 @@ def fitted(title: str, cols: Sequence[Col], rows: Sequence[Sequence[str]], width
     return table
 
 
-def to_stderr(text: str) -> None:
-    """Diagnostics (--show-tokens) go to stderr, so --format json on stdout stays parseable."""
-    print(text, file=sys.stderr, flush=True)
-
-
-def check_format(fmt: str) -> str:
-    if fmt not in ("table", "json"):
-        raise ConfigError(f"--format {fmt!r}: use table or json")
-    return fmt
-
-
 def num(x: Any, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
@@ -115,100 +101,86 @@ def verdict(word: str) -> str:
     return f"[{_VERDICT_STYLE.get(word, '')}]{word}[/]"
 
 
-def emit(
-    payload: dict[str, Any], out: str | None, fmt: str, table: Callable[[dict[str, Any]], None], *, full: dict[str, Any] | None = None
-) -> None:
-    """The usual ending of a command: the results to --out (atomically; `full`, when the file
-    holds more than the terminal shows), then JSON or a table. Should --out fail to be written
-    after all (checked up front, but a disk can fill), the results are not lost: the file's
-    JSON is printed too, and the error says where it could not be written."""
-    payload = clean(payload)
-    saved = clean(full) if full is not None else payload
-    failure = save_json(out, saved) if out else None
-    print_json(payload) if fmt == "json" else table(payload)
-    if failure:
-        if fmt != "json" or saved is not payload:
-            print_json(saved)
-        raise ConfigError(f"--out {out}: could not write the results ({failure}); they are printed above instead")
-
-
-def save_json(path: str, payload: dict[str, Any]) -> str | None:
-    """Write `payload` to `path`; the reason it could not be written, or None."""
-    try:
-        write_json(path, payload)
-    except OSError as err:
-        return err.strerror or type(err).__name__
-    return None
-
-
-def print_json(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload, indent=2, allow_nan=False, default=to_jsonable))
-
-
-def perplexity_tables(payload: dict[str, Any]) -> None:
-    data = payload["data"]
+def perplexity_tables(result: Result) -> None:
+    """Each model's perplexity metrics with the CI, then its comparison with the baseline."""
+    data = result.data[0]
     cols = [left("model"), Col("perplexity"), Col("95% CI", keep=3), Col("bits/byte", keep=4), Col("byte ppl", keep=1),
             Col("word ppl", keep=2), Col("tokens", keep=5)]
-    cells = [[escape(m["model"]), num(m["perplexity"]), ci(m["ci95"]["perplexity"]), num(m["bits_per_byte"]),
-              num(m["byte_perplexity"]), num(m["word_perplexity"]), num(m["tokens"])] for m in payload["models"]]
-    console.print(fitted(f"Perplexity on {escape(str(data['source']))}  (n={data['n']}, {data['sha256'][:19]})", cols, cells))
-    comparison_table(payload["comparison"])
+    cells = []
+    for m in result.models:
+        ppl = result.estimate("perplexity", m.name)
+        cells.append([escape(m.name), num(result.value("perplexity", m.name)), ci(ppl.ci95 if ppl else None), num(result.value("bits_per_byte", m.name)),
+                      num(result.value("byte_perplexity", m.name)), num(result.value("word_perplexity", m.name)), num(m.details.get("tokens"))])
+    console.print(fitted(f"Perplexity on {escape(data.source)}  (n={data.n}, {(data.sha256 or '')[:19]})", cols, cells))
+    comparison_table(result.comparisons)
 
 
-def comparison_table(rows: list[dict[str, Any]]) -> None:
+def comparison_table(rows: Sequence[Comparison]) -> None:
+    """Perplexity comparisons: the relative improvement and its CI (from `Comparison.extra`)."""
     if not rows:
         return
     cols = [left("model"), Col("metric", "left"), Col("baseline", keep=2), Col("value", keep=3), Col("improvement"),
             Col("95% CI", keep=4), Col("p", keep=1), VERDICT]
     cells = []
     for c in rows:
-        lo_hi = c.get("improvement_pct_ci95")
+        lo_hi = c.extra.get("improvement_pct_ci95")
         cells.append([
-            escape(c["model"]), c["metric"], num(c["baseline_value"]), num(c["value"]),
-            f"{num(c['improvement_pct'], 1)}%", f"[{num(lo_hi[0], 1)}%, {num(lo_hi[1], 1)}%]" if lo_hi else "",
-            num(c["p_value"], 4), verdict(c["verdict"]),
+            escape(c.model), c.metric, num(c.baseline_value), num(c.value),
+            f"{num(c.extra.get('improvement_pct'), 1)}%", f"[{num(lo_hi[0], 1)}%, {num(lo_hi[1], 1)}%]" if lo_hi else "",
+            num(c.p_value, 4), verdict(c.verdict.value),
         ])
     console.print(fitted("Compared with the baseline (paired bootstrap over documents)", cols, cells))
     for c in rows:
-        if c.get("note"):
-            console.print(f"[yellow]note[/]: {c['model']}: {c['note']}")
+        if c.extra.get("note"):
+            console.print(f"[yellow]note[/]: {escape(c.model)}: {escape(str(c.extra['note']))}")
 
 
-def overfit_tables(payload: dict[str, Any]) -> None:
-    title = f"Train vs validation loss ({payload['data']['train']['source']} / {payload['data']['eval']['source']})"
+def overfit_tables(result: Result) -> None:
+    """Train vs validation loss per model, the gap with its CI and its level's message."""
+    sources = {d.role: d.source for d in result.data}
+    title = f"Train vs validation loss ({sources.get('train', '?')} / {sources.get('validation', '?')})"
     cols = [left("model"), Col("train loss", keep=3), Col("eval loss", keep=4), Col("gap"), Col("gap 95% CI", keep=2),
             Col("verdict", "left", fold=True)]
-    cells = [[escape(m["model"]), num(m["train_loss"]), num(m["eval_loss"]), num(m["gap"]), ci(m["ci95"]["gap"]),
-              f"[{_LEVEL_STYLE[m['level']]}]{escape(m['message'])}[/]"] for m in payload["models"]]
+    cells = []
+    for m in result.models:
+        gap = result.estimate("gap", m.name)
+        style = _LEVEL_STYLE.get(str(m.details.get("level")), "")
+        cells.append([escape(m.name), num(result.value("train_loss", m.name)), num(result.value("eval_loss", m.name)), num(result.value("gap", m.name)), ci(gap.ci95 if gap else None),
+                      f"[{style}]{escape(str(m.details.get('message', '')))}[/]"])
     console.print(fitted(escape(title), cols, cells))
-    for m in payload["models"]:
-        if m["suggestions"]:
-            console.print(f"[bold]Suggestions for {m['model']}:[/]")
-            for s in m["suggestions"]:
-                console.print(f"  - {s}")
+    for m in result.models:
+        if m.details.get("suggestions"):
+            console.print(f"[bold]Suggestions for {escape(m.name)}:[/]")
+            for s in m.details["suggestions"]:
+                console.print(f"  - {escape(s)}")
 
 
-def split_table(summary: dict[str, Any]) -> None:
+def split_table(result: Result) -> None:
+    """A "split" result: each side's rows, file and content hash."""
+    source = next(d for d in result.data if d.role == "source")
     cols = [Col("side", "left"), Col("rows"), left("file"), Col("sha256", "left", keep=1)]
-    cells = [[side, num(summary[side]["n"]), escape(summary[side]["path"]), summary[side]["sha256"][:23]]
-             for side in ("train", "validation", "test") if side in summary]
-    console.print(fitted(f"{summary['strategy']} split of {escape(summary['source'])}", cols, cells))
-    if summary["categories_too_small"]:
-        names = ", ".join(summary["categories_too_small"])
+    cells = [[d.role, num(d.n), escape(d.source), (d.sha256 or "")[:23]] for d in result.data if d.role != "source"]
+    console.print(fitted(f"{result.details['strategy']} split of {escape(source.source)}", cols, cells))
+    if result.details["categories_too_small"]:
+        names = ", ".join(result.details["categories_too_small"])
         console.print(f"[yellow]note[/]: too few rows to split, kept in train only: {escape(names)}")
 
 
-def generate_table(payload: dict[str, Any]) -> None:
-    table = Table(title=f"Predictions in {escape(payload['out'])}")
+def generate_table(result: Result) -> None:
+    """A "generate" result: the run's counts for its model, and where the predictions are."""
+    info = result.models[0]
+    d = info.details
+    out = next(x.source for x in result.data if x.role == "predictions")
+    table = Table(title=f"Predictions in {escape(out)}")
     for col in ("model", "samples", "done before", "generated now", "output tokens", "tokens/s", "finish reasons"):
         table.add_column(col, justify="left" if col in ("model", "finish reasons") else "right")
-    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(payload["finish_reasons"].items())) or "-"
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(d["finish_reasons"].items())) or "-"
     table.add_row(
-        escape(payload["model"]), num(payload["samples"]), num(payload["already_done"]), num(payload["generated"]),
-        num(payload["output_tokens"]), num(payload["tokens_per_second"], 1), reasons,
+        escape(info.name), num(d["samples"]), num(d["already_done"]), num(d["generated"]),
+        num(d["output_tokens"]), num(d["tokens_per_second"], 1), reasons,
     )
     console.print(table)
-    warn(payload.get("warnings", []))
+    warn(result.warnings)
 
 
 def warn(lines: list[str]) -> None:
@@ -216,38 +188,40 @@ def warn(lines: list[str]) -> None:
         console.print(f"[yellow]warning:[/] {escape(line)}")
 
 
-def score_tables(payload: dict[str, Any]) -> None:
-    models = payload["models"]
-    table = Table(title=f"{payload['task']} metrics (95% CI)")
+def score_tables(result: Result) -> None:
+    """The score layer's tables: each metric per model with its CI, the per-class tables of a
+    classifier, the paired comparisons with the baseline."""
+    models = result.models
+    table = Table(title=f"{result.details.get('task', '')} metrics (95% CI)")
     table.add_column("metric", no_wrap=True)
     for m in models:
-        table.add_column(f"{escape(m['model'])}\nn={m['n']}", justify="right", overflow="fold")
-    names = list(models[0]["metrics"]) if models else []
+        table.add_column(f"{escape(m.name)}\nn={m.details.get('n', '')}", justify="right", overflow="fold")
+    names = list(dict.fromkeys(e.metric for e in result.estimates))
     for name in names:
         cells = []
         for m in models:
-            est = m["metrics"].get(name)
-            cells.append(f"{num(est['value'])} {ci(est['ci95'])}" if est else "")
+            est = next((e for e in result.estimates if e.metric == name and e.model == m.name), None)
+            cells.append(f"{num(est.value)} {ci(est.ci95)}" if est else "")
         table.add_row(escape(name), *cells)
-    if any("unparsed" in m for m in models):
-        table.add_row("unparsed outputs", *[num(m.get("unparsed", 0)) for m in models])
+    if any("unparsed" in m.details for m in models):
+        table.add_row("unparsed outputs", *[num(m.details.get("unparsed", 0)) for m in models])
     console.print(table)
     for m in models:
-        if m.get("per_class"):
+        if m.details.get("per_class"):
             classification_tables(m)
-    rows = payload["comparison"]
+    rows = result.comparisons
     if rows:
         cols = [left("model"), Col("metric", "left"), Col("difference"), Col("95% CI", keep=3), Col("p", keep=2), Col("detectable", keep=1), VERDICT]
-        compared = [[escape(c["model"]), escape(c["metric"]), signed(c["difference"]), ci(c["ci95"]), num(c["p_value_holm"], 3),
-                     f"±{num(c['mdd'], 3)}", verdict(c["verdict"])] for c in rows]
+        compared = [[escape(c.model), escape(c.metric), signed(c.difference), ci(c.ci95), num(c.p_value_holm, 3),
+                     f"±{num(c.mdd, 3)}", verdict(c.verdict.value)] for c in rows]
         console.print(fitted("Paired comparison with the baseline (p Holm-adjusted over metrics)", cols, compared))
-    warn(payload.get("warnings", []))
+    warn(result.warnings)
 
 
-def classification_tables(m: dict[str, Any]) -> None:
-    """Per-class precision / recall / F1 and the confusion matrix of one model, the unparsed
-    outputs (naming no allowed label) in a column of their own."""
-    name = escape(m["model"])
+def classification_tables(info: ModelInfo) -> None:
+    """Per-class precision / recall / F1 and the confusion matrix of one model (from its
+    `ModelInfo.details`), the unparsed outputs (naming no allowed label) in a column of their own."""
+    name, m = escape(info.name), info.details
     cols = [left("class"), Col("support"), Col("precision"), Col("recall"), Col("F1")]
     cells = [[escape(label), num(v["support"]), num(v["precision"], 3), num(v["recall"], 3), num(v["f1"], 3)]
              for label, v in m["per_class"].items()]
