@@ -41,6 +41,12 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/overfitting/test_applies.py", "tests/overfitting/test_signals.py"],
     ),
     "overfitting/_curve_report.py": (["src/tunecheck/overfitting/_curve_report.py"], ["tests/overfitting/test_curves.py"]),
+    "overfitting/_curves.py": (
+        ["src/tunecheck/overfitting/_curves.py"], ["tests/overfitting/test_curves.py", "tests/overfitting/test_curves_edges.py"],
+    ),
+    "overfitting/_logs.py": (
+        ["src/tunecheck/overfitting/_logs.py"], ["tests/overfitting/test_logs.py", "tests/overfitting/test_logs_edges.py"],
+    ),
     "overfitting/_sweep.py": (
         ["src/tunecheck/overfitting/_sweep.py", "src/tunecheck/overfitting/_checkpoints.py"], ["tests/overfitting/test_sweep.py"],
     ),

@@ -1,0 +1,152 @@
+"""analyse_curves at the edges its rules draw (boundaries found by mutation testing, tests/MUTANTS.md).
+
+Expected values are worked out in the comments; epochs are step / 10 (make_curves)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.overfitting.test_curves import DIVERGING, FALLING, make_curves
+from tunecheck.overfitting import analyse_curves
+
+CONVERGING = {20: 1.7, 40: 1.2, 60: 0.95, 80: 0.85, 100: 0.845}  # best = the last evaluation
+
+
+def test_patience_one_is_allowed():
+    # patience must be at least 1: 1 itself is valid
+    r = analyse_curves(make_curves(FALLING, DIVERGING), patience=1)
+    assert r.patience == 1
+
+
+def test_noise_from_three_evaluations_and_none_from_two():
+    # two evaluations: noise 0 -> min_delta = 1% of the best 0.9 = 0.009
+    r = analyse_curves(make_curves(FALLING, {10: 1.0, 20: 0.9}))
+    assert r.min_delta == pytest.approx(0.009)
+    # three: 1.0, 0.8, 0.9 (best at index 1, fewer than 5 from the one before it: the whole curve);
+    # the one residual |0.8 - median(1.0, 0.8, 0.9)| = 0.1, noise = sqrt(pi) * 0.1,
+    # min_delta = 2 * noise = 0.2 sqrt(pi) = 0.3545 (> the floor 0.008)
+    r = analyse_curves(make_curves(FALLING, {10: 1.0, 20: 0.8, 30: 0.9}))
+    assert r.min_delta == pytest.approx(0.2 * math.sqrt(math.pi))
+
+
+def test_two_training_points_are_enough_one_is_not():
+    # two points: window max(1, ceil(0.2)) = 1, first 2.0, last 1.0: fell 50%
+    r = analyse_curves(make_curves({10: 2.0, 20: 1.0}, CONVERGING))
+    assert r.train is not None and (r.train.first, r.train.last) == (2.0, 1.0) and r.train_loss_decreased
+    r = analyse_curves(make_curves({10: 2.0}, CONVERGING))
+    assert not r.train_loss_decreased
+    assert "only 1 finite training loss point(s): cannot tell whether it decreased (log more often: logging_steps)" in r.findings
+    r = analyse_curves(make_curves({}, CONVERGING))
+    assert not r.train_loss_decreased
+
+
+def _spiky(spike_at: tuple[int, ...]) -> dict[int, float]:
+    # 60 points of 1.0 at steps 1..60, 2.0 at the given indices (6+ apart). The noise: a spike's
+    # residual against the median of it and its neighbours is 1, every other residual 0, so
+    # noise = sqrt(pi) * n / 58 (0.092 for 3, 0.122 for 4); a spike rises 1.0 over the median 1.0
+    # of the 5 before it, above max(0.5 * 1.0, 6 * noise = 0.55 or 0.73).
+    return {i + 1: 2.0 if i in spike_at else 1.0 for i in range(60)}
+
+
+SPIKE = "{}: 2.000 vs about 1.000 before"
+
+
+def test_four_spikes_list_three_and_the_first_can_be_the_fourth_point():
+    # index 3 (step 4) is the first point checked: the 3 before it are its reference
+    r = analyse_curves(make_curves(_spiky((3, 13, 23, 33)), {}))
+    shown = "; ".join(SPIKE.format(f"step {s}") for s in (4, 14, 24))
+    assert (
+        f"training loss spiked 4 time(s) ({shown}; ...): a lone spike is usually harmless, "
+        "repeated ones point to a learning rate that is too high or to bad batches"
+    ) in r.findings
+
+
+def test_three_spikes_are_all_listed():
+    r = analyse_curves(make_curves(_spiky((10, 20, 30)), {}))
+    shown = "; ".join(SPIKE.format(f"step {s}") for s in (11, 21, 31))
+    assert any(f.startswith(f"training loss spiked 3 time(s) ({shown}):") for f in r.findings)
+
+
+def test_checkpoint_list_is_cut_after_ten_and_the_nearest_is_the_earlier_on_a_tie():
+    # best at step 50 (DIVERGING); 40 and 60 are both 10 away: the earlier, 40
+    saved = (10, 20, 30, 40, 60, 70, 80, 90, 100, 110, 120)
+    r = analyse_curves(make_curves(FALLING, DIVERGING, checkpoints=saved))
+    assert r.recommendation.endswith("; no checkpoint was saved there (nearest: checkpoint-40)")
+    assert any(f.startswith("no checkpoint was saved at step 50 (saved: 10, 20, 30, 40, 60, 70, 80, 90, 100, 110, ...);")
+               for f in r.findings)
+    r = analyse_curves(make_curves(FALLING, DIVERGING, checkpoints=saved[:10]))  # exactly ten: no "..."
+    assert any(f.startswith("no checkpoint was saved at step 50 (saved: 10, 20, 30, 40, 60, 70, 80, 90, 100, 110);")
+               for f in r.findings)
+
+
+def test_a_best_final_evaluation_needs_no_saved_checkpoint():
+    # the final model is the best one: no checkpoint is missing even though 100 is not in the list
+    r = analyse_curves(make_curves(FALLING, CONVERGING, checkpoints=(40,)))
+    assert "no checkpoint" not in r.recommendation
+    assert not any(f.startswith("no checkpoint") for f in r.findings)
+
+
+@pytest.mark.parametrize(
+    ("train", "evals", "text"),
+    [
+        # gaps 1.5 - 1.0 = 0.5 at step 10 and 1.0 - 0.75 = 0.25 at step 20 (exact in binary)
+        ({10: 1.0, 20: 0.75}, {10: 1.5, 20: 1.0}, "eval - train gap shrank from 0.500 (step 10) to 0.250 (step 20)"),
+        ({10: 1.0, 20: 0.5}, {10: 1.5, 20: 1.0}, "eval - train gap stayed from 0.500 (step 10) to 0.500 (step 20)"),
+        # one evaluation: 1.5 - 1.0 = 0.5
+        ({10: 1.0, 20: 0.5}, {10: 1.5}, "eval - train gap at step 10: 0.500"),
+    ],
+)
+def test_gap_trend_words(train, evals, text):
+    r = analyse_curves(make_curves(train, evals))
+    assert any(f.startswith(text) for f in r.findings), r.findings
+
+
+def test_fractional_epoch_is_shown_to_two_decimals():
+    # best eval at step 25 = epoch 2.5, followed by a later worse one
+    r = analyse_curves(make_curves(FALLING, {15: 1.5, 25: 1.0, 35: 1.005}))
+    assert "epoch 2.50 / step 25 (best eval loss 1.000)" in r.recommendation
+
+
+def test_divergence_finding_gives_the_numbers():
+    # as in test_divergence_is_found_at_the_first_step_of_the_rise: best 1.0 at step 50,
+    # min_delta 2 sqrt(pi) 0.004 = 0.0142, the run 60..100 ends at 1.4; train near step 50 =
+    # 2 - 0.015 * 50 = 1.25, near step 100 = 2 - 1.5 = 0.5
+    r = analyse_curves(make_curves(FALLING, DIVERGING))
+    assert (
+        "eval loss diverges at step 60: it stayed above best + min_delta (1.000 + 0.0142) for 5 evaluations "
+        "(to step 100, eval loss 1.400) while train loss fell from 1.250 to 0.500: overfitting"
+    ) in r.findings
+
+
+def test_a_rise_without_training_loss_cannot_be_called_overfitting():
+    cause = "(no training loss logged around it, so overfitting cannot be told from unstable training)"
+    r = analyse_curves(make_curves({}, DIVERGING))
+    assert r.diverges_at is None
+    assert r.recommendation == f"stop at epoch 5 / step 50 (best eval loss 1.000); eval loss rose afterwards {cause}"
+    assert f"eval loss rose above best + min_delta for 5 evaluations from step 60 {cause}" in r.findings
+
+
+@pytest.mark.parametrize(
+    ("values", "min_delta"),
+    [
+        # best at index 2 with 4 points from the one before it (< 5): the whole curve. Residuals
+        # from the median of 3: 1.0 -> 0, 0.8 (median 0.9) -> 0.1, 0.9 -> 0: mean 0.1 / 3
+        ([1.2, 1.0, 0.8, 0.9, 0.95], 2 * math.sqrt(math.pi) * 0.1 / 3),
+        # 3 points from the one before the best: the whole curve, residuals 0 and 0.1: mean 0.05
+        ([1.2, 1.0, 0.8, 0.9], 2 * math.sqrt(math.pi) * 0.05),
+        # best at index 4 with exactly 5 from the one before it: [1.0, 0.5, 0.6, 0.7, 0.8] only
+        # (the noisy start is left out): residuals 0.1 (0.5 vs 0.6), 0, 0: mean 0.1 / 3
+        ([2.0, 1.0, 2.0, 1.0, 0.5, 0.6, 0.7, 0.8], 2 * math.sqrt(math.pi) * 0.1 / 3),
+    ],
+)
+def test_which_evaluations_the_noise_is_taken_from(values, min_delta):
+    r = analyse_curves(make_curves(FALLING, {10 * (i + 1): v for i, v in enumerate(values)}))
+    assert r.min_delta == pytest.approx(min_delta)
+
+
+def test_noisy_eval_finding():
+    # the last case above: noise sqrt(pi) 0.1 / 3 = 0.0591 > 5% of the best 0.5 = 0.025
+    r = analyse_curves(make_curves(FALLING, {10 * (i + 1): v for i, v in enumerate([2.0, 1.0, 2.0, 1.0, 0.5, 0.6, 0.7, 0.8])}))
+    assert "eval loss is noisy (about ±0.0591 between evaluations): a larger eval set would make the best checkpoint clearer" in r.findings

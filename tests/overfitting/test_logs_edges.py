@@ -1,0 +1,80 @@
+"""read_curves at the edges its rules draw (boundaries found by mutation testing, tests/MUTANTS.md)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tunecheck.errors import DataError
+from tunecheck.overfitting import read_curves
+
+
+def _state(history: list[dict[str, object]]) -> dict[str, object]:
+    return {"log_history": history}
+
+
+def test_step_zero_is_a_valid_step(tmp_path):
+    # "a whole number >= 0": step 0 (an evaluation before training) is accepted in both formats
+    p = tmp_path / "trainer_state.json"
+    p.write_text(json.dumps(_state([{"step": 0, "eval_loss": 2.0}, {"step": 10, "loss": 1.5}])))
+    c = read_curves(p)
+    assert [(e.step, e.value) for e in c.eval] == [(0, 2.0)]
+    q = tmp_path / "log.csv"
+    q.write_text("step,train_loss,val_loss\n0,,2.0\n10,1.5,\n")
+    c = read_curves(q)
+    assert [(e.step, e.value) for e in c.eval] == [(0, 2.0)] and [(t.step, t.value) for t in c.train] == [(10, 1.5)]
+
+
+def test_repeated_steps_are_counted_over_train_and_eval(tmp_path):
+    # train step 10 twice (1 repeat) and eval step 20 three times (2 repeats): 3 in all
+    history = [{"step": 10, "loss": 1.0}, {"step": 10, "loss": 0.9},
+               {"step": 20, "eval_loss": 2.0}, {"step": 20, "eval_loss": 1.9}, {"step": 20, "eval_loss": 1.8}]
+    p = tmp_path / "trainer_state.json"
+    p.write_text(json.dumps(_state(history)))
+    c = read_curves(p)
+    assert "3 log entries repeat a step logged before (a resumed run?); the last of each was kept" in c.notes
+    q = tmp_path / "log.csv"
+    q.write_text("step,train_loss,val_loss\n10,1.0,\n10,0.9,\n20,,2.0\n20,,1.9\n20,,1.8\n")
+    c = read_curves(q)
+    assert c.notes == ("3 rows repeat a step logged before; the last value of each was kept",)
+    assert [(t.step, t.value) for t in c.train] == [(10, 0.9)] and [(e.step, e.value) for e in c.eval] == [(20, 1.8)]
+
+
+def test_csv_without_repeats_has_no_notes_and_train_only_is_read(tmp_path):
+    q = tmp_path / "log.csv"
+    q.write_text("step,train_loss\n10,1.0\n20,0.9\n")
+    c = read_curves(q)
+    assert c.notes == () and [t.value for t in c.train] == [1.0, 0.9] and c.eval == ()
+
+
+def test_tsv_is_split_on_tabs(tmp_path):
+    q = tmp_path / "log.tsv"
+    q.write_text("step\ttrain_loss\tval_loss\n10\t1.5\t2.0\n")
+    c = read_curves(q)
+    assert [(t.step, t.value) for t in c.train] == [(10, 1.5)] and [(e.step, e.value) for e in c.eval] == [(10, 2.0)]
+
+
+def test_several_eval_sets_name_the_others(tmp_path):
+    # eval_a_loss and eval_b_loss, no eval_loss: the first by name is read, the other is named
+    p = tmp_path / "trainer_state.json"
+    p.write_text(json.dumps(_state([{"step": 10, "loss": 1.0, "eval_a_loss": 2.0, "eval_b_loss": 3.0}])))
+    assert "eval loss read from 'eval_a_loss' (the log also has eval_b_loss)" in read_curves(p).notes
+    # one eval set: nothing else to name
+    p.write_text(json.dumps(_state([{"step": 10, "loss": 1.0, "eval_a_loss": 2.0}])))
+    assert "eval loss read from 'eval_a_loss'" in read_curves(p).notes
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("a" * 38, '"' + "a" * 38 + '"'),  # 40 characters with the quotes: shown whole
+        ("a" * 39, '"' + "a" * 36 + "..."),  # 41: the first 37 and "..."
+    ],
+)
+def test_a_bad_value_is_shown_up_to_40_characters(tmp_path, value, shown):
+    p = tmp_path / "trainer_state.json"
+    p.write_text(json.dumps(_state([{"step": 10, "loss": value}])))
+    with pytest.raises(DataError) as e:
+        read_curves(p)
+    assert f"'loss' is {shown}, not a number" in str(e.value)
