@@ -24,6 +24,8 @@ def test_noise_from_three_evaluations_and_none_from_two():
     # two evaluations: noise 0 -> min_delta = 1% of the best 0.9 = 0.009
     r = analyse_curves(make_curves(FALLING, {10: 1.0, 20: 0.9}))
     assert r.min_delta == pytest.approx(0.009)
+    # the best is the last and fell 0.1 > max(0.009, 2% of 0.9) from the one before it
+    assert r.recommendation.startswith("eval loss was still falling at the end")
     # three: 1.0, 0.8, 0.9 (best at index 1, fewer than 5 from the one before it: the whole curve);
     # the one residual |0.8 - median(1.0, 0.8, 0.9)| = 0.1, noise = sqrt(pi) * 0.1,
     # min_delta = 2 * noise = 0.2 sqrt(pi) = 0.3545 (> the floor 0.008)
@@ -150,3 +152,50 @@ def test_noisy_eval_finding():
     # the last case above: noise sqrt(pi) 0.1 / 3 = 0.0591 > 5% of the best 0.5 = 0.025
     r = analyse_curves(make_curves(FALLING, {10 * (i + 1): v for i, v in enumerate([2.0, 1.0, 2.0, 1.0, 0.5, 0.6, 0.7, 0.8])}))
     assert "eval loss is noisy (about ±0.0591 between evaluations): a larger eval set would make the best checkpoint clearer" in r.findings
+
+
+def test_train_loss_near_each_evaluation():
+    # train 2 - 0.05 s logged at every step 1..16; evaluations at 5, 13 and 20
+    train = {s: 2 - 0.05 * s for s in range(1, 17)}
+    r = analyse_curves(make_curves(train, {5: 2.0, 13: 1.5, 20: 1.4}))
+    # step 5 (previous 0): the last quarter (3.75, 5] holds steps 4 and 5: 2 - 0.05 * 4.5 = 1.775
+    # step 13 (previous 5): (11, 13] holds 12 and 13 (11 is left out): 2 - 0.05 * 12.5 = 1.375
+    # step 20 (previous 13): (18.25, 20] holds none: the last one logged before, step 16: 1.2
+    assert [g.train_loss for g in r.gap] == pytest.approx([1.775, 1.375, 1.2])
+
+
+def test_one_evaluation_is_flagged_two_are_not():
+    one = "only one evaluation (step 10): no trend to judge; evaluate more often (eval_steps)"
+    assert one in analyse_curves(make_curves(FALLING, {10: 1.0})).findings
+    assert not any(f.startswith("only one") for f in analyse_curves(make_curves(FALLING, {10: 1.0, 20: 0.9})).findings)
+
+
+@pytest.mark.parametrize(
+    ("evals", "start"),
+    [
+        # fell 0.025 at the end: above 2% of the best 1.0 (0.02) and min_delta (1% floor, 0.01)
+        ({10: 1.025, 20: 1.0}, "eval loss was still falling at the end: use the final checkpoint"),
+        # best exactly 0.05 (not below LITTLE_LEFT), fell 0.05 > max(0.0005, 0.001): train longer
+        ({10: 0.1, 20: 0.05}, "eval loss was still falling at the end: use the final checkpoint"),
+        ({10: 0.1, 20: 0.04}, "eval loss still fell at the end, but at 0.04 nats/token"),
+    ],
+)
+def test_still_falling_thresholds(evals, start):
+    assert analyse_curves(make_curves(FALLING, evals)).recommendation.startswith(start)
+
+
+def test_training_loss_from_zero():
+    # first mean 0 and no change: relative drop 0 -> never moved; no percentage drop
+    r = analyse_curves(make_curves({10: 0.0, 20: 0.0}, {}))
+    assert r.train is not None and r.train.drop_pct is None
+    # (shown as -0.0%: -100 * 0.0 is -0.0 in floating point, as for any loss that did not move)
+    assert any(f.startswith("training loss never moved from 0.000 to 0.000 (-0.0%, means of the first and last 1") for f in r.findings)
+    # from 0 up to 1: an infinite relative rise, -100 * (-inf) = +inf %
+    r = analyse_curves(make_curves({10: 0.0, 20: 1.0}, {}))
+    assert "training loss rose from 0.000 to 1.000 (+inf%, means of the first and last 1 point(s)): the run is not learning" in r.findings
+
+
+def test_the_drop_is_shown_in_percent():
+    # 2.0 -> 1.0: drop 1.0 = 50% of 2.0, shown as a change of -50.0%
+    r = analyse_curves(make_curves({10: 2.0, 20: 1.0}, {}))
+    assert "training loss fell from 2.000 to 1.000 (-50.0%, means of the first and last 1 point(s))" in r.findings
