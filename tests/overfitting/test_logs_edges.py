@@ -78,3 +78,30 @@ def test_a_bad_value_is_shown_up_to_40_characters(tmp_path, value, shown):
     with pytest.raises(DataError) as e:
         read_curves(p)
     assert f"'loss' is {shown}, not a number" in str(e.value)
+
+
+def test_a_run_folder_without_checkpoints_has_no_checkpoint_list(tmp_path):
+    # None (not known), not () (none saved): () would make every best step a missing checkpoint
+    (tmp_path / "trainer_state.json").write_text(json.dumps(_state([{"step": 10, "loss": 1.0}])))
+    assert read_curves(tmp_path).checkpoint_steps is None
+
+
+def test_a_state_that_is_not_an_object_is_bad_input(tmp_path):
+    p = tmp_path / "trainer_state.json"
+    p.write_text("[1, 2]")
+    with pytest.raises(DataError, match='no "log_history" list'):
+        read_curves(p)
+
+
+def test_a_step_cell_that_is_not_a_number_is_bad_input(tmp_path):
+    q = tmp_path / "log.csv"
+    q.write_text("step,train_loss\nten,1.0\n")
+    with pytest.raises(DataError, match=r"log\.csv line 2"):
+        read_curves(q)
+
+
+def test_eval_loss_wins_over_named_eval_sets(tmp_path):
+    p = tmp_path / "trainer_state.json"
+    p.write_text(json.dumps(_state([{"step": 10, "loss": 1.0, "eval_loss": 2.0, "eval_a_loss": 3.0}])))
+    c = read_curves(p)
+    assert [e.value for e in c.eval] == [2.0] and c.notes == ()
