@@ -199,3 +199,20 @@ def test_the_drop_is_shown_in_percent():
     # 2.0 -> 1.0: drop 1.0 = 50% of 2.0, shown as a change of -50.0%
     r = analyse_curves(make_curves({10: 2.0, 20: 1.0}, {}))
     assert "training loss fell from 2.000 to 1.000 (-50.0%, means of the first and last 1 point(s))" in r.findings
+
+
+def test_fewer_high_evaluations_than_patience():
+    # min_delta 0: the best is 1.0 at step 20 (the earliest of the tie); after it 1.0 (not above)
+    # and 1.5 (above): only the last 1 evaluation is high, fewer than patience 3
+    r = analyse_curves(make_curves(FALLING, {10: 2.0, 20: 1.0, 30: 1.0, 40: 1.5}), min_delta=0.0)
+    assert r.recommendation == (
+        "use the checkpoint at epoch 2 / step 20 (best eval loss 1.000); the last 1 evaluation(s) were higher, "
+        "too few to call it overfitting"
+    )
+    assert "eval loss is above its best for the last 1 evaluation(s), fewer than patience (3) to call it overfitting" in r.findings
+    # nothing above the best after it: noise
+    r = analyse_curves(make_curves(FALLING, {10: 2.0, 20: 1.0, 30: 1.0}), min_delta=0.0)
+    assert r.recommendation == (
+        "use the checkpoint at epoch 2 / step 20 (best eval loss 1.000) or the final one (eval loss 1.000): later "
+        "evaluations never stayed above the best by more than 0.000 for 3 in a row, which is noise, not overfitting"
+    )
