@@ -105,3 +105,14 @@ def test_eval_loss_wins_over_named_eval_sets(tmp_path):
     p.write_text(json.dumps(_state([{"step": 10, "loss": 1.0, "eval_loss": 2.0, "eval_a_loss": 3.0}])))
     c = read_curves(p)
     assert [e.value for e in c.eval] == [2.0] and c.notes == ()
+
+
+def test_learning_rate_alone_and_lightnings_lr_column(tmp_path):
+    # an entry that logs only the learning rate still gives a learning-rate point
+    p = tmp_path / "trainer_state.json"
+    p.write_text(json.dumps(_state([{"step": 5, "learning_rate": 0.001}, {"step": 10, "loss": 1.0}])))
+    assert [(x.step, x.value) for x in read_curves(p).learning_rate] == [(5, 0.001)]
+    # Lightning's LearningRateMonitor names the column lr-<optimiser>
+    q = tmp_path / "metrics.csv"
+    q.write_text("step,train_loss,lr-AdamW\n10,1.0,0.002\n")
+    assert [(x.step, x.value) for x in read_curves(q).learning_rate] == [(10, 0.002)]
