@@ -84,7 +84,12 @@ def test_files_that_are_no_result_or_from_a_newer_schema_are_one_line(tmp_path: 
     _write(tmp_path)
     (tmp_path / "old.json").write_text(json.dumps({"layer": "score", "comparison": []}))
     assert one_error_line(tunecheck(tmp_path, "verdict", "old.json")) == (
-        "error: old.json: not a tunecheck results file (no schema_version); give a results file that a tunecheck command wrote with --out or --json"
+        "error: old.json: a score result from an older tunecheck (no schema_version); run `tunecheck score` again with --out "
+        "to write it in the current format"
+    )
+    (tmp_path / "notes.json").write_text(json.dumps({"title": "my notes"}))
+    assert one_error_line(tunecheck(tmp_path, "verdict", "notes.json")) == (
+        "error: notes.json: not a tunecheck results file (no schema_version); give a results file that a tunecheck command wrote with --out or --json"
     )
     newer = {**json.loads((tmp_path / "score.json").read_text()), "schema_version": 99, "tunecheck_version": "9.0"}
     (tmp_path / "new.json").write_text(json.dumps(newer))

@@ -108,7 +108,9 @@ def test_a_combined_file_loads_as_a_set_and_by_name(tmp_path):
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ({"layer": "score"}, "not a tunecheck results file \\(no schema_version\\)"),
+        ({"layer": "score"}, "a score result from an older tunecheck \\(no schema_version\\); run `tunecheck score` again"),
+        ({"layer": "regurgitation"}, "a regurgitation result from an older tunecheck .*run `tunecheck memorisation copying` again"),
+        ({"title": "notes"}, "not a tunecheck results file \\(no schema_version\\)"),
         ([1, 2], "not a tunecheck results file"),
         ({"schema_version": "1", "layer": "score"}, "schema_version must be a whole number"),
         ({"schema_version": SCHEMA_VERSION + 1, "tunecheck_version": "9.0", "layer": "score"},

@@ -183,5 +183,5 @@ def test_verdict_from_files_and_results(tmp_path: Path) -> None:
     assert r.details["inputs"] == [{"source": str(tmp_path / "score.json"), "layer": "score", "role": "task"},
                                    {"source": "result 2", "layer": "perplexity", "role": "general"}]
     (tmp_path / "old.json").write_text('{"layer": "score", "comparison": []}')
-    with pytest.raises(DataError, match=r"old.json: not a tunecheck results file \(no schema_version\)"):
+    with pytest.raises(DataError, match=r"old.json: a score result from an older tunecheck \(no schema_version\); run `tunecheck score` again"):
         verdict_from([tmp_path / "old.json"])

@@ -8,10 +8,20 @@ from typing import Any
 from tunecheck.core._result import SCHEMA_VERSION, Result, ResultSet
 from tunecheck.errors import DataError
 
+_COMMAND = {"regurgitation": "memorisation copying", "copying": "memorisation copying", "extraction": "memorisation extraction",
+            "membership": "memorisation membership", "rephrase": "memorisation rephrase", "overfitting": "verdict"}
+"""Commands whose name differs from the layer an older results file names."""
 _FIX = "give a results file that a tunecheck command wrote with --out or --json"
 
 
 def _check_version(payload: Any, where: str) -> None:
+    if isinstance(payload, dict) and "schema_version" not in payload and isinstance(payload.get("layer"), str):
+        # a file from a tunecheck before results had one schema: its keys mean other things
+        layer = payload["layer"]
+        raise DataError(
+            f"{where}: a {layer} result from an older tunecheck (no schema_version); "
+            f"run `tunecheck {_COMMAND.get(layer, layer)}` again with --out to write it in the current format"
+        )
     if not isinstance(payload, dict) or "schema_version" not in payload:
         raise DataError(f"{where}: not a tunecheck results file (no schema_version); {_FIX}")
     version = payload["schema_version"]
