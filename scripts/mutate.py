@@ -52,6 +52,18 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "perplexity/_evaluate.py": (["src/tunecheck/perplexity/_evaluate.py"], ["tests/perplexity"]),
     "perplexity/_metrics.py": (["src/tunecheck/perplexity/_metrics.py", "src/tunecheck/perplexity/_show.py"], ["tests/perplexity"]),
+    # the model-driven checks of overfitting/ and the other modules not covered above, one target each
+    "overfitting/_evaluate.py": (["src/tunecheck/overfitting/_evaluate.py"], ["tests/overfitting/test_gap.py", "tests/overfitting/test_applies.py"]),
+    "overfitting/_ucurve.py": (["src/tunecheck/overfitting/_ucurve.py"], ["tests/overfitting/test_sweep.py"]),
+    "overfitting/_copying.py": (["src/tunecheck/overfitting/_copying.py"], ["tests/overfitting/test_copying.py"]),
+    "overfitting/_diversity.py": (["src/tunecheck/overfitting/_diversity.py"], ["tests/overfitting/test_diversity.py"]),
+    "overfitting/_extraction.py": (["src/tunecheck/overfitting/_extraction.py"], ["tests/overfitting/test_extraction.py"]),
+    "overfitting/_membership.py": (["src/tunecheck/overfitting/_membership.py"], ["tests/overfitting/test_membership.py"]),
+    "overfitting/_rephrase.py": (["src/tunecheck/overfitting/_rephrase.py"], ["tests/overfitting/test_rephrase.py"]),
+    "overfitting/_plots.py": (["src/tunecheck/overfitting/_plots.py"], ["tests/overfitting/test_plots.py"]),
+    # the modules of stats/ and metrics/ that the redesign changed (issue 10), re-run after it
+    "stats/_metric.py": (["src/tunecheck/stats/_metric.py", "src/tunecheck/stats/_paired.py", "src/tunecheck/stats/_auroc.py"], ["tests/stats"]),
+    "metrics/_diversity.py": (["src/tunecheck/metrics/_diversity.py", "src/tunecheck/metrics/_classification.py"], ["tests/metrics"]),
     # the modules of overfitting/ with pure logic (no model, no plots): a quicker first pass
     "overfitting/logic": (
         [f"src/tunecheck/overfitting/{m}.py" for m in ("_gap", "_curves", "_curve_report", "_applies", "_verdict", "_signals", "_logs")],

@@ -29,11 +29,11 @@ from tunecheck.overfitting._checkpoints import (
     final_note,
     find_checkpoints,
 )
+from tunecheck.overfitting._plots import plot_sweep
 from tunecheck.overfitting._ucurve import (
     CheckpointResult,
     SweepReport,
     place_on_curve,
-    plot_sweep,
     recommend,
     sweep_signal,
 )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -193,25 +192,3 @@ def _at_the_end(results: Sequence[CheckpointResult], best: int, phases: Sequence
     if gain < RELATIVE_FLOOR * b.eval_loss:
         return f"; {fell}, under {RELATIVE_FLOOR:.0%} of the loss: it has nearly levelled off"
     return f"; {fell}: more training may help"
-
-
-def plot_sweep(report: SweepReport, *, png: str | Path | None = None, html: str | Path | None = None) -> None:
-    """The U-curve: validation (and training) loss per checkpoint, the best one marked."""
-    from tunecheck.overfitting._plots import Marker, Series, line_chart
-
-    rows = report.checkpoints
-    steps = [r.checkpoint.step for r in rows]
-    known = [x for x in steps if x is not None]
-    if len(known) == len(steps):
-        xs, label = [float(x) for x in known], "step"
-    elif known:  # only the final save lacks a step: draw it just after the last checkpoint
-        xs, label = [float(x) if x is not None else float(max(known)) * 1.05 + 1 for x in steps], "step (final save last)"
-    else:
-        xs, label = [float(i) for i in range(len(rows))], "checkpoint (in order)"
-    series = [Series("validation loss", xs, [r.eval_loss for r in rows])]
-    if all(r.train is not None for r in rows):
-        series.append(Series("training loss", xs, [r.train.metrics["nll_per_token"].value for r in rows if r.train]))
-    best = rows[report.best]
-    markers = [Marker(f"best: {best.checkpoint.name}", xs[report.best], best.eval_loss)]
-    line_chart(series, title="Checkpoint sweep: loss per checkpoint", x_label=label, y_label="loss (nats/token)",
-               markers=markers, png=png, html=html)
