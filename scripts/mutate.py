@@ -7,6 +7,7 @@ the test selection narrowed to that package. mutmut then runs, per mutant, only 
 that execute the mutated function. Usage: `python scripts/mutate.py [NAME ...]` (default: all);
 the summary is printed at the end and written to `mutants/scores.json`.
 `--again NAME ...` re-tests only the mutants that were not killed last time (after adding tests);
+`--show NAME [MUTANT ...]` prints the diffs of a package's survivors (or of the mutants named);
 the survivors of each package are listed in `mutants/<name>/survivors.txt`.
 """
 
@@ -122,7 +123,16 @@ def not_killed(name: str) -> list[str]:
     return [line.split(":")[0].strip() for line in lines if ":" in line]
 
 
+def show(name: str, mutants: list[str]) -> int:
+    """Print the diff of each named mutant of a package (all its survivors when none is named)."""
+    for m in mutants or not_killed(name):
+        print(mutmut(name, "show", m).stdout, flush=True)
+    return 0
+
+
 def main(names: list[str]) -> int:
+    if names and names[0] == "--show":
+        return show(names[1], names[2:])
     again = bool(names) and names[0] == "--again"
     names = names[1:] if again else names
     scores = {}
