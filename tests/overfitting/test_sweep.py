@@ -337,3 +337,82 @@ def test_the_cache_key_follows_every_setting_that_changes_the_numbers(tmp_path):
     assert with_base != ref
     (base_dir / "tokenizer.json").write_text("{}")
     assert fp(SweepConfig(base=str(base_dir))) != with_base
+
+
+def _adapter(tmp_path, base_dir):
+    ckpt_dir = tmp_path / "run" / "checkpoint-5"
+    ckpt_dir.mkdir(parents=True)
+    (ckpt_dir / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(base_dir), "peft_type": "LORA"}))
+    (ckpt_dir / "adapter_model.safetensors").write_bytes(b"lora")
+    return Checkpoint("checkpoint-5", 5, ckpt_dir)
+
+
+def test_an_adapter_checkpoint_is_keyed_by_the_base_its_config_names(tmp_path):
+    from tunecheck.data import Dataset, Sample
+    from tunecheck.overfitting._sweep import _fingerprint
+
+    base_dir = tmp_path / "base"
+    base_dir.mkdir()
+    (base_dir / "config.json").write_text("{}")
+    (base_dir / "model.safetensors").write_bytes(b"base weights")
+    ckpt = _adapter(tmp_path, base_dir)
+    data = Dataset((Sample("0", "text", text="t"),), "mem", "text", "sha256:e")
+
+    def fp(config: SweepConfig) -> str:
+        return _fingerprint(ckpt, config, data, None, None)
+
+    own = fp(SweepConfig())
+    # the base named in adapter_config.json is the one --base would name: the same key
+    assert own == fp(SweepConfig(base=str(base_dir)))
+    # new base weights (same adapter) re-evaluate the checkpoint
+    (base_dir / "model.safetensors").write_bytes(b"other base weights")
+    assert fp(SweepConfig()) != own
+
+
+def test_a_missing_adapter_base_names_the_sweep_s_fix(tmp_path):
+    from tunecheck.data import Dataset, Sample
+    from tunecheck.errors import ModelError
+    from tunecheck.overfitting._sweep import _fingerprint
+
+    ckpt = _adapter(tmp_path, tmp_path / "gone")
+    data = Dataset((Sample("0", "text", text="t"),), "mem", "text", "sha256:e")
+    with pytest.raises(ModelError) as err:
+        _fingerprint(ckpt, SweepConfig(), data, None, None)
+    # the models layer's own fix (--model 'PATH,base=...') is replaced by the sweep's option
+    assert str(err.value) == (f"{ckpt.path}: base model {tmp_path / 'gone'} named in adapter_config.json "
+                              "(base_model_name_or_path) was not found; pass the base model with --base PATH")
+
+
+def test_the_task_is_scored_with_the_sweep_s_labels_rules_and_resampling():
+    config = SweepConfig(perplexity=PerplexityConfig(n_resamples=1234, seed=7), task="classification", labels=("pos", "neg"))
+    sc = config.score_config()
+    assert (sc.task, sc.labels, sc.rules, sc.n_resamples, sc.seed) == ("classification", ("pos", "neg"), None, 1234, 7)
+    rules = {"max_words": 5}
+    fmt = SweepConfig(task="format", rules=rules).score_config()
+    assert (fmt.task, fmt.rules, fmt.labels) == ("format", rules, None)
+    # an unknown task is found when the config is made, before any model loads
+    with pytest.raises(ConfigError, match="--task 'summarise'"):
+        SweepConfig(task="summarise")
+    with pytest.raises(ConfigError, match="sweep --task custom is not supported"):
+        SweepConfig(task="custom")
+
+
+def test_a_checkpoint_s_cache_file_reads_back_to_the_same_scores():
+    from tunecheck.data import Dataset, Sample
+    from tunecheck.overfitting._sweep import _perplexity_dict, _perplexity_from
+
+    config = PerplexityConfig(n_resamples=200, seed=4)
+    records = [Record(str(i), "checkpoint-3", {"nll": 2.0 + i, "tokens": 4.0 + i, "bytes": 17.0, "words": 3.0}) for i in range(5)]
+    mp = summarise_records("checkpoint-3", records, config, tokenization="sha256:tok", identity={"path": "/x", "files": 2})
+    saved = _perplexity_dict(mp)
+    assert saved == {
+        "model": "checkpoint-3", "tokenization_sha256": "sha256:tok", "identity": {"path": "/x", "files": 2},
+        "per_document": [{"id": str(i), "nll": 2.0 + i, "tokens": 4.0 + i, "bytes": 17.0, "words": 3.0} for i in range(5)],
+    }
+    data = Dataset(tuple(Sample(str(i), "text", text="t") for i in range(5)), "mem", "text", "sha256:e")
+    back = _perplexity_from(json.loads(json.dumps(saved)), "checkpoint-3", config, data)
+    assert (back.model, back.tokenization, back.identity) == ("checkpoint-3", "sha256:tok", {"path": "/x", "files": 2})
+    assert [(r.sample_id, r.model, r.values) for r in back.records] == [(r.sample_id, r.model, r.values) for r in records]
+    assert back.metrics == mp.metrics and back.totals == mp.totals
+    # a file from before identities were kept reads back with an empty one
+    assert _perplexity_from({**saved, "identity": None}, "checkpoint-3", config, data).identity == {}
