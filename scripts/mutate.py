@@ -103,7 +103,9 @@ def workdir(name: str) -> Path:
 def mutmut(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     only, tests = PACKAGES[name]
     code = _RUN.format(only=only, tests=tests)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+           # the tiny trained models of tests/conftest.py, built once per package instead of once per mutant
+           "TUNECHECK_FIXTURE_CACHE": str(workdir(name) / "fixtures")}
     return subprocess.run(
         [sys.executable, "-c", code, *args], cwd=workdir(name), env=env, text=True, capture_output=args[0] != "run"
     )

@@ -39,12 +39,34 @@ def tiny_model(tokenizer: Any) -> Any:
     return tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128, seed=0)
 
 
+FIXTURE_CACHE = os.environ.get("TUNECHECK_FIXTURE_CACHE")
+"""Set by `make mutate` (scripts/mutate.py): every mutant runs its tests in a new pytest session, and
+training the memorised model again for each would take most of the time. The folders below are
+then built once per mutation run and reused; a normal test run always builds them afresh."""
+
+
+def _folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, bool]:
+    """Where a fixture's model folders go, and whether they are already built (mutation runs only)."""
+    if FIXTURE_CACHE is None:
+        return tmp_path_factory.mktemp(name), False
+    root = Path(FIXTURE_CACHE) / name
+    return root, (root / ".built").is_file()
+
+
+def _built(root: Path) -> None:
+    if FIXTURE_CACHE is not None:
+        (root / ".built").write_text("")
+
+
 @pytest.fixture(scope="session")
 def model_dirs(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any, other_tokenizer: Any) -> dict[str, Path]:
     """Saved models as users have them: a base dir, a LoRA adapter dir, a model with another tokenizer."""
     from peft import LoraConfig, get_peft_model
 
-    root = tmp_path_factory.mktemp("models")
+    root, done = _folder(tmp_path_factory, "models")
+    dirs = {"base": root / "base", "other": root / "other", "adapter": root / "adapter", "difftok": root / "difftok"}
+    if done:
+        return dirs
     base = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128, seed=0)
     base.save_pretrained(root / "base")
     tokenizer.save_pretrained(root / "base")
@@ -60,7 +82,8 @@ def model_dirs(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any, other_t
     diff = tiny_llama(other_tokenizer, hidden=32, layers=2, heads=2, context=128, seed=2)
     diff.save_pretrained(root / "difftok")
     other_tokenizer.save_pretrained(root / "difftok")
-    return {"base": root / "base", "other": root / "other", "adapter": root / "adapter", "difftok": root / "difftok"}
+    _built(root)
+    return dirs
 
 
 class TableLM(torch.nn.Module):
@@ -123,7 +146,9 @@ def memorised(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any) -> dict[
 
     from tunecheck.demo import tiny_llama
 
-    root = tmp_path_factory.mktemp("memorised")
+    root, done = _folder(tmp_path_factory, "memorised")
+    if done:
+        return {"base": root / "base", "tuned": root / "tuned"}
     base = tiny_llama(tokenizer, hidden=32, layers=2, heads=2, context=128, seed=0)
     base.save_pretrained(root / "base")
     tokenizer.save_pretrained(root / "base")
@@ -144,6 +169,7 @@ def memorised(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any) -> dict[
     base.eval()
     base.save_pretrained(root / "tuned")
     tokenizer.save_pretrained(root / "tuned")
+    _built(root)
     return {"base": root / "base", "tuned": root / "tuned"}
 
 
