@@ -127,8 +127,13 @@ def not_killed(name: str) -> list[str]:
 
 def show(name: str, mutants: list[str]) -> int:
     """Print the diff of each named mutant of a package (all its survivors when none is named)."""
-    for m in mutants or not_killed(name):
-        print(mutmut(name, "show", m).stdout, flush=True)
+    only, tests = PACKAGES[name]
+    names = mutants or not_killed(name)
+    # one process for all of them (each `mutmut show` alone would start Python again)
+    code = _RUN.format(only=only, tests=tests).replace(
+        "cli(sys.argv[1:])", "for m in sys.argv[1:]:\n    cli(['show', m], standalone_mode=False)"
+    )
+    subprocess.run([sys.executable, "-c", code, *names], cwd=workdir(name), text=True)
     return 0
 
 
