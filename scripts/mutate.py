@@ -54,13 +54,16 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "perplexity/_evaluate.py": (["src/tunecheck/perplexity/_evaluate.py"], ["tests/perplexity"]),
     "perplexity/_metrics.py": (["src/tunecheck/perplexity/_metrics.py", "src/tunecheck/perplexity/_show.py"], ["tests/perplexity"]),
     # the model-driven checks of overfitting/ and the other modules not covered above, one target each
-    "overfitting/_evaluate.py": (["src/tunecheck/overfitting/_evaluate.py"], ["tests/overfitting/test_gap.py", "tests/overfitting/test_applies.py"]),
+    "overfitting/_evaluate.py": (
+        ["src/tunecheck/overfitting/_evaluate.py"],
+        ["tests/overfitting/test_gap.py", "tests/overfitting/test_applies.py", "tests/overfitting/test_overfit_rules.py"],
+    ),
     "overfitting/_ucurve.py": (["src/tunecheck/overfitting/_ucurve.py"], ["tests/overfitting/test_sweep.py"]),
-    "overfitting/_copying.py": (["src/tunecheck/overfitting/_copying.py"], ["tests/overfitting/test_copying.py"]),
-    "overfitting/_diversity.py": (["src/tunecheck/overfitting/_diversity.py"], ["tests/overfitting/test_diversity.py"]),
+    "overfitting/_copying.py": (["src/tunecheck/overfitting/_copying.py"], ["tests/overfitting/test_copying.py", "tests/overfitting/test_copying_rules.py"]),
+    "overfitting/_diversity.py": (["src/tunecheck/overfitting/_diversity.py"], ["tests/overfitting/test_diversity.py", "tests/overfitting/test_diversity_rules.py"]),
     "overfitting/_extraction.py": (["src/tunecheck/overfitting/_extraction.py"], ["tests/overfitting/test_extraction.py"]),
     "overfitting/_membership.py": (["src/tunecheck/overfitting/_membership.py"], ["tests/overfitting/test_membership.py"]),
-    "overfitting/_rephrase.py": (["src/tunecheck/overfitting/_rephrase.py"], ["tests/overfitting/test_rephrase.py"]),
+    "overfitting/_rephrase.py": (["src/tunecheck/overfitting/_rephrase.py"], ["tests/overfitting/test_rephrase.py", "tests/overfitting/test_rephrase_rules.py"]),
     "overfitting/_plots.py": (["src/tunecheck/overfitting/_plots.py"], ["tests/overfitting/test_plots.py"]),
     # the module of stats/ whose logic the redesign changed (issue 10: `paired` and `compare_metrics`
     # make a core.Comparison); the rest of stats/ and metrics/ only lost `to_dict`s and import lazily
