@@ -48,3 +48,15 @@ def test_paraphrases_pair_by_original_id(tmp_path):
     para.write_text(para.read_text() + json.dumps({"id": "p9", "original_id": "0", "output": "a"}) + "\n")
     with pytest.raises(DataError, match="second paraphrase of '0'"):
         rephrase_sensitivity([(orig, str(para))], ScoreConfig("qa", n_resamples=1000))
+
+
+def test_a_lower_is_better_metrics_change_is_lower_is_better(tmp_path):
+    # a custom word count marked lower-is-better: the tuned model's paraphrase outputs grow by
+    # 5 + i % 3 words (mean 6 over 30 ids), the base's not at all; tuned's change minus base's = +6: worse
+    (tmp_path / "m.py").write_text("def length(prediction, sample):\n    return float(len(prediction.split()))\nlength.higher_is_better = False\n")
+    short, long = ["a"] * 30, ["a " + "blah " * (5 + i % 3) for i in range(30)]
+    sets = [_preds(tmp_path / f"{name}.jsonl", outs, ["a"] * 30) for name, outs in (("bo", short), ("bp", short), ("to", short), ("tp", long))]
+    config = ScoreConfig("qa", custom=(f"{tmp_path / 'm.py'}:length",), n_resamples=1000)
+    result = rephrase_sensitivity([(sets[0], sets[1]), (sets[2], sets[3])], config, names=["base", "tuned"]).to_result()
+    did = next(c for c in result.comparisons if c.metric == "length_change")
+    assert did.difference == pytest.approx(6.0) and did.higher_is_better is False and did.verdict.value == "regressed"

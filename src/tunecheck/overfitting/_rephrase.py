@@ -110,6 +110,8 @@ def rephrase_sensitivity(
         deltas.append((name, change))
     versus: list[Comparison] = []
     base_name, base_change = deltas[0]
+    # a lower-is-better metric's change is lower-is-better too (a custom metric may say so)
+    better = {c.metric: c.higher_is_better for c in per_model[0][1].comparison}
     for name, change in deltas[1:]:
         results = []
         for metric, by_id in base_change.items():
@@ -117,8 +119,9 @@ def rephrase_sensitivity(
             shared = [i for i in by_id if i in other]
             if len(shared) < 2:
                 continue
-            a = SampleStats.mean(f"{metric}_change", np.array([by_id[i] for i in shared]))
-            b = SampleStats.mean(f"{metric}_change", np.array([other[i] for i in shared]))
+            hib = better[metric]
+            a = SampleStats.mean(f"{metric}_change", np.array([by_id[i] for i in shared]), higher_is_better=hib)
+            b = SampleStats.mean(f"{metric}_change", np.array([other[i] for i in shared]), higher_is_better=hib)
             results.append(paired(a, b, n_resamples=config.n_resamples, seed=config.seed, baseline=base_name, model=name))
         versus += adjust_holm(results)
     return RephraseReport(config.task, per_model, versus, warnings)
