@@ -1,7 +1,7 @@
 """Mutation-testing cases for `overfitting/_copying.py`: each test pins a rule a surviving mutant
 changed (which rows are paired and with whom, directions, counts and boundaries, which example is
 shown and the training excerpt around it, what the Result records). The survivors that stay are
-explained in tests/MUTANTS.md."""
+explained in tests/MUTANTS.md (section overfitting/_copying.py)."""
 
 from __future__ import annotations
 
