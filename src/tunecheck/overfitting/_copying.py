@@ -197,10 +197,7 @@ def evaluate_copying(
     comparison = []
     base = results[0]
     for pset, other in zip(sets[1:], results[1:]):
-        shared, rows_a, rows_b = align_ids(base.ids, other.ids)
-        if not shared:
-            warnings += pairing_warnings(sets[0], pset, 0)
-            continue
+        shared, rows_a, rows_b = align_ids(base.ids, other.ids)  # never empty: require_shared_ids checked
         results_b = compare_metrics(base.metrics(), other.metrics(), rows_a, rows_b, n_resamples=config.n_resamples, seed=config.seed, baseline=base.model, model=other.model)
         warnings += pairing_warnings(sets[0], pset, len(shared), results=results_b)
         comparison += results_b
