@@ -16,9 +16,23 @@ from tunecheck.overfitting._membership import MembershipResult, membership_signa
 from tunecheck.overfitting._signals import from_comparisons, margin
 from tunecheck.stats import AurocResult
 
+LOWER_IS_BETTER = {"copy_rate", "copied_share", "self_bleu", "extracted", "prefix_match", "token_match"}
+"""The built-in metrics whose comparisons the layers make lower-is-better."""
 
-def _c(metric: str, verdict: str, ci: tuple[float, float], base: float = 0.5, value: float = 0.5, n: int = 50, model: str = "tuned") -> Comparison:
-    return Comparison(metric, "base", model, n, base, value, value - base, ci, 0.5, Verdict(verdict))
+
+def _c(metric: str, verdict: str, ci: tuple[float, float], base: float = 0.5, value: float = 0.5, n: int = 50, model: str = "tuned",
+       higher_is_better: bool | None = None) -> Comparison:
+    hib = metric not in LOWER_IS_BETTER if higher_is_better is None else higher_is_better
+    return Comparison(metric, "base", model, n, base, value, value - base, ci, 0.5, Verdict(verdict), hib)
+
+
+def test_non_inferiority_reads_the_comparison_s_own_direction():
+    # a custom per-sample change where lower is better (e.g. words added on paraphrases): a CI of
+    # [-0.5, +0.01] rules out a rise beyond the 2-point margin, so no worse than the base; read as
+    # higher-is-better it would not rule out a 0.5 drop
+    assert _status(_c("words_change", "inconclusive", (-0.5, 0.01), higher_is_better=False)) == Status.HEALTHY
+    assert _status(_c("words_change", "inconclusive", (-0.5, 0.01), higher_is_better=True)) == Status.INCONCLUSIVE
+    assert _status(_c("words_change", "inconclusive", (-0.01, 0.5), higher_is_better=False)) == Status.INCONCLUSIVE
 
 
 def _status(*comparisons: Comparison, applies: Applies = YES) -> Status:

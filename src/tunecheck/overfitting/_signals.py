@@ -48,11 +48,12 @@ def margin(c: Comparison) -> float:
 
 
 def no_worse(c: Comparison) -> bool:
-    """Non-inferiority: the CI rules out a harm larger than the margin."""
+    """Non-inferiority: the CI rules out a harm larger than the margin, in the metric's own
+    direction (the comparison's, so a custom lower-is-better metric is read the right way round)."""
     lo, hi = c.ci95
     if not (_finite(lo) and _finite(hi)):
         return False
-    return hi <= margin(c) if c.metric in _LOWER_IS_BETTER else lo >= -margin(c)
+    return lo >= -margin(c) if c.higher_is_better else hi <= margin(c)
 
 
 def from_comparisons(
