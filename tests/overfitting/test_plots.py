@@ -113,7 +113,7 @@ def test_sweep_chart_places_checkpoints_by_step_and_marks_the_best():
     val, train = chart.series
     assert (val.name, list(val.xs)) == ("validation loss", [100.0, 200.0, 300.0])
     assert list(val.ys) == [r.eval_loss for r in report.checkpoints]
-    assert (train.name, list(train.ys)) == ("training loss", pytest.approx([1.9, 0.8, 0.4]))
+    assert (train.name, list(train.xs), list(train.ys)) == ("training loss", [100.0, 200.0, 300.0], pytest.approx([1.9, 0.8, 0.4]))
     [best] = chart.markers
     assert (best.label, best.x, best.y) == ("best: checkpoint-1", 200.0, report.checkpoints[1].eval_loss)
     assert (chart.title, chart.x_label, chart.y_label) == ("Checkpoint sweep: loss per checkpoint", "step", "loss (nats/token)")
@@ -156,3 +156,48 @@ def test_the_drawn_figures_carry_the_chart_s_data():
     assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == (r"T \$x\$", "X", "Y")
     assert ax.get_legend() is not None
     assert _mpl_figure([], [], "t", "x", "y").axes[0].get_legend() is None  # nothing to name
+
+
+def test_the_title_names_the_log_by_its_folder_and_file():
+    from dataclasses import replace
+
+    from tunecheck.overfitting._plots import curves_chart
+
+    curves = replace(make_curves(FALLING, DIVERGING), source="/home/me/runs/lora-7/trainer_state.json")
+    assert curves_chart(curves).title == "Training curves: lora-7/trainer_state.json"
+
+
+def test_points_and_markers_are_drawn_where_they_are(tmp_path):
+    from tunecheck.overfitting._plots import (
+        _POINTS_UP_TO,
+        _html_text,
+        _mpl_figure,
+        _mpl_text,
+        _plotly_figure,
+    )
+
+    # exactly _POINTS_UP_TO points still get a dot each; a line without markers still gets a legend
+    edge = [Series("edge", list(range(_POINTS_UP_TO)), [1.0] * _POINTS_UP_TO)]
+    assert _plotly_figure(edge, [], "t", "x", "y").data[0].mode == "lines+markers"
+    ax = _mpl_figure(edge, [], "t", "x", "y").axes[0]
+    assert ax.get_lines()[0].get_marker() == "o" and ax.get_legend() is not None
+    ax = _mpl_figure([Series("a", [10, 20], [1.0, 2.0])], [Marker("m", 20, 2.0)], "t", "x", "y").axes[0]
+    line, marker = ax.get_lines()
+    assert list(line.get_xdata()) == [10, 20] and (list(marker.get_xdata()), list(marker.get_ydata())) == ([20], [2.0])
+    # a leading "_" would hide a legend entry in matplotlib; quotes are escaped for any HTML context
+    assert (_mpl_text("_hidden"), _mpl_text("shown_")) == (" _hidden", "shown_")
+    assert _html_text('a "b" <c>') == "a &quot;b&quot; &lt;c&gt;"
+    # line_chart draws its markers; the page carries plotly.js itself (it opens offline)
+    line_chart([Series("a", [1, 2], [1.0, 0.5])], title="t", x_label="x", y_label="y", markers=[Marker("the best", 2, 0.5)],
+               html=tmp_path / "c.html")
+    page = (tmp_path / "c.html").read_text()
+    assert '"name":"the best"' in page and "plotly.js v" in page
+
+
+def test_plot_sweep_writes_both_files(tmp_path):
+    from tunecheck.overfitting import plot_sweep
+
+    plot_sweep(_sweep_report([100, 200, 300]), png=tmp_path / "u.png", html=tmp_path / "u.html")
+    assert (tmp_path / "u.png").read_bytes().startswith(PNG_MAGIC)
+    page = (tmp_path / "u.html").read_text()
+    assert "<title>Checkpoint sweep: loss per checkpoint</title>" in page and '"name":"best: checkpoint-1"' in page
