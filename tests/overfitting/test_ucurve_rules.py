@@ -139,6 +139,18 @@ def test_a_last_gain_under_1_percent_of_the_loss_has_nearly_levelled_off():
                                                              "loss still fell at the last checkpoint (by 0.0156 from checkpoint-1): more training may help")
 
 
+def test_a_diverged_checkpoint_before_the_last_is_skipped_when_saying_whether_the_loss_still_fell():
+    # checkpoint-2 diverged (NaN), checkpoint-3 recovered and is the best: the loss fell from
+    # checkpoint-1 (2.0 -> 1.25, by 0.75), not "checkpoint-2 is not told apart from it"
+    results = [_flat("checkpoint-1", 1, 2.0), _flat("checkpoint-2", 2, math.nan), _flat("checkpoint-3", 3, 1.25)]
+    text = recommend(results, 2, ["under-fitting", "diverged", "best"])
+    assert text == ("use checkpoint-3 (step 3): lowest validation loss 1.2500; loss still fell at the last checkpoint "
+                    "(by 0.7500 from checkpoint-1): more training may help; checkpoint-2: loss is NaN/inf (training diverged numerically)")
+    # every earlier checkpoint diverged: nothing to compare the last with
+    alone = recommend([_flat("checkpoint-1", 1, math.nan), _flat("checkpoint-2", 2, 1.25)], 1, ["diverged", "best"])
+    assert alone == "use checkpoint-2 (step 2): lowest validation loss 1.2500; checkpoint-1: loss is NaN/inf (training diverged numerically)"
+
+
 # --- each checkpoint's estimates -------------------------------------------------------------------
 
 
