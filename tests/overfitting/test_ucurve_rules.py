@@ -1,5 +1,5 @@
 """Mutation-testing cases for overfitting/_ucurve.py (tests/MUTANTS.md; the survivors that stay
-are explained in the coordinator's notes for this module): the recommendation's exact text for
+are explained there, section overfitting/_ucurve.py): the recommendation's exact text for
 every branch, each checkpoint's estimates, the sweep's Result and signal, and the paired
 comparison with the best checkpoint (its direction, seed, resamples and Holm adjustment).
 
