@@ -177,11 +177,15 @@ _CEILING = {"bleu": 100.0, "chrf": 100.0}
 def _at_the_end(results: Sequence[CheckpointResult], best: int, phases: Sequence[str]) -> str:
     """What to say when the last checkpoint is the best: "more training may help" only when the
     last step still gained clearly and there is something left to gain (a loss well above 0, a
-    task metric below its maximum)."""
-    b, prev = results[best], results[best - 1]
+    task metric below its maximum). It is compared with the last checkpoint before it that did
+    not diverge (a NaN/inf one is neither "not told apart" nor a loss to fall from)."""
+    earlier = [i for i in range(best) if phases[i] != "diverged"]
+    if not earlier:
+        return ""
+    b, prev = results[best], results[earlier[-1]]
     gain = prev.eval_loss - b.eval_loss
     fell = f"loss still fell at the last checkpoint (by {gain:.4f} from {prev.checkpoint.name})"
-    if phases[best - 1] != "under-fitting":
+    if phases[earlier[-1]] != "under-fitting":
         return f"; {prev.checkpoint.name} is not told apart from it: the loss has levelled off"
     at_max = [k for k, v in b.task.items() if math.isfinite(v.value) and v.value >= _CEILING.get(k, 1.0) - 1e-9]
     if at_max:
