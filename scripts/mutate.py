@@ -58,7 +58,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["src/tunecheck/overfitting/_evaluate.py"],
         ["tests/overfitting/test_gap.py", "tests/overfitting/test_applies.py", "tests/overfitting/test_overfit_rules.py"],
     ),
-    "overfitting/_ucurve.py": (["src/tunecheck/overfitting/_ucurve.py"], ["tests/overfitting/test_sweep.py"]),
+    "overfitting/_ucurve.py": (["src/tunecheck/overfitting/_ucurve.py"], ["tests/overfitting/test_sweep.py", "tests/overfitting/test_ucurve_rules.py"]),
     "overfitting/_copying.py": (["src/tunecheck/overfitting/_copying.py"], ["tests/overfitting/test_copying.py", "tests/overfitting/test_copying_rules.py"]),
     "overfitting/_diversity.py": (["src/tunecheck/overfitting/_diversity.py"], ["tests/overfitting/test_diversity.py", "tests/overfitting/test_diversity_rules.py"]),
     "overfitting/_extraction.py": (["src/tunecheck/overfitting/_extraction.py"], ["tests/overfitting/test_extraction.py", "tests/overfitting/test_extraction_rules.py"]),
