@@ -68,9 +68,9 @@ def min_k_prob(logprobs: np.ndarray, k_percent: float) -> float:
 
 @dataclass
 class DocScores:
-    """Per-example scores of one model on one set, in sample order."""
+    """Per-example scores of one model on one set, in sample order (a base's and a tuned model's
+    scores of one set pair up by position: both score the same Dataset)."""
 
-    ids: list[str]
     mean_logprob: np.ndarray
     min_k: np.ndarray
 
@@ -140,7 +140,7 @@ def score_docs(model: LogLikelihoodModel, dataset: Dataset, config: MembershipCo
     scores = model.loglikelihood(requests, max_length=p.max_length, stride=p.stride, batch_size=p.batch_size, progress=progress, windows=p.windows)
     mean = np.array([s.logprobs.mean() if s.n_tokens else np.nan for s in scores])
     mink = np.array([min_k_prob(s.logprobs, config.k_percent) for s in scores])
-    return DocScores([s.id for s in dataset], mean, mink)
+    return DocScores(mean, mink)
 
 
 def _subsample(data: Dataset, n: int, seed: int) -> Dataset:
