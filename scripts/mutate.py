@@ -62,7 +62,7 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
     "overfitting/_copying.py": (["src/tunecheck/overfitting/_copying.py"], ["tests/overfitting/test_copying.py", "tests/overfitting/test_copying_rules.py"]),
     "overfitting/_diversity.py": (["src/tunecheck/overfitting/_diversity.py"], ["tests/overfitting/test_diversity.py", "tests/overfitting/test_diversity_rules.py"]),
     "overfitting/_extraction.py": (["src/tunecheck/overfitting/_extraction.py"], ["tests/overfitting/test_extraction.py", "tests/overfitting/test_extraction_rules.py"]),
-    "overfitting/_membership.py": (["src/tunecheck/overfitting/_membership.py"], ["tests/overfitting/test_membership.py"]),
+    "overfitting/_membership.py": (["src/tunecheck/overfitting/_membership.py"], ["tests/overfitting/test_membership.py", "tests/overfitting/test_membership_rules.py"]),
     "overfitting/_rephrase.py": (["src/tunecheck/overfitting/_rephrase.py"], ["tests/overfitting/test_rephrase.py", "tests/overfitting/test_rephrase_rules.py"]),
     "overfitting/_plots.py": (["src/tunecheck/overfitting/_plots.py"], ["tests/overfitting/test_plots.py"]),
     # the module of stats/ whose logic the redesign changed (issue 10: `paired` and `compare_metrics`
