@@ -22,7 +22,6 @@ from tunecheck.overfitting import MembershipConfig, evaluate_membership, min_k_p
 from tunecheck.overfitting._membership import (
     MembershipResult,
     _level,
-    _subsample,
     membership_applies,
     membership_signal,
 )
@@ -97,15 +96,6 @@ def test_too_few_examples_in_the_smaller_set_is_not_applicable():
 def _texts(prefix: str, n: int) -> Dataset:
     samples = tuple(Sample(f"{prefix}{i}", "text", text=f"{prefix} text {i}") for i in range(n))
     return Dataset(samples, f"{prefix}.jsonl", "text", f"sha-{prefix}")
-
-
-def test_subsample_draws_n_rows_seeded_and_keeps_the_source():
-    data = _texts("t", 12)
-    # Python's random.Random(3).sample(range(12), 10), sorted: rows 1 and 7 are left out
-    kept = _subsample(data, 10, 3)
-    assert [s.id for s in kept] == ["t0", "t2", "t3", "t4", "t5", "t6", "t8", "t9", "t10", "t11"]
-    assert (kept.source, kept.shape, kept.sha256) == ("t.jsonl", "text", "sha-t")
-    assert _subsample(data, 12, 3) == data  # n rows or fewer: all of them
 
 
 # ---------------------------------------------------------------- the check, with a fake scorer
@@ -242,10 +232,17 @@ def test_the_sets_are_subsampled_with_the_seed_and_the_seed_plus_one():
     model = FakeScorer("a", table)
     config = MembershipConfig(n_samples=10, perplexity=PerplexityConfig(n_resamples=100, seed=3))
     report = evaluate_membership([model], train, held, config)  # type: ignore[list-item]
-    # random.Random(3) keeps all training rows but 1 and 7; random.Random(4) all held-out rows but 2 and 11
-    assert model.calls[0][0] == [f"t text {i}" for i in (0, 2, 3, 4, 5, 6, 8, 9, 10, 11)]
-    assert model.calls[1][0] == [f"h text {i}" for i in (0, 1, 3, 4, 5, 6, 7, 8, 9, 10)]
-    assert [(d.source, d.sha256, d.n) for d in report.inputs] == [("t.jsonl", "sha-t", 10), ("h.jsonl", "sha-h", 10)]
+    # the rows `Dataset.sample` (every --limit's sampler) keeps: numpy's generator seeded 3 and 4
+    def kept(seed: int) -> list[int]:
+        return sorted(int(i) for i in np.random.default_rng(seed).choice(12, size=10, replace=False))
+
+    assert kept(3) != kept(4)
+    assert model.calls[0][0] == [f"t text {i}" for i in kept(3)]
+    assert model.calls[1][0] == [f"h text {i}" for i in kept(4)]
+    # each set recorded as sampled: the kept rows' own hash, and how many of how many
+    for d, full, seed in zip(report.inputs, (train, held), (3, 4)):
+        assert (d.source, d.n, d.details["sampled"]) == (full.source, 10, {"n": 10, "of": 12, "seed": seed})
+        assert d.sha256 == full.sample(10, seed).sha256 != full.sha256
 
 
 @pytest.mark.parametrize(("n_train", "n_held", "warned"), [(100, 100, False), (99, 100, True), (100, 99, True)])

@@ -18,7 +18,6 @@ like new data; near 1.0 it has memorised it. Scores (all per example, higher = "
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -143,13 +142,6 @@ def score_docs(model: LogLikelihoodModel, dataset: Dataset, config: MembershipCo
     return DocScores(mean, mink)
 
 
-def _subsample(data: Dataset, n: int, seed: int) -> Dataset:
-    if len(data) <= n:
-        return data
-    keep = sorted(random.Random(seed).sample(range(len(data)), n))
-    return Dataset(tuple(data.samples[i] for i in keep), data.source, data.shape, data.sha256)
-
-
 def _level(reference: AurocResult) -> tuple[str, str]:
     value, (lo, hi) = reference.value.value, reference.value.ci95 or (float("nan"), float("nan"))
     if value >= HIGH_AUROC and lo > 0.5:
@@ -189,7 +181,8 @@ def evaluate_membership(
     if train_set.sha256 == held_set.sha256:
         raise ConfigError(f"--train and --eval hold the same data ({train_set.source}); pass held-out data")
     seed = config.perplexity.seed
-    train_set, held_set = _subsample(train_set, config.n_samples, seed), _subsample(held_set, config.n_samples, seed + 1)
+    # the sampler every --limit uses: the result records the rows' own hash and what was sampled
+    train_set, held_set = train_set.sample(config.n_samples, seed), held_set.sample(config.n_samples, seed + 1)
     scored: list[tuple[str, DocScores, DocScores]] = []
     identities: list[dict[str, Any]] = []
     p = config.perplexity
