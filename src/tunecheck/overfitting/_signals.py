@@ -36,13 +36,14 @@ def _g(x: float | None, fmt: str = ".3g") -> str:
     return format(x, fmt) if x is not None and _finite(x) else "n/a"
 
 
-def _ci(ci: tuple[float, float] | None) -> str:
-    return f"[{_g(ci[0], '+.3g')}, {_g(ci[1], '+.3g')}]" if ci else "[n/a]"
+def _ci(ci: tuple[float, float]) -> str:
+    """A comparison's CI is always a pair; an undefined one is a pair of NaNs, shown n/a."""
+    return f"[{_g(ci[0], '+.3g')}, {_g(ci[1], '+.3g')}]"
 
 
 def margin(c: Comparison) -> float:
     """How much harm a "healthy" reading must rule out for this metric."""
-    if c.metric in ("copy_rate", "copied_share") or c.metric.endswith("_change") or c.metric in _LOWER_IS_BETTER - {"self_bleu"}:
+    if c.metric.endswith("_change") or c.metric in _LOWER_IS_BETTER - {"self_bleu"}:
         return ABSOLUTE_MARGIN
     return max(ABSOLUTE_MARGIN, RELATIVE_MARGIN * abs(c.baseline_value)) if _finite(c.baseline_value) else ABSOLUTE_MARGIN
 
