@@ -216,3 +216,37 @@ def test_fewer_high_evaluations_than_patience():
         "use the checkpoint at epoch 2 / step 20 (best eval loss 1.000) or the final one (eval loss 1.000): later "
         "evaluations never stayed above the best by more than 0.000 for 3 in a row, which is noise, not overfitting"
     )
+
+
+# The training-loss spike finding (tests/MUTANTS.md's open _curves items): the reference is the
+# median of the 5 logs before, the threshold 50% of it (or 6 noise units), and a spike lasting
+# several logs counts once.
+
+
+def _spike_text(values):
+    from tunecheck.overfitting._curves import _spikes
+    from tunecheck.overfitting._logs import CurvePoint
+
+    found = _spikes([CurvePoint(i + 1, float(v), None) for i, v in enumerate(values)])
+    return found[0].split(" (", 1)[1].split("): ", 1)[0] if found else None
+
+
+def test_a_spike_is_measured_against_the_median_of_the_five_logs_before():
+    # at step 4 the window is all three logs before (1, 2, 4): median 2 (not 3, the median of 2 and 4)
+    assert _spike_text([1, 2, 4, 20]) == "step 4: 20.000 vs about 2.000 before"
+    # at step 8 the window is the 5 logs before (4, 4, 1, 2, 3): median 3 (6 logs would give 3.5)
+    assert _spike_text([4, 4, 4, 4, 1, 2, 3, 40]) == "step 8: 40.000 vs about 3.000 before"
+
+
+def test_a_spike_must_be_half_again_the_reference():
+    # 2.5 against a median of 2 is 25% above it: not a spike (the noise floor here is about 0.3)
+    assert _spike_text([2] * 10 + [2.5] + [2] * 9) is None
+    assert _spike_text([2] * 10 + [3.1] + [2] * 9) == "step 11: 3.100 vs about 2.000 before"
+
+
+def test_a_spike_lasting_two_logs_counts_once():
+    from tunecheck.overfitting._curves import _spikes
+    from tunecheck.overfitting._logs import CurvePoint
+
+    [finding] = _spikes([CurvePoint(i + 1, float(v), None) for i, v in enumerate([1, 1, 1, 5, 5, 1, 1, 1, 6])])
+    assert finding.startswith("training loss spiked 2 time(s) (step 4: 5.000 vs about 1.000 before; step 9: 6.000 vs about 1.000 before)")
