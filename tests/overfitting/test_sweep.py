@@ -398,7 +398,6 @@ def test_the_task_is_scored_with_the_sweep_s_labels_rules_and_resampling():
 
 
 def test_a_checkpoint_s_cache_file_reads_back_to_the_same_scores():
-    from tunecheck.data import Dataset, Sample
     from tunecheck.overfitting._sweep import _perplexity_dict, _perplexity_from
 
     config = PerplexityConfig(n_resamples=200, seed=4)
@@ -409,10 +408,9 @@ def test_a_checkpoint_s_cache_file_reads_back_to_the_same_scores():
         "model": "checkpoint-3", "tokenization_sha256": "sha256:tok", "identity": {"path": "/x", "files": 2},
         "per_document": [{"id": str(i), "nll": 2.0 + i, "tokens": 4.0 + i, "bytes": 17.0, "words": 3.0} for i in range(5)],
     }
-    data = Dataset(tuple(Sample(str(i), "text", text="t") for i in range(5)), "mem", "text", "sha256:e")
-    back = _perplexity_from(json.loads(json.dumps(saved)), "checkpoint-3", config, data)
+    back = _perplexity_from(json.loads(json.dumps(saved)), "checkpoint-3", config)
     assert (back.model, back.tokenization, back.identity) == ("checkpoint-3", "sha256:tok", {"path": "/x", "files": 2})
     assert [(r.sample_id, r.model, r.values) for r in back.records] == [(r.sample_id, r.model, r.values) for r in records]
     assert back.metrics == mp.metrics and back.totals == mp.totals
     # a file from before identities were kept reads back with an empty one
-    assert _perplexity_from({**saved, "identity": None}, "checkpoint-3", config, data).identity == {}
+    assert _perplexity_from({**saved, "identity": None}, "checkpoint-3", config).identity == {}

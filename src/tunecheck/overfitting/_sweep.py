@@ -136,7 +136,7 @@ def _perplexity_dict(mp: ModelPerplexity) -> dict[str, Any]:
     return {"model": mp.model, "tokenization_sha256": mp.tokenization, "identity": mp.identity, "per_document": per_document}
 
 
-def _perplexity_from(d: dict[str, Any], name: str, config: PerplexityConfig, dataset: Dataset) -> ModelPerplexity:
+def _perplexity_from(d: dict[str, Any], name: str, config: PerplexityConfig) -> ModelPerplexity:
     records = [Record(str(r["id"]), name, {k: float(r[k]) for k in SUMS}) for r in d["per_document"]]
     return summarise_records(name, records, config, tokenization=d["tokenization_sha256"], identity=d.get("identity") or {})
 
@@ -194,8 +194,8 @@ def sweep_checkpoints(
         p = config.perplexity
         results.append(CheckpointResult(
             ckpt,
-            _perplexity_from(saved["eval"], ckpt.name, p, eval_set),
-            _perplexity_from(saved["train"], ckpt.name, p, train_set) if train_set is not None else None,
+            _perplexity_from(saved["eval"], ckpt.name, p),
+            _perplexity_from(saved["train"], ckpt.name, p) if train_set is not None else None,
             {k: Estimate(v["value"], tuple(v["ci95"]) if v.get("ci95") else None) for k, v in saved.get("task", {}).items()},
         ))
         if task is not None:
