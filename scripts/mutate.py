@@ -49,7 +49,8 @@ PACKAGES: dict[str, tuple[list[str], list[str]]] = {
         ["src/tunecheck/overfitting/_logs.py"], ["tests/overfitting/test_logs.py", "tests/overfitting/test_logs_edges.py"],
     ),
     "overfitting/_sweep.py": (
-        ["src/tunecheck/overfitting/_sweep.py", "src/tunecheck/overfitting/_checkpoints.py"], ["tests/overfitting/test_sweep.py"],
+        ["src/tunecheck/overfitting/_sweep.py", "src/tunecheck/overfitting/_checkpoints.py"],
+        ["tests/overfitting/test_sweep.py", "tests/overfitting/test_sweep_rules.py"],
     ),
     "perplexity/_evaluate.py": (["src/tunecheck/perplexity/_evaluate.py"], ["tests/perplexity"]),
     "perplexity/_metrics.py": (["src/tunecheck/perplexity/_metrics.py", "src/tunecheck/perplexity/_show.py"], ["tests/perplexity"]),
