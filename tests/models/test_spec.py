@@ -322,6 +322,17 @@ def test_resolve_adapter_base_relative_to_the_adapter(tmp_path: Path) -> None:
     assert Path(r.model) == base.resolve()
 
 
+def test_resolve_expands_a_base_under_the_home_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `--base '~/base'` or "~/base" in adapter_config.json: resolve() checks it expanded, and hands
+    # the loader the expanded path (from_pretrained would take "~/base" for a hub id and refuse it)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    base = full_model(tmp_path / "base")
+    ad = adapter(tmp_path / "out" / "checkpoint-5", "~/base")
+    assert resolve(ModelSpec.parse(str(ad))).model == str(base)
+    other = adapter(tmp_path / "out" / "checkpoint-6", None)
+    assert resolve(ModelSpec(str(other), base="~/base")).model == str(base)
+
+
 # ---------------------------------------------------------------------------- GGUF files
 
 

@@ -124,6 +124,8 @@ def resolve(spec: ModelSpec) -> Resolved:
                 # the checkpoint folder is what it was relative to, not today's working directory
                 base = str((path / base).resolve())
             _check_base(path, base, explicit=spec.base is not None)
+            if Path(base).expanduser().exists():
+                base = str(Path(base).expanduser())  # "~/base": transformers would read it as a hub id
             has_tok = (path / "tokenizer_config.json").is_file() or (path / "tokenizer.json").is_file()
             base_gguf = _gguf.gguf_in(Path(base).expanduser())
             if base_gguf is not None:
