@@ -116,3 +116,39 @@ def test_learning_rate_alone_and_lightnings_lr_column(tmp_path):
     q = tmp_path / "metrics.csv"
     q.write_text("step,train_loss,lr-AdamW\n10,1.0,0.002\n")
     assert [(x.step, x.value) for x in read_curves(q).learning_rate] == [(10, 0.002)]
+
+
+# TensorBoard's open items of tests/MUTANTS.md: every point of a long run, the epoch of a point
+# logged without train/epoch, and the list of runs cut after five.
+
+
+def test_every_point_of_a_long_tensorboard_run_is_read(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    # TensorBoard's default keeps a 10,000-point reservoir sample per tag: a long run would be thinned
+    writer = SummaryWriter(str(tmp_path))
+    for step in range(1, 10_051):
+        writer.add_scalar("train/loss", 2.0, step)
+    writer.add_scalar("eval/loss", 1.0, 10_050)
+    writer.close()
+    c = read_curves(tmp_path)
+    assert [p.step for p in c.train] == list(range(1, 10_051))
+
+
+def test_an_epoch_comes_from_train_epoch_at_that_step_and_else_from_the_point():
+    from tunecheck.overfitting._logs import _with_epochs
+
+    got = _with_epochs([(10, 2.0, 0.25), (20, 1.5, None)], {10: 0.5})
+    assert [(p.step, p.value, p.epoch) for p in got] == [(10, 2.0, 0.5), (20, 1.5, None)]
+    assert [p.epoch for p in _with_epochs([(10, 2.0, 0.25)], {})] == [0.25]
+
+
+def test_more_than_five_runs_are_listed_five_and_cut(tmp_path):
+    from tensorboard.summary import Writer
+
+    for run in "abcdef":
+        w = Writer(str(tmp_path / "runs" / run))
+        w.add_scalar("loss", 1.0, step=1)
+        w.close()
+    with pytest.raises(DataError, match=r"holds event files of 6 runs \(runs/a, runs/b, runs/c, runs/d, runs/e, \.\.\.\); pass"):
+        read_curves(tmp_path)
