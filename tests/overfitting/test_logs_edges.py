@@ -152,3 +152,15 @@ def test_more_than_five_runs_are_listed_five_and_cut(tmp_path):
         w.close()
     with pytest.raises(DataError, match=r"holds event files of 6 runs \(runs/a, runs/b, runs/c, runs/d, runs/e, \.\.\.\); pass"):
         read_curves(tmp_path)
+
+
+def test_the_tags_of_a_log_without_loss_are_shown_up_to_twenty(tmp_path):
+    from tensorboard.summary import Writer
+
+    w = Writer(str(tmp_path))
+    for i in range(25):
+        w.add_scalar(f"metric_{i:02d}", 1.0, step=1)
+    w.close()
+    first_20 = ", ".join(f"metric_{i:02d}" for i in range(20))
+    with pytest.raises(DataError, match=rf"no loss in the event files \(tags: {first_20}\); tunecheck reads"):
+        read_curves(tmp_path)
