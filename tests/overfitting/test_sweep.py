@@ -414,3 +414,19 @@ def test_a_checkpoint_s_cache_file_reads_back_to_the_same_scores():
     assert back.metrics == mp.metrics and back.totals == mp.totals
     # a file from before identities were kept reads back with an empty one
     assert _perplexity_from({**saved, "identity": None}, "checkpoint-3", config).identity == {}
+
+
+def test_a_base_under_the_home_folder_keys_the_cache_by_its_files(tmp_path, monkeypatch):
+    from tunecheck.data import Dataset, Sample
+    from tunecheck.overfitting._sweep import _fingerprint
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    base_dir = tmp_path / "base"
+    base_dir.mkdir()
+    (base_dir / "config.json").write_text("{}")
+    (base_dir / "model.safetensors").write_bytes(b"base weights")
+    ckpt = _adapter(tmp_path, base_dir)
+    data = Dataset((Sample("0", "text", text="t"),), "mem", "text", "sha256:e")
+    before = _fingerprint(ckpt, SweepConfig(base="~/base"), data, None, None)
+    (base_dir / "model.safetensors").write_bytes(b"new base weights")
+    assert _fingerprint(ckpt, SweepConfig(base="~/base"), data, None, None) != before

@@ -116,7 +116,7 @@ def _fingerprint(
         "version": CACHE_VERSION,
         "files": _files_stamp(ckpt.path),
         "base": base,
-        "base_files": _files_stamp(Path(base)) if base else [],
+        "base_files": _files_stamp(Path(base).expanduser()) if base else [],  # --base "~/base" too
         "eval": eval_set.sha256,
         "train": train_set.sha256 if train_set else None,
         "fields": asdict(fields) if fields else None,
