@@ -250,3 +250,14 @@ def test_a_spike_lasting_two_logs_counts_once():
 
     [finding] = _spikes([CurvePoint(i + 1, float(v), None) for i, v in enumerate([1, 1, 1, 5, 5, 1, 1, 1, 6])])
     assert finding.startswith("training loss spiked 2 time(s) (step 4: 5.000 vs about 1.000 before; step 9: 6.000 vs about 1.000 before)")
+
+
+def test_an_evaluation_above_the_line_before_the_best_is_no_rise_after_it():
+    # patience 1, min_delta 0.1: step 10's 2.0 is far above best + 0.1, but it comes before the best
+    # (step 20); afterwards 1.05 stays within 0.1 of it: noise, no rise, no instability
+    r = analyse_curves(make_curves(FALLING, {10: 2.0, 20: 1.0, 30: 1.05}), patience=1, min_delta=0.1)
+    assert (r.best_step, r.diverges_at) == (20, None)
+    assert r.recommendation == (
+        "use the checkpoint at epoch 2 / step 20 (best eval loss 1.000) or the final one (eval loss 1.050): later "
+        "evaluations never stayed above the best by more than 0.100 for 1 in a row, which is noise, not overfitting"
+    )
