@@ -347,7 +347,8 @@ def _adapter(tmp_path, base_dir):
     return Checkpoint("checkpoint-5", 5, ckpt_dir)
 
 
-def test_an_adapter_checkpoint_is_keyed_by_the_base_its_config_names(tmp_path):
+def _keyed_adapter(tmp_path):
+    """A base folder, an adapter checkpoint naming it, and the checkpoint's cache key per config."""
     from tunecheck.data import Dataset, Sample
     from tunecheck.overfitting._sweep import _fingerprint
 
@@ -360,6 +361,12 @@ def test_an_adapter_checkpoint_is_keyed_by_the_base_its_config_names(tmp_path):
 
     def fp(config: SweepConfig) -> str:
         return _fingerprint(ckpt, config, data, None, None)
+
+    return base_dir, fp
+
+
+def test_an_adapter_checkpoint_is_keyed_by_the_base_its_config_names(tmp_path):
+    base_dir, fp = _keyed_adapter(tmp_path)
 
     own = fp(SweepConfig())
     # the base named in adapter_config.json is the one --base would name: the same key
@@ -417,16 +424,8 @@ def test_a_checkpoint_s_cache_file_reads_back_to_the_same_scores():
 
 
 def test_a_base_under_the_home_folder_keys_the_cache_by_its_files(tmp_path, monkeypatch):
-    from tunecheck.data import Dataset, Sample
-    from tunecheck.overfitting._sweep import _fingerprint
-
     monkeypatch.setenv("HOME", str(tmp_path))
-    base_dir = tmp_path / "base"
-    base_dir.mkdir()
-    (base_dir / "config.json").write_text("{}")
-    (base_dir / "model.safetensors").write_bytes(b"base weights")
-    ckpt = _adapter(tmp_path, base_dir)
-    data = Dataset((Sample("0", "text", text="t"),), "mem", "text", "sha256:e")
-    before = _fingerprint(ckpt, SweepConfig(base="~/base"), data, None, None)
+    base_dir, fp = _keyed_adapter(tmp_path)
+    before = fp(SweepConfig(base="~/base"))
     (base_dir / "model.safetensors").write_bytes(b"new base weights")
-    assert _fingerprint(ckpt, SweepConfig(base="~/base"), data, None, None) != before
+    assert fp(SweepConfig(base="~/base")) != before
