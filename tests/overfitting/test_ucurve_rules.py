@@ -259,3 +259,52 @@ def test_each_checkpoint_is_compared_with_the_best_by_the_configured_bootstrap_h
     # another seed is another draw: the seed is the config's, not a default
     _, other, _ = place_on_curve(results, PerplexityConfig(n_resamples=300, seed=6))
     assert other[2] is not None and versus[2] is not None and other[2].ci95 != versus[2].ci95
+
+
+# --- a checkpoint worse on the validation set and no better on the training set ----------------
+
+
+def _with_train(results: list[CheckpointResult], *train_losses: float) -> list[CheckpointResult]:
+    for r, t in zip(results, train_losses):
+        r.train = _flat(r.checkpoint.name, r.checkpoint.step, t, n=4).eval
+    return results
+
+
+def _noisy(name: str, step: int, loss: float) -> CheckpointResult:
+    rng = np.random.default_rng(step)
+    return _fake(name, step, loss + rng.normal(0, 0.02, 60))
+
+
+def test_worse_on_validation_with_the_training_loss_up_too_is_not_overfitting():
+    # validation 2.0 -> 1.0 (best) -> 1.5 and 1.6; training 1.9 -> 0.8 -> 0.9 (rose) and 0.8 (equal):
+    # overfitting keeps lowering the training loss, so neither later checkpoint is "over-fitting"
+    results = _with_train([_noisy("checkpoint-1", 1, 2.0), _noisy("checkpoint-2", 2, 1.0), _noisy("checkpoint-3", 3, 1.5),
+                           _noisy("checkpoint-4", 4, 1.6)], 1.9, 0.8, 0.9, 0.8)
+    best, _, phases = place_on_curve(results, PerplexityConfig(n_resamples=1000))
+    assert (best, phases) == (1, ["under-fitting", "best", "worse on both", "worse on both"])
+    text = recommend(results, best, phases)
+    assert text == (f"use checkpoint-2 (step 2): lowest validation loss {results[1].eval_loss:.4f}; 2 later checkpoint(s) got "
+                    "worse on the training data too (checkpoint-3, checkpoint-4): not overfitting, but unstable training, or "
+                    "the sweep scores tokens the training did not (add --completion-only if it trained on the responses only)")
+    signal = sweep_signal(phases, text)
+    assert (signal.status, signal.reason, signal.evidence) == (
+        Status.INCONCLUSIVE,
+        "the validation loss rose after the best checkpoint, but the training loss rose too: the model got worse, it did not overfit",
+        text,
+    )
+    # the training loss still falling (0.7 < 0.8) is overfitting, beside a checkpoint worse on both
+    mixed = _with_train([_noisy("checkpoint-1", 1, 2.0), _noisy("checkpoint-2", 2, 1.0), _noisy("checkpoint-3", 3, 1.5),
+                         _noisy("checkpoint-4", 4, 1.6)], 1.9, 0.8, 0.7, 0.9)
+    best, _, phases = place_on_curve(mixed, PerplexityConfig(n_resamples=1000))
+    assert phases == ["under-fitting", "best", "over-fitting", "worse on both"]
+    both = recommend(mixed, best, phases)
+    assert "; 1 later checkpoint(s) overfit (validation loss significantly higher: checkpoint-3); 1 later checkpoint(s) got worse" in both
+    assert sweep_signal(phases, both).status == Status.OVERFITTING
+
+
+def test_without_a_training_loss_the_validation_loss_alone_decides():
+    # no training set, or a NaN training loss: a later significantly worse checkpoint is over-fitting
+    results = [_noisy("checkpoint-1", 1, 1.0), _noisy("checkpoint-2", 2, 1.5)]
+    assert place_on_curve(results, PerplexityConfig(n_resamples=1000))[2] == ["best", "over-fitting"]
+    _with_train(results, 0.8, math.nan)
+    assert place_on_curve(results, PerplexityConfig(n_resamples=1000))[2] == ["best", "over-fitting"]

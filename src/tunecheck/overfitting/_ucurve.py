@@ -106,12 +106,19 @@ class SweepReport:
 
 def sweep_signal(phases: Sequence[str], recommendation: str) -> Signal:
     """The sweep as an overfitting signal of the training run: overfitting when a checkpoint
-    after the best is significantly worse than it, healthy otherwise; not applicable with fewer
-    than two checkpoints (no curve to place them on). The evidence is the recommendation."""
+    after the best is significantly worse than it while its training loss kept falling;
+    inconclusive when checkpoints after the best got worse on the training data too (not the
+    pattern of overfitting, but not a healthy run either); healthy otherwise; not applicable with
+    fewer than two checkpoints (no curve to place them on). The evidence is the recommendation."""
     name = "checkpoint sweep"
     if len(phases) < 2:
         return Signal(name, Status.NOT_APPLICABLE, recommendation, f"only {len(phases)} checkpoint(s): no curve to place them on", model=RUN)
-    return Signal(name, Status.OVERFITTING if "over-fitting" in phases else Status.HEALTHY, recommendation, model=RUN)
+    if "over-fitting" in phases:
+        return Signal(name, Status.OVERFITTING, recommendation, model=RUN)
+    if DEGRADED in phases:
+        return Signal(name, Status.INCONCLUSIVE, recommendation, "the validation loss rose after the best checkpoint, but the training "
+                      "loss rose too: the model got worse, it did not overfit", model=RUN)
+    return Signal(name, Status.HEALTHY, recommendation, model=RUN)
 
 
 def _loss_stats(mp: ModelPerplexity) -> SampleStats:
@@ -122,10 +129,19 @@ def _loss_stats(mp: ModelPerplexity) -> SampleStats:
     return SampleStats("eval_loss", mp.columns()[:, :2], ratio, higher_is_better=False)
 
 
+DEGRADED = "worse on both"
+"""The phase of a checkpoint after the best that is significantly worse on the validation set
+and no better on the training set: overfitting keeps lowering the training loss, so this is
+unstable training, or a sweep that scores tokens the training did not optimise (prompts, when
+training used a completion-only loss and the sweep runs without --completion-only)."""
+
+
 def place_on_curve(results: Sequence[CheckpointResult], config: PerplexityConfig) -> tuple[int, list[Comparison | None], list[str]]:
     """The best checkpoint (lowest validation loss), each other one's paired comparison with it,
     and its phase: "under-fitting" / "over-fitting" when significantly worse before / after the
-    best, "near best" when not told apart from it, "diverged" when its loss is NaN/inf."""
+    best, "worse on both" (`DEGRADED`) instead of "over-fitting" when its training loss (with a
+    training set) is not below the best's, "near best" when not told apart from it, "diverged"
+    when its loss is NaN/inf."""
     losses = np.array([r.eval_loss for r in results], dtype=np.float64)
     finite = np.isfinite(losses)
     if not finite.any():
@@ -147,10 +163,19 @@ def place_on_curve(results: Sequence[CheckpointResult], config: PerplexityConfig
         elif vs is None:
             phases.append("best")
         elif vs.verdict == Verdict.REGRESSED:
-            phases.append("under-fitting" if i < best else "over-fitting")
+            phases.append("under-fitting" if i < best else "over-fitting" if _train_fell(results[i], results[best]) else DEGRADED)
         else:
             phases.append("near best")
     return best, versus, phases
+
+
+def _train_fell(later: CheckpointResult, best: CheckpointResult) -> bool:
+    """Whether the training loss went on falling after the best checkpoint (True without a
+    training set: the validation loss is then all there is to read)."""
+    t, t_best = later.train_loss, best.train_loss
+    if t is None or t_best is None or not (math.isfinite(t) and math.isfinite(t_best)):
+        return True
+    return t < t_best
 
 
 def recommend(results: Sequence[CheckpointResult], best: int, phases: Sequence[str]) -> str:
@@ -159,12 +184,18 @@ def recommend(results: Sequence[CheckpointResult], best: int, phases: Sequence[s
     text = f"use {where}: lowest validation loss {b.eval_loss:.4f}"
     later = [r.checkpoint.name for r, ph in list(zip(results, phases))[best + 1 :] if ph == "over-fitting"]
     broken = [r.checkpoint.name for r, ph in zip(results, phases) if ph == "diverged"]
+    worse = [r.checkpoint.name for r, ph in zip(results, phases) if ph == DEGRADED]
     if later:
         text += f"; {len(later)} later checkpoint(s) overfit (validation loss significantly higher: {', '.join(later[:3])}{'...' if len(later) > 3 else ''})"
-    elif best == len(results) - 1 and best > 0:
-        text += _at_the_end(results, best, phases)
-    elif any(ph == "near best" for ph in phases[best + 1 :]):
-        text += "; later checkpoints are not significantly worse"
+    if worse:
+        text += (f"; {len(worse)} later checkpoint(s) got worse on the training data too ({', '.join(worse[:3])}"
+                 f"{'...' if len(worse) > 3 else ''}): not overfitting, but unstable training, or the sweep scores tokens "
+                 "the training did not (add --completion-only if it trained on the responses only)")
+    if not (later or worse):  # what to say of a run whose later checkpoints are no worse
+        if best == len(results) - 1 and best > 0:
+            text += _at_the_end(results, best, phases)
+        elif any(ph == "near best" for ph in phases[best + 1 :]):
+            text += "; later checkpoints are not significantly worse"
     if broken:
         text += f"; {', '.join(broken[:3])}{'...' if len(broken) > 3 else ''}: loss is NaN/inf (training diverged numerically)"
     return text

@@ -22,7 +22,7 @@ from tunecheck.render._tables import (
     warn,
 )
 
-_PHASE_STYLE = {"best": "bold green", "near best": "green", "under-fitting": "yellow", "over-fitting": "bold red", "diverged": "bold red"}
+_PHASE_STYLE = {"best": "bold green", "near best": "green", "under-fitting": "yellow", "over-fitting": "bold red", "worse on both": "bold yellow", "diverged": "bold red"}
 
 
 def _one_line(text: str) -> str:
