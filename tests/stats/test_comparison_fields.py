@@ -22,9 +22,13 @@ def test_a_comparison_names_both_sides_and_keeps_both_values_and_the_direction()
     assert low.higher_is_better is False
     # unnamed sides stay unnamed (a Result fills them in), and the default seed is 0
     assert (low.baseline, low.model) == ("", "")
-    a, b = SampleStats.mean("acc", A), SampleStats.mean("acc", B)
+    # continuous scores, so that another seed gives another CI (0/1 scores of 10 samples often do not)
+    rng = np.random.default_rng(0)
+    a, b = SampleStats.mean("score", rng.normal(0, 1, 30)), SampleStats.mean("score", rng.normal(0.2, 1, 30))
     assert paired(a, b, n_resamples=1000).ci95 == paired(a, b, n_resamples=1000, seed=0).ci95
+    assert paired(a, b, n_resamples=1000).ci95 != paired(a, b, n_resamples=1000, seed=1).ci95
     assert estimate(a, n_resamples=1000).ci95 == estimate(a, n_resamples=1000, seed=0).ci95
+    assert estimate(a, n_resamples=1000).ci95 != estimate(a, n_resamples=1000, seed=1).ci95
 
 
 def test_compare_metrics_hands_its_seed_and_names_to_every_comparison():
@@ -38,6 +42,7 @@ def test_compare_metrics_hands_its_seed_and_names_to_every_comparison():
     unnamed = compare_metrics(a, b, rows, rows, n_resamples=1000)
     assert {(c.baseline, c.model) for c in unnamed} == {("", "")}
     assert [c.ci95 for c in unnamed] == [c.ci95 for c in compare_metrics(a, b, rows, rows, n_resamples=1000, seed=0)]
+    assert [c.ci95 for c in unnamed] != [c.ci95 for c in compare_metrics(a, b, rows, rows, n_resamples=1000, seed=1)]
 
 
 def test_a_corpus_metric_without_per_sample_scores_is_taken_to_the_shared_rows():
