@@ -308,3 +308,23 @@ def test_without_a_training_loss_the_validation_loss_alone_decides():
     assert place_on_curve(results, PerplexityConfig(n_resamples=1000))[2] == ["best", "over-fitting"]
     _with_train(results, 0.8, math.nan)
     assert place_on_curve(results, PerplexityConfig(n_resamples=1000))[2] == ["best", "over-fitting"]
+
+
+def test_the_worse_on_both_signal_and_list():
+    phases = ["best", *["worse on both"] * 4]
+    signal = sweep_signal(phases, "text")
+    assert (signal.name, signal.model) == ("checkpoint sweep", RUN)
+    # three are all named, four are cut to three and "..."
+    three = recommend(_run(1.25, 1.5, 1.5, 1.5), 0, ["best", *["worse on both"] * 3])
+    assert "got worse on the training data too (checkpoint-2, checkpoint-3, checkpoint-4): not overfitting" in three
+    four = recommend(_run(1.25, 1.5, 1.5, 1.5, 1.5), 0, phases)
+    assert "; 4 later checkpoint(s) got worse on the training data too (checkpoint-2, checkpoint-3, checkpoint-4...): not" in four
+
+
+def test_the_training_loss_counts_only_when_both_checkpoints_have_one():
+    from tunecheck.overfitting._ucurve import _train_fell
+
+    with_train = _with_train(_run(1.0, 1.5), 0.8, 0.9)
+    assert _train_fell(with_train[1], with_train[0]) is False
+    no_train = _run(1.0, 1.5)
+    assert _train_fell(no_train[1], with_train[0]) is True and _train_fell(with_train[1], no_train[0]) is True
