@@ -164,3 +164,22 @@ def test_the_tags_of_a_log_without_loss_are_shown_up_to_twenty(tmp_path):
     first_20 = ", ".join(f"metric_{i:02d}" for i in range(20))
     with pytest.raises(DataError, match=rf"no loss in the event files \(tags: {first_20}\); tunecheck reads"):
         read_curves(tmp_path)
+
+
+def test_a_bad_epoch_cell_names_the_file_line_and_column(tmp_path):
+    p = tmp_path / "metrics.csv"
+    p.write_text("step,epoch,train_loss\n1,0.1,2.0\n2,half,1.5\n")
+    with pytest.raises(DataError) as e:
+        read_curves(p)
+    assert str(e.value).startswith(f"{p} line 3: column 'epoch' is 'half', not a number")
+
+
+def test_five_runs_are_all_listed(tmp_path):
+    from tensorboard.summary import Writer
+
+    for run in "abcde":
+        w = Writer(str(tmp_path / "runs" / run))
+        w.add_scalar("loss", 1.0, step=1)
+        w.close()
+    with pytest.raises(DataError, match=r"holds event files of 5 runs \(runs/a, runs/b, runs/c, runs/d, runs/e\); pass"):
+        read_curves(tmp_path)
