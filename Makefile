@@ -38,9 +38,9 @@ bench: install
 	$(PY) benchmarks/overfitting.py
 
 # mutation testing, one package at a time against its own tests (slow: not part of `make test`);
-# `make mutate MUTATE=stats` for one package, MUTATE_CHILDREN=4 for more workers
+# `make mutate MUTATE=stats` for one target (scripts/mutate.py), MUTATE_CHILDREN=4 for more workers
 mutate: install
-	MUTATE_CHILDREN=$(or $(MUTATE_CHILDREN),1) nice $(PY) scripts/mutate.py $(MUTATE)
+	MUTATE_CHILDREN=$(or $(MUTATE_CHILDREN),2) nice $(PY) scripts/mutate.py $(MUTATE)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache mutants
