@@ -86,11 +86,11 @@ def test_the_result_of_a_small_case_field_by_field(tmp_path):
         ("exact_match_change", "base", "tuned", 4, pytest.approx(-0.5), {}),
         ("f1_change", "base", "tuned", 4, pytest.approx(-0.5), {}),
     ]
-    # every model's warnings are kept, each under its model's name
+    # every model's warnings are kept, each naming its set once
     extra = [w for w in result.warnings if "extra generations" in w]
     assert len(extra) == 2
-    assert extra[0].startswith("base: base original: 1 extra generations")
-    assert extra[1].startswith("tuned: tuned paraphrased: 1 extra generations")
+    assert extra[0].startswith("base original: 1 extra generations")
+    assert extra[1].startswith("tuned paraphrased: 1 extra generations")
     # 4 paired samples are too few to judge; the evidence says what was compared
     [signal] = result.signals
     assert (signal.name, signal.model, signal.status.value) == ("paraphrase sensitivity", "tuned", "not applicable")
@@ -176,6 +176,17 @@ def test_two_shared_samples_are_enough_to_compare(tmp_path):
     versus = [c for c in result.comparisons if c.baseline == "base"]
     assert [(c.metric, c.n, c.difference) for c in versus] == [("exact_match_change", 2, -0.5), ("f1_change", 2, -0.5)]
     assert [s.status.value for s in result.signals] == ["not applicable"]
+
+
+def test_one_shared_sample_is_not_compared_and_says_so(tmp_path):
+    two = ["a", "b"]
+    pairs = [(_orig(tmp_path / "bo.jsonl", ["a", "b"], two), _para(tmp_path / "bp.jsonl", ["a", "b"], two)),
+             (_orig(tmp_path / "to.jsonl", ["a"], ["a"]), _para(tmp_path / "tp.jsonl", ["a"], ["a"]))]
+    report = rephrase_sensitivity(pairs, CONFIG, names=["base", "tuned"])
+    assert report.versus_baseline == []
+    told = [w for w in report.warnings if "not compared" in w]
+    assert told == [f"tuned: only 1 sample(s) with both predictions shared with base: {m}_change not compared (at least 2 needed)"
+                    for m in ("exact_match", "f1")]
 
 
 def test_every_later_model_is_compared_with_the_first(tmp_path):

@@ -98,7 +98,8 @@ def rephrase_sensitivity(
         o, p = PredictionSet(f"{name} original", o.path, o.rows, o.extra_generations), PredictionSet(f"{name} paraphrased", p.path, p.rows, p.extra_generations)
         report = score_predictions([o, p], config, data=data)
         per_model.append((name, report))
-        warnings += [f"{name}: {w}" for w in report.warnings]
+        # the score layer's warnings name the set ("NAME original: ..."): named once, not twice
+        warnings += [w if w.startswith(f"{name} ") else f"{name}: {w}" for w in report.warnings]
         # per-sample change (paraphrased - original) for the metrics that are per-sample means
         mo, mp = report.models
         pos = {i: j for j, i in enumerate(mp.ids)}
@@ -118,6 +119,9 @@ def rephrase_sensitivity(
             other = change.get(metric, {})
             shared = [i for i in by_id if i in other]
             if len(shared) < 2:
+                if metric in change:  # said once per metric the model has, not for one only the base has
+                    warnings.append(f"{name}: only {len(shared)} sample(s) with both predictions shared with {base_name}: "
+                                    f"{metric}_change not compared (at least 2 needed)")
                 continue
             hib = better[metric]
             a = SampleStats.mean(f"{metric}_change", np.array([by_id[i] for i in shared]), higher_is_better=hib)
