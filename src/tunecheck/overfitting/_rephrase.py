@@ -98,8 +98,7 @@ def rephrase_sensitivity(
         o, p = PredictionSet(f"{name} original", o.path, o.rows, o.extra_generations), PredictionSet(f"{name} paraphrased", p.path, p.rows, p.extra_generations)
         report = score_predictions([o, p], config, data=data)
         per_model.append((name, report))
-        # the score layer's warnings name the set ("NAME original: ..."): named once, not twice
-        warnings += [w if w.startswith(f"{name} ") else f"{name}: {w}" for w in report.warnings]
+        warnings += report.warnings  # each names its set already ("NAME original: ...", "NAME paraphrased vs ...")
         # per-sample change (paraphrased - original) for the metrics that are per-sample means
         mo, mp = report.models
         pos = {i: j for j, i in enumerate(mp.ids)}
