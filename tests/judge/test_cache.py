@@ -231,3 +231,24 @@ def test_default_location_without_xdg_is_home_cache(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("XDG_CACHE_HOME", xdg)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_cache_path() == tmp_path / ".cache" / "tunecheck" / "judge" / "cache.sqlite"
+
+
+def test_a_path_whose_folder_cannot_be_made_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the folder should be")
+    path = blocker / "judge" / "cache.sqlite"
+    with pytest.raises(DataError) as err:
+        JudgeCache(path)
+    assert "cannot use the judge cache" in _one_line(err, path)
+
+
+def test_a_corrupt_cache_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    with JudgeCache(path) as cache:
+        cache.put("k", CachedCall("x"))
+    data = bytearray(path.read_bytes())
+    data[:16] = b"not sqlite at al"  # the header is gone
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError) as err:
+        JudgeCache(path)
+    assert "not a tunecheck judge cache (not a readable SQLite database" in _one_line(err, path)

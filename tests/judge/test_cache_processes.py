@@ -20,6 +20,8 @@ WRITER = """
 import sys
 from tunecheck.judge._cache import CachedCall, JudgeCache
 path, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if sys.argv[4:] == ["wait"]:
+    sys.stdin.readline()  # all started: open the file together
 cache = JudgeCache(path)
 i = 0
 while n == 0 or i < n:
@@ -32,11 +34,11 @@ cache.close()
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 
-def _writer(path: Path, prefix: str, n: int) -> subprocess.Popen[str]:
+def _writer(path: Path, prefix: str, n: int, *, wait: bool = False) -> subprocess.Popen[str]:
     src = str(Path(tunecheck.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), prefix, str(n)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), prefix, str(n), *(["wait"] if wait else [])],
+                            stdin=subprocess.PIPE if wait else None, stdout=subprocess.PIPE, text=True, env=env)
 
 
 def test_a_writer_killed_with_sigkill_leaves_every_committed_call(tmp_path: Path) -> None:
@@ -96,3 +98,23 @@ def test_two_processes_write_one_file_at_once(tmp_path: Path) -> None:
     with JudgeCache(path) as cache:
         assert cache.stats().entries == 2 * n
         assert all(cache.get(f"{p}{i}") is not None for p in "ab" for i in range(n))
+
+
+def test_processes_creating_one_new_file_at_once_share_it(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "cache.sqlite"  # none of them finds a file: all try to create it
+    procs = [_writer(path, f"p{j}-", 50, wait=True) for j in range(4)]
+    try:
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outs = [p.communicate()[0].split() for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    assert [p.returncode for p in procs] == [0, 0, 0, 0]
+    assert outs == [[str(i) for i in range(50)]] * 4
+    with JudgeCache(path) as cache:
+        assert cache.stats().entries == 200
+        assert all(cache.get(f"p{j}-{i}") is not None for j in range(4) for i in range(50))

@@ -115,15 +115,19 @@ class JudgeCache:
         self._hits = self._misses = self._stored = 0
         if self.path.is_dir():
             raise DataError(f"{self.path}: is a directory, not a judge cache file (give a file path, e.g. {self.path / 'cache.sqlite'})")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        cannot = f"{self.path}: cannot use the judge cache ({{}}); check the permissions of the file and its folder, or use another cache path"
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: autocommit, so each statement is its own transaction
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as err:
-            raise DataError(f"{self.path}: cannot open the judge cache ({err}); check the path's permissions or use another cache path") from None
+        except (OSError, sqlite3.Error) as err:
+            raise DataError(cannot.format(_first_line(err))) from None
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             self._open()
+        except sqlite3.OperationalError as err:  # read-only, locked past the timeout, disk full, ...
+            self._conn.close()
+            raise DataError(cannot.format(_first_line(err))) from None
         except BaseException:
             self._conn.close()
             raise
@@ -153,8 +157,10 @@ class JudgeCache:
                     raise
                 tables = self._tables()
             meta = dict(self._conn.execute("SELECT name, value FROM meta").fetchall()) if "meta" in tables else {}
-        except sqlite3.DatabaseError as err:
-            raise DataError(f"{self.path}: not a tunecheck judge cache (not a readable SQLite database: {err}); {fix}") from None
+        except sqlite3.OperationalError:
+            raise  # the file may be fine: we cannot use it (see __init__)
+        except sqlite3.DatabaseError as err:  # SQLITE_NOTADB, SQLITE_CORRUPT
+            raise DataError(f"{self.path}: not a tunecheck judge cache (not a readable SQLite database: {_first_line(err)}); {fix}") from None
         if meta.get("application") != APPLICATION or "calls" not in tables:
             # checked before WAL is switched on, so another program's database is left as it was
             raise DataError(f"{self.path}: not a tunecheck judge cache (an SQLite database of something else); {fix}")
@@ -216,6 +222,11 @@ class JudgeCache:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 # -- one judge's calls through the cache ---------------------------------------------------------
