@@ -6,9 +6,11 @@ import hashlib
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tunecheck.data import Message
 from tunecheck.errors import DataError
 from tunecheck.judge._cache import CachedCall, JudgeCache, call_key, default_cache_path
 
@@ -38,6 +40,8 @@ def test_dict_order_does_not_change_the_key() -> None:
     assert call_key(judge, messages, params) == key
     # 0 and 0.0 are one temperature; a tuple of messages is the same prompt as a list
     assert call_key(JUDGE, tuple(MESSAGES), {**PARAMS, "temperature": 0}) == key
+    # tunecheck's own Message (what GenerationRequest.messages holds) is the same message as its dict
+    assert call_key(JUDGE, [Message(m["role"], m["content"]) for m in MESSAGES], PARAMS) == key
 
 
 @pytest.mark.parametrize(
@@ -59,7 +63,7 @@ def test_dict_order_does_not_change_the_key() -> None:
         (JUDGE, MESSAGES, {**PARAMS, "repeat": 1}),  # the second of --repeats N samples
     ],
 )
-def test_each_part_changes_the_key(judge: dict, messages: list, params: dict) -> None:
+def test_each_part_changes_the_key(judge: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any]) -> None:
     assert call_key(judge, messages, params) != call_key(JUDGE, MESSAGES, PARAMS)
 
 

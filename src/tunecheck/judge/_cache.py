@@ -10,6 +10,7 @@ a busy timeout to wait for each other's short write transactions).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -59,7 +60,8 @@ def call_key(judge_identity: Mapping[str, Any], messages: Sequence[Mapping[str, 
     - `CACHE_FORMAT`, so a change in what keys mean invalidates old entries instead of
       answering with them.
 
-    Canonical: keys sorted, no whitespace, non-ASCII kept as is, tuples as lists, and a float
+    Canonical: keys sorted, no whitespace, non-ASCII kept as is, tuples as lists, a dataclass
+    (`tunecheck.data.Message`) as the dict of its fields, and a float
     with an integer value written as the integer (temperature 0 and 0.0 are one setting to
     every server). Secrets never enter: an API key is not part of any identity.
     """
@@ -77,6 +79,8 @@ def _canonical(value: Any) -> Any:
         return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_canonical(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # e.g. tunecheck.data.Message
+        return _canonical(dataclasses.asdict(value))
     raise TypeError(f"call_key: {type(value).__name__} is not JSON (pass str, numbers, bools, None, lists, dicts)")
 
 
