@@ -1,0 +1,1 @@
+"""LLM-as-judge: rubric grading and blind pairwise comparison."""
