@@ -15,13 +15,14 @@ from tunecheck.errors import DataError
 from tunecheck.judge._rubric import Rubric
 
 _TAGS = ("question", "answer", "reference")
-# <answer>, </answer>, < /ANSWER >, <answer id=1>: any opening or closing form of our tags
-_TAG_RE = re.compile(r"<\s*(/?)\s*(" + "|".join(_TAGS) + r")\b[^>]*>", re.IGNORECASE)
+# <answer>, </answer>, < /ANSWER >, <answer id=1>: the "<" that starts any form of our tags
+_TAG_RE = re.compile(r"<(\s*/?\s*(?:" + "|".join(_TAGS) + r")\b)", re.IGNORECASE)
 
 
 def neutralise(text: str) -> str:
-    """`text` with our block tags turned into brackets ([/answer]), so it cannot end its block."""
-    return _TAG_RE.sub(lambda m: f"[{m.group(1)}{m.group(2).lower()}]", text)
+    """`text` with the "<" of our block tags turned into "[" ("</answer>" -> "[/answer>"), so it
+    cannot open or end a block; nothing else changes, so the judge grades what was written."""
+    return _TAG_RE.sub(r"[\1", text)
 
 
 def _block(tag: str, text: str) -> str:
