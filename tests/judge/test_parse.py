@@ -69,6 +69,18 @@ CASES = [
         {},
         {"accuracy": "no score given", "fluency": "score true is not a number", "overall": "score 'good' is not a number"},
     ),
+    (
+        "NaN and Infinity (Python's json reads them)",
+        '{"accuracy": NaN, "fluency": {"score": Infinity}, "overall": 3}',
+        {"overall": 3},
+        {"accuracy": "score nan is not a number", "fluency": "score inf is not a number"},
+    ),
+    (
+        "python literals with a null in the text",
+        "{'accuracy': {'score': 4, 'justification': 'rejects the null hypothesis'}, 'fluency': {'score': None}, 'overall': 2}",
+        {"accuracy": 4, "overall": 2},
+        {"fluency": "no score given"},
+    ),
     ("a list score", '{"accuracy": [4], "fluency": 2, "overall": 2}', {"fluency": 2, "overall": 2}, {"accuracy": "score is list, not a number"}),
     ("a score object without score", '{"accuracy": {"justification": "fine"}, "fluency": 2, "overall": 2}', {"fluency": 2, "overall": 2}, {"accuracy": "no score given"}),
     ("keys in another case", '{"Accuracy": {"Score": 4}, "FLUENCY": 3, "Overall": 9}', {"accuracy": 4, "fluency": 3, "overall": 9}, {}),
@@ -127,6 +139,9 @@ def test_justifications():
     assert p.unscored == {"fluency": "score 9 is outside the 1-5 scale"}
     p = parse_rubric_answer('{"accuracy": {"score": 2, "justification": "Korrekt: Ω"}, "fluency": 1, "overall": 1}', R)
     assert p.justifications["accuracy"] == "Korrekt: Ω"
+    # the Python-literal fallback keeps the judge's words ("null" is not turned into "None")
+    p = parse_rubric_answer("{'accuracy': {'score': 4, 'justification': 'a null result'}, 'fluency': 1, 'overall': 1}", R)
+    assert p.justifications["accuracy"] == "a null result"
 
 
 ALL = ("accuracy", "fluency", "overall")

@@ -171,11 +171,14 @@ def _python_literal(span: str) -> Any:
     """A Python-style dict ({'score': 4, 'justification': 'ok'}): single-quoted strings too."""
     if len(span) > 20_000:  # literal_eval's parser is not for arbitrarily long input
         return None
+    # as written first, so a "null" inside a justification stays "null" where it can
     py = re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", re.sub(r"\bnull\b", "None", span)))
-    try:
-        return ast.literal_eval(py)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
+    for candidate in (span, py):
+        try:
+            return ast.literal_eval(candidate)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return None
 
 
 def _unwrap(obj: dict[Any, Any], rubric: Rubric) -> dict[Any, Any]:
