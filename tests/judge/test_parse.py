@@ -105,6 +105,12 @@ CASES = [
         {},
     ),
     (
+        "escaped quotes and braces inside a justification",
+        r'{"accuracy": {"justification": "it prints \"}\" then {", "score": 3}, "fluency": 4, "overall": 5}',
+        {"accuracy": 3, "fluency": 4, "overall": 5},
+        {},
+    ),
+    (
         "a stray brace in prose before the JSON",
         'I looked at the set {a, b and the answer.\n{"accuracy": 3, "fluency": 3, "overall": 3}',
         {"accuracy": 3, "fluency": 3, "overall": 3},
@@ -139,6 +145,12 @@ def test_justifications():
     assert p.unscored == {"fluency": "score 9 is outside the 1-5 scale"}
     p = parse_rubric_answer('{"accuracy": {"score": 2, "justification": "Korrekt: Ω"}, "fluency": 1, "overall": 1}', R)
     assert p.justifications["accuracy"] == "Korrekt: Ω"
+    # the trailing-comma repair keeps the judge's words too ("true" is not turned into "True")
+    p = parse_rubric_answer('{"accuracy": {"score": null, "justification": "true of most",}, "fluency": 1, "overall": 1,}', R)
+    assert p.justifications["accuracy"] == "true of most" and p.unscored == {"accuracy": "no score given"}
+    # as does the single-quoted-key repair
+    p = parse_rubric_answer("{'accuracy': {'score': 3, 'justification': \"true to the source\"}, 'fluency': null, 'overall': 1}", R)
+    assert p.justifications["accuracy"] == "true to the source" and p.scores == {"accuracy": 3, "overall": 1}
     # the Python-literal fallback keeps the judge's words ("null" is not turned into "None")
     p = parse_rubric_answer("{'accuracy': {'score': 4, 'justification': 'a null result'}, 'fluency': 1, 'overall': 1}", R)
     assert p.justifications["accuracy"] == "a null result"

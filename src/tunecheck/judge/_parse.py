@@ -85,24 +85,24 @@ def _find_object(text: str, rubric: Rubric) -> tuple[dict[Any, Any] | None, str 
     on ties (a judge that shows an example first and then answers is read by its answer)."""
     spans = [m.group(1) for m in _FENCE.finditer(text)]
     spans += _brace_spans(text)
-    best: tuple[int, int, dict[Any, Any]] | None = None
+    best: tuple[int, dict[Any, Any]] | None = None
     first_error: str | None = None
     wanted = {_norm(c.name) for c in rubric.scored}
-    for i, span in enumerate(spans):
+    for span in spans:
         obj, err = _load(span)
         if obj is None:
             first_error = first_error or err
             continue
         named = len(wanted & {_norm(k) for k in _unwrap(obj, rubric) if isinstance(k, str)})
-        if best is None or (named, i) >= (best[0], best[1]):
-            best = (named, i, obj)
+        if best is None or named >= best[0]:  # ">=": on a tie, the later object
+            best = (named, obj)
     if best is None:
         if first_error is not None:
             return None, f"the JSON object in the answer cannot be parsed ({first_error})"
         if "{" in text:
             return None, "the JSON object in the answer is not closed (the answer may be cut off: allow the judge more tokens)"
         return None, None
-    return best[2], None
+    return best[1], None
 
 
 def _brace_spans(text: str) -> list[str]:
