@@ -159,3 +159,13 @@ def test_non_utf8_file(tmp_path: Path):
     p.write_bytes(b"criteria:\n  - {name: a, description: caf\xe9, low: 1, high: 5}\n")
     with pytest.raises(ConfigError, match=r"r\.yaml"):
         load_rubric(str(p))
+
+
+def test_yaml_is_imported_only_to_read_a_file():
+    # importing tunecheck stays fast: PyYAML loads when a rubric file is read, not before
+    import subprocess
+    import sys
+
+    code = "import sys, tunecheck.judge._rubric, tunecheck.judge._parse, tunecheck.judge._prompts; print('yaml' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
