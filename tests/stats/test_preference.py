@@ -93,6 +93,12 @@ def test_win_rate_verdict_needs_both_the_ci_and_the_sign_test():
     assert r.p_value == pytest.approx(0.035698, abs=1e-5)
     assert r.win_rate.value == pytest.approx(20 / 44)
     assert r.verdict is Verdict.INCONCLUSIVE
+    # the same with losses weighing 2.2: the point 20 / (20 + 17.6) = 0.5319 is above 0.5 and
+    # p < 0.05, but 28 pairs leave 0.5 inside the CI -> inconclusive
+    r = win_rate([1] * 20 + [-1] * 8, weights=[1.0] * 20 + [2.2] * 8, n_resamples=2000)
+    assert r.win_rate.value == pytest.approx(20 / 37.6)
+    assert r.win_rate.ci95[0] < 0.5 < r.win_rate.ci95[1]
+    assert r.verdict is Verdict.INCONCLUSIVE
 
 
 def test_weighted_win_rate_by_hand():
@@ -132,7 +138,8 @@ def _sklearn_fit(outcome, len_a, len_b, weights=None):
     return float(m.intercept_[0]), float(m.coef_[0, 0])
 
 
-def test_length_controlled_matches_sklearn():
+def test_length_controlled_matches_sklearn(monkeypatch):
+    monkeypatch.setattr("tunecheck.stats._preference._FIT_CHUNK", 30)  # 100 resamples in 4 chunks
     outcome, len_a, len_b = _verbose_judge(200, seed=1, quality=0.4)
     r = length_controlled_win_rate(outcome, len_a, len_b, n_resamples=100, seed=5)
     b0, b1 = _sklearn_fit(outcome, len_a, len_b)
@@ -171,6 +178,13 @@ def test_length_controlled_without_length_differences_is_the_raw_rate():
         length_controlled_win_rate([1, -1], [1, 2], [3])
 
 
+def test_length_controlled_when_b_always_wins():
+    # separation: the MLE intercept is +inf; the rate tends to the raw 1.0, without overflow
+    r = length_controlled_win_rate([1] * 8, [10, 20, 30, 40, 50, 60, 70, 80], [15] * 8, n_resamples=300)
+    assert r.win_rate.value > 0.99
+    assert r.win_rate.ci95[0] > 0.99
+
+
 def test_bradley_terry_three_models_by_hand():
     # strengths pi = 1, 2, 4 (A, B, C). Each pair's observed share equals its BT probability:
     # A-B: B wins 2 of 3 (2/3 = 2/(1+2)); B-C: C wins 2 of 3 (4/6); A-C: C wins 4 of 5 (4/5).
@@ -200,6 +214,8 @@ def test_bradley_terry_two_models_is_the_log_odds_of_the_win_rate():
         bradley_terry([("a", "a", 1)])
     with pytest.raises(ValueError):
         bradley_terry([("a", "b", 3)])
+    with pytest.raises(ValueError, match=r"\[\['a', 'b'\], \['c', 'd'\]\]"):
+        bradley_terry([("a", "b", 1), ("c", "d", -1)])
 
 
 def test_bradley_terry_recovers_simulated_strengths():

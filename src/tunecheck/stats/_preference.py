@@ -26,6 +26,7 @@ STRONG_WEIGHT = 3.0
 three battles of a plain win (its `WEIGHT = 3`); a plain win or a tie counts once."""
 
 _ALPHA = 0.05
+_FIT_CHUNK = 2_000  # resamples fitted at once: bounds the (chunk, n, k, k) work of a Newton step
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,8 @@ def _bootstrap_fits(
     fits = []
     for counts in resample_counts(x.shape[0], n_resamples, seed):
         r = counts.shape[0]
-        for lo in range(0, r, 2_000):  # bounds the (r, n, k, k) work of one Newton step
-            c = counts[lo : lo + 2_000]
+        for lo in range(0, r, _FIT_CHUNK):
+            c = counts[lo : lo + _FIT_CHUNK]
             fits.append(_newton(x, y, c * w, np.tile(start, (c.shape[0], 1)), ridge=ridge))
     return np.concatenate(fits)
 
@@ -270,6 +271,23 @@ _BT_RIDGE = 1e-6
 large but finite score; on real data it moves scores by about ridge / (games per model)."""
 
 
+def _check_connected(models: list[str], pairs: Sequence[tuple[str, str, int]]) -> None:
+    """Scores of models that were never compared, even indirectly, are not on one scale."""
+    group = {m: m for m in models}
+
+    def root(m: str) -> str:
+        while group[m] != m:
+            m = group[m]
+        return m
+
+    for a, b, _ in pairs:
+        group[root(a)] = root(b)
+    roots = {root(m) for m in models}
+    if len(roots) > 1:
+        parts = sorted(sorted(m for m in models if root(m) == r) for r in roots)
+        raise ValueError(f"the judged pairs split the models into unconnected groups {parts}: judge at least one pair across them")
+
+
 def bradley_terry(
     pairs: Sequence[tuple[str, str, int]], *, n_resamples: int = N_RESAMPLES, seed: int | None = 0
 ) -> BradleyTerry:
@@ -292,6 +310,7 @@ def bradley_terry(
         design[row, index[a]] -= 1.0
         outcome[row] = o
     _check_scale(outcome, "outcome", False)
+    _check_connected(models, pairs)
     y = (outcome + 1) / 2
     x = design[:, 1:]  # the first model's score is fixed at 0 while fitting, then all are centred
     start = np.zeros((1, k - 1))
