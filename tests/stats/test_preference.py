@@ -218,7 +218,7 @@ def test_bradley_terry_two_models_is_the_log_odds_of_the_win_rate():
         bradley_terry([("a", "b", 1), ("c", "d", -1)])
 
 
-def test_bradley_terry_recovers_simulated_strengths():
+def _simulated_pairs():
     true = {"m0": -1.0, "m1": -0.3, "m2": 0.0, "m3": 0.4, "m4": 0.9}  # already centred (sum 0)
     names = list(true)
     rng = np.random.default_rng(11)
@@ -227,6 +227,11 @@ def test_bradley_terry_recovers_simulated_strengths():
         a, b = rng.choice(5, size=2, replace=False)
         p = 1 / (1 + math.exp(-(true[names[b]] - true[names[a]])))
         pairs.append((names[a], names[b], 1 if rng.random() < p else -1))
+    return true, pairs
+
+
+def test_bradley_terry_recovers_simulated_strengths():
+    true, pairs = _simulated_pairs()
     r = bradley_terry(pairs, n_resamples=500, seed=2)
     assert [e.model for e in r.scores] == ["m4", "m3", "m2", "m1", "m0"]
     for e in r.scores:
@@ -234,3 +239,16 @@ def test_bradley_terry_recovers_simulated_strengths():
         se = (hi - lo) / 3.92
         assert 0.02 < se < 0.1
         assert abs(e.value - true[e.model]) < 3 * se, e
+
+
+def test_bradley_terry_fits_repeated_battles_once_with_the_same_result(monkeypatch):
+    # 4000 battles are 40 distinct (a, b, outcome) rows: the bootstrap fits those with summed
+    # counts; fitting every row (ratio 10**9 turns the collapse off) must give the same intervals
+    _, pairs = _simulated_pairs()
+    pairs = [*pairs, ("m0", "m1", 0)]  # and a tie
+    collapsed = bradley_terry(pairs, n_resamples=300, seed=4)
+    monkeypatch.setattr("tunecheck.stats._preference._COLLAPSE_RATIO", 10**9)
+    full = bradley_terry(pairs, n_resamples=300, seed=4)
+    for a, b in zip(collapsed.scores, full.scores):
+        assert a.model == b.model
+        assert a.ci95 == pytest.approx(b.ci95, abs=1e-7)

@@ -26,6 +26,7 @@ STRONG_WEIGHT = 3.0
 three battles of a plain win (its `WEIGHT = 3`); a plain win or a tie counts once."""
 
 _ALPHA = 0.05
+_COLLAPSE_RATIO = 4  # fit distinct rows once when there are at most a quarter as many
 _FIT_CHUNK = 2_000  # resamples fitted at once: bounds the (chunk, n, k, k) work of a Newton step
 
 
@@ -171,13 +172,22 @@ def _newton(
 def _bootstrap_fits(
     x: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarray, *, ridge: float, n_resamples: int, seed: int | None
 ) -> np.ndarray:
-    """(n_resamples, k) coefficients, one weighted fit per resample of the rows."""
+    """(n_resamples, k) coefficients, one weighted fit per resample of the rows. Identical rows
+    (Bradley-Terry's repeated battles) are fitted once, with their resampled counts summed: the
+    log-likelihood is the same and the work scales with the distinct rows."""
+    rows, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    collapse = rows.shape[0] * _COLLAPSE_RATIO <= x.shape[0]
+    onehot = np.zeros((x.shape[0], rows.shape[0] if collapse else 0))
+    if collapse:
+        onehot[np.arange(x.shape[0]), inverse] = w
+    fx, fy = (rows[:, :-1], rows[:, -1]) if collapse else (x, y)
     fits = []
     for counts in resample_counts(x.shape[0], n_resamples, seed):
-        r = counts.shape[0]
-        for lo in range(0, r, _FIT_CHUNK):
+        for lo in range(0, counts.shape[0], _FIT_CHUNK):
             c = counts[lo : lo + _FIT_CHUNK]
-            fits.append(_newton(x, y, c * w, np.tile(start, (c.shape[0], 1)), ridge=ridge))
+            weights = c @ onehot if collapse else c * w
+            fits.append(_newton(fx, fy, weights, np.tile(start, (c.shape[0], 1)), ridge=ridge))
     return np.concatenate(fits)
 
 
