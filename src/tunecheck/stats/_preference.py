@@ -271,6 +271,9 @@ class BradleyTerry:
     models, with a percentile bootstrap CI over the judged pairs. Elo points are 400 / ln 10 = 173.7
     per unit."""
     n_pairs: int
+    length_slope: float | None = None
+    """With lengths given: log-odds of preferring b per unit of tanh(length difference / its sd),
+    and the scores are then the strengths at equal length (AlpacaEval 2's control); else None."""
 
     def score(self, model: str) -> Estimate:
         return next(e for e in self.scores if e.model == model)
@@ -299,11 +302,19 @@ def _check_connected(models: list[str], pairs: Sequence[tuple[str, str, int]]) -
 
 
 def bradley_terry(
-    pairs: Sequence[tuple[str, str, int]], *, n_resamples: int = N_RESAMPLES, seed: int | None = 0
+    pairs: Sequence[tuple[str, str, int]],
+    *,
+    len_a: Sequence[float] | None = None,
+    len_b: Sequence[float] | None = None,
+    n_resamples: int = N_RESAMPLES,
+    seed: int | None = 0,
 ) -> BradleyTerry:
     """Fit Bradley-Terry scores to judged pairs (a, b, outcome), outcome in the same orientation
     as everywhere here: +1 b better, 0 tie (half a win each), -1 a better. The scores are
-    centred (the model is identified only up to a shift); pairs are resampled for the CIs."""
+    centred (the model is identified only up to a shift); pairs are resampled for the CIs.
+    With the two answers' lengths per pair (`len_a`, `len_b`), the length-controlled variant:
+    one more column, tanh of the standardised length difference, as in
+    `length_controlled_win_rate`, so the scores are the strengths at equal length."""
     if not pairs:
         raise ValueError("no judged pairs")
     models = sorted({m for a, b, _ in pairs for m in (a, b)})
@@ -323,9 +334,18 @@ def bradley_terry(
     _check_connected(models, pairs)
     y = (outcome + 1) / 2
     x = design[:, 1:]  # the first model's score is fixed at 0 while fitting, then all are centred
-    start = np.zeros((1, k - 1))
+    controlled = len_a is not None or len_b is not None
+    if controlled:
+        la, lb = np.asarray(len_a, dtype=np.float64), np.asarray(len_b, dtype=np.float64)
+        if la.shape != (n,) or lb.shape != (n,):
+            raise ValueError(f"need one length per pair for each side: {n} pairs, {la.size} and {lb.size} lengths")
+        x = np.column_stack([x, _length_feature(la, lb)])
+    start = np.zeros((1, x.shape[1]))
     point = _newton(x, y, np.ones((1, n)), start, ridge=_BT_RIDGE, iters=200)[0]
     reps = _bootstrap_fits(x, y, np.ones(n), point, ridge=_BT_RIDGE, n_resamples=n_resamples, seed=seed)
+    slope = float(point[-1]) if controlled else None
+    if controlled:
+        point, reps = point[:-1], reps[:, :-1]
 
     def centred(beta: np.ndarray) -> np.ndarray:
         full = np.concatenate([np.zeros((*beta.shape[:-1], 1)), beta], axis=-1)
@@ -337,4 +357,4 @@ def bradley_terry(
         for i, m in enumerate(models)
     ]
     scores.sort(key=lambda e: -e.value)
-    return BradleyTerry(tuple(scores), n)
+    return BradleyTerry(tuple(scores), n, slope)
