@@ -99,7 +99,8 @@ class WinRate:
     win_rate: Estimate
     """(wins + ties / 2) / n (weighted when weights are given), with a percentile bootstrap CI."""
     p_value: float
-    """Two-sided exact sign test of wins vs losses (scipy.stats.binomtest, p = 1/2; ties dropped)."""
+    """Two-sided exact sign test of wins vs losses (scipy.stats.binomtest, p = 1/2; ties dropped),
+    on counts of pairs, unweighted: the test needs independent units, not weighted battles."""
     verdict: Verdict
     """improved / regressed only when the CI excludes 0.5 on that side AND p_value < 0.05."""
 
