@@ -1,8 +1,9 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests, answering from a script.
 
 Each request to /v1/chat/completions or /v1/completions takes the next scripted behaviour
-(if any) -- an HTTP status with headers, a delay, a malformed body -- and otherwise answers
-"echo: <last user message or prompt>" with usage counts. It records every request.
+(if any) -- an HTTP status with headers, a delay (a hang), a malformed body, a scripted text
+with token log-probabilities -- and otherwise answers "echo: <last user message or prompt>"
+with usage counts. It records every request (`len(log.requests)` counts them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ class Step:
     delay: float = 0.0
     body: bytes | None = None
     """Raw body to send instead of the normal answer (e.g. malformed JSON)."""
+    text: str | None = None
+    """The answer's text instead of the echo (a scripted judge's reply)."""
+    logprobs: list[tuple[str, float, list[tuple[str, float]]]] | None = None
+    """Per generated token (token, logprob, [(alternative, logprob), ...]), sent in OpenAI's
+    chat format (`choices[0].logprobs.content`) when the request asked for logprobs."""
+
+
+def hang(seconds: float = 3.0) -> Step:
+    """A request that answers only after `seconds` (longer than the client's timeout)."""
+    return Step(delay=seconds)
 
 
 @dataclass
@@ -36,12 +47,23 @@ class Log:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def answer_for(payload: dict[str, Any], path: str) -> dict[str, Any]:
+def answer_for(payload: dict[str, Any], path: str, step: Step | None = None) -> dict[str, Any]:
     n = int(payload.get("n") or 1)
     if path.endswith("/chat/completions"):
         text = next(m["content"] for m in reversed(payload["messages"]) if m["role"] == "user")
+        reply = step.text if step is not None and step.text is not None else f"echo: {text}"
+        logprobs = None
+        if payload.get("logprobs") and step is not None and step.logprobs is not None:
+            k = int(payload.get("top_logprobs") or 0)
+            logprobs = {
+                "content": [
+                    {"token": t, "logprob": lp, "bytes": list(t.encode()),
+                     "top_logprobs": [{"token": a, "logprob": alp, "bytes": list(a.encode())} for a, alp in top[:k]]}
+                    for t, lp, top in step.logprobs
+                ]
+            }
         choices = [
-            {"index": i, "message": {"role": "assistant", "content": f"echo: {text}"}, "finish_reason": "stop"}
+            {"index": i, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop", "logprobs": logprobs}
             for i in range(n)
         ]
         obj = "chat.completion"
@@ -111,7 +133,7 @@ def serve(script: list[Step] | None = None, *, model: str = "tiny", key: str | N
                     err = {"error": {"message": f"The model `{payload.get('model')}` does not exist.", "code": 404}}
                     self._send(404, json.dumps(err).encode())
                     return
-                self._send(200, json.dumps(answer_for(payload, self.path)).encode())
+                self._send(200, json.dumps(answer_for(payload, self.path, step)).encode())
             finally:
                 with log.lock:
                     log.in_flight -= 1

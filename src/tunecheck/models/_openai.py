@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tunecheck import _progress
@@ -45,6 +45,22 @@ class ServerOptions:
             raise ConfigError(f"--timeout {self.timeout}: must be a positive number of seconds")
         if self.retries < 0:
             raise ConfigError(f"--retries {self.retries}: must be 0 or more")
+
+
+CHAT_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "seed", "stop", "top_logprobs", "repeat"})
+"""What `OpenAIModel.chat` takes; `repeat` (the index of a `--repeats` sample) only keys the
+cache and is not sent."""
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """One chat request's answer (the judge stores it as a `judge.CachedCall`)."""
+
+    text: str
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """Plain JSON: `finish_reason`, and `logprobs` when asked for (see `OpenAIModel.chat`)."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class OpenAIModel:
@@ -122,10 +138,48 @@ class OpenAIModel:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def chat(self, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> ChatReply:
+        """One /chat/completions request, retried by the client like `generate`'s; for judges.
+
+        `params`: temperature (default 0), max_tokens, top_p, seed, stop, top_logprobs (an int K
+        asks for the K most likely tokens at each generated position; then `extras["logprobs"]`
+        is a list, one per generated token, of {token, logprob, top: [{token, logprob}, ...]}),
+        repeat (cache key only). Anything else is a mistake in the caller and raises ConfigError.
+        """
+        unknown = sorted(set(params) - CHAT_PARAMS)
+        if unknown:
+            raise ConfigError(f"chat params {', '.join(unknown)}: not understood (use {', '.join(sorted(CHAT_PARAMS))})")
+        kwargs: dict[str, Any] = {"model": self.model, "temperature": params.get("temperature", 0)}
+        for name in ("max_tokens", "top_p", "seed"):
+            if params.get(name) is not None:
+                kwargs[name] = params[name]
+        if params.get("stop"):
+            kwargs["stop"] = list(params["stop"])
+        k = params.get("top_logprobs")
+        if k is not None:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = int(k)
+        sent: Any = [{"role": m["role"], "content": m["content"]} for m in messages]
+        response = self._send("chat/completions", "judge call: ", lambda: self._client.chat.completions.create(messages=sent, **kwargs))
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or len(choices) != 1:
+            got = len(choices) if isinstance(choices, list) else "no"
+            raise ModelError(
+                f"{self.base_url}: judge call: expected 1 choice in the answer, got {got}; "
+                "is --base-url an OpenAI-compatible endpoint?"
+            )
+        choice = choices[0]
+        text = getattr(getattr(choice, "message", None), "content", None)
+        extras: dict[str, Any] = {"finish_reason": str(getattr(choice, "finish_reason", None) or "stop")}
+        if k is not None:
+            extras["logprobs"] = _plain_logprobs(getattr(choice, "logprobs", None))
+        usage = getattr(response, "usage", None)
+        return ChatReply(
+            text if isinstance(text, str) else "", extras, getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+        )
+
     # -- one request -----------------------------------------------------------------------------
     def _one(self, req: GenerationRequest, params: GenerationParams) -> list[Generation]:
-        import openai
-
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": params.max_new_tokens,
@@ -137,12 +191,22 @@ class OpenAIModel:
         if params.stop:
             kwargs["stop"] = list(params.stop)
         started = time.perf_counter()
+        endpoint = "chat/completions" if req.messages is not None else "completions"
+        if req.messages is not None:
+            messages: Any = [{"role": m.role, "content": m.content} for m in req.messages]
+            response = self._send(endpoint, f"sample {req.id}: ", lambda: self._client.chat.completions.create(messages=messages, **kwargs))
+        else:
+            response = self._send(endpoint, f"sample {req.id}: ", lambda: self._client.completions.create(prompt=req.prompt, **kwargs))
+        latency = time.perf_counter() - started
+        return self._parse(response, req, params, latency)
+
+    def _send(self, endpoint: str, label: str, create: Callable[[], Any]) -> Any:
+        """Run one client call (the client retries what can be retried) and turn what still
+        fails into one line; `label` ("sample ID: ", "judge call: ") says which request."""
+        import openai
+
         try:
-            if req.messages is not None:
-                messages: Any = [{"role": m.role, "content": m.content} for m in req.messages]
-                response = self._client.chat.completions.create(messages=messages, **kwargs)
-            else:
-                response = self._client.completions.create(prompt=req.prompt, **kwargs)
+            return create()
         except openai.AuthenticationError:
             raise ModelError(
                 f"{self.base_url}: 401 Unauthorized; put the API key in ${self.api_key_env} "
@@ -151,14 +215,13 @@ class OpenAIModel:
         except openai.PermissionDeniedError as err:
             raise ModelError(f"{self.base_url}: 403 Forbidden for model {self.model!r} ({_message(err)})") from None
         except openai.NotFoundError as err:
-            endpoint = "chat/completions" if req.messages is not None else "completions"
             raise ModelError(
                 f"{self.base_url}/{endpoint}: 404 Not Found for model {self.model!r} ({_message(err)}); "
                 f"check the served model's name (GET {self.base_url}/models) and that --base-url ends in /v1"
             ) from None
         except openai.APITimeoutError:
             raise ModelError(
-                f"{self.base_url}: sample {req.id}: no answer within --timeout {self.timeout:g}s "
+                f"{self.base_url}: {label}no answer within --timeout {self.timeout:g}s "
                 f"after {self.retries} retries; raise --timeout or lower --concurrency"
             ) from None
         except openai.APIConnectionError as err:
@@ -172,15 +235,13 @@ class OpenAIModel:
             ) from None
         except openai.APIStatusError as err:
             raise ModelError(
-                f"{self.base_url}: sample {req.id}: HTTP {err.status_code} after {self.retries} retries ({_message(err)})"
+                f"{self.base_url}: {label}HTTP {err.status_code} after {self.retries} retries ({_message(err)})"
             ) from None
         except ValueError as err:  # the body was not JSON (json.JSONDecodeError is a ValueError)
             raise ModelError(
-                f"{self.base_url}: sample {req.id}: the server's answer is not valid JSON ({err}); "
+                f"{self.base_url}: {label}the server's answer is not valid JSON ({err}); "
                 "is --base-url an OpenAI-compatible endpoint?"
             ) from None
-        latency = time.perf_counter() - started
-        return self._parse(response, req, params, latency)
 
     def _parse(self, response: Any, req: GenerationRequest, params: GenerationParams, latency: float) -> list[Generation]:
         choices = getattr(response, "choices", None)
@@ -216,3 +277,19 @@ def _message(err: BaseException) -> str:
             return msg.splitlines()[0][:200]
     text = str(err).strip()
     return (text.splitlines()[0] if text else type(err).__name__)[:200]
+
+
+def _plain_logprobs(logprobs: Any) -> list[dict[str, Any]] | None:
+    """The client's token log-probability objects as plain JSON lists (for the cache file);
+    None when the server sent none (some servers ignore `logprobs`)."""
+    content = getattr(logprobs, "content", None)
+    if not isinstance(content, list):
+        return None
+    return [
+        {
+            "token": str(t.token),
+            "logprob": float(t.logprob),
+            "top": [{"token": str(a.token), "logprob": float(a.logprob)} for a in (getattr(t, "top_logprobs", None) or [])],
+        }
+        for t in content
+    ]
