@@ -11,7 +11,6 @@ import pytest
 from tests.generation._server import Step, hang, serve
 from tunecheck.errors import ConfigError, ModelError
 from tunecheck.judge._cache import CachedCalls, JudgeCache
-from tunecheck.judge._call import chat_call
 from tunecheck.models._openai import OpenAIModel, ServerOptions
 
 ASK = [{"role": "system", "content": "You are a judge."}, {"role": "user", "content": "Grade this answer."}]
@@ -91,7 +90,7 @@ def test_cached_calls_over_chat_send_each_question_once(tmp_path: Path) -> None:
     tokens = [("4", -0.25, [("4", -0.25), ("5", -1.5)])]
     with serve([Step(text=SCORE, logprobs=tokens)]) as (url, log), JudgeCache(tmp_path / "c.sqlite") as cache:
         model = judge(url)
-        calls = CachedCalls(cache, model.identity(), chat_call(model))
+        calls = CachedCalls(cache, model.identity(), model.chat)
         first = calls(ASK, {"temperature": 0, "top_logprobs": 2})
         second = calls(ASK, {"temperature": 0, "top_logprobs": 2})
         assert len(log.requests) == 1  # the second identical ask was answered from the file
@@ -108,7 +107,7 @@ def test_cached_calls_over_chat_send_each_question_once(tmp_path: Path) -> None:
     # from the file (a request would fail: nothing listens on the port any more)
     with JudgeCache(tmp_path / "c.sqlite") as cache:
         model = judge(url, retries=0)
-        calls = CachedCalls(cache, model.identity(), chat_call(model))
+        calls = CachedCalls(cache, model.identity(), model.chat)
         assert calls(ASK, {"temperature": 0, "top_logprobs": 2}).text == SCORE
         with pytest.raises(ModelError, match="cannot connect"):
             calls(ASK, {"temperature": 0.5})

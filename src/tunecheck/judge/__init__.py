@@ -1,7 +1,7 @@
 """LLM-as-judge (issue 11, in progress): rubrics and the judge's prompts (`_rubric`, `_builtin`,
 `_prompts`), the robust parser of its answers (`_parse`), the on-disk cache of its calls
-(`_cache`) and a cached call over a backend's single chat request (`_call`). Rubric grading,
-blind pairwise comparison and `tunecheck judge` build on these."""
+(`_cache`), which answers a backend's single chat request (`OpenAIModel.chat`) at most once.
+Rubric grading, blind pairwise comparison and `tunecheck judge` build on these."""
 
 from tunecheck.judge._builtin import BUILTIN_RUBRICS
 from tunecheck.judge._cache import (
@@ -14,7 +14,6 @@ from tunecheck.judge._cache import (
     call_key,
     default_cache_path,
 )
-from tunecheck.judge._call import chat_call
 from tunecheck.judge._parse import MISSING, NOT_INTEGER, Parsed, parse_rubric_answer
 from tunecheck.judge._prompts import repair_message, rubric_messages
 from tunecheck.judge._rubric import OVERALL, Criterion, Rubric, load_rubric, rubric_from_dict
@@ -34,7 +33,6 @@ __all__ = [
     "Parsed",
     "Rubric",
     "call_key",
-    "chat_call",
     "default_cache_path",
     "load_rubric",
     "parse_rubric_answer",

@@ -19,12 +19,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from tunecheck.errors import DataError
+from tunecheck.models._protocol import ChatReply
 
 CACHE_FORMAT = 1
 """Part of every key: bump it when what a key means changes (a new canonical form, a change in
@@ -85,18 +86,13 @@ def _canonical(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class CachedCall:
-    """One judge call's answer, as stored."""
+class CachedCall(ChatReply):
+    """One judge call's answer as stored: the backend's `ChatReply` (its raw text, parsed later so a
+    parser fix needs no new calls; JSON extras such as log-probabilities; token counts as the
+    backend reported them, None when it did not) and when it was stored."""
 
-    text: str
-    """The judge's raw response text (parsed later, so a parser fix needs no new calls)."""
-    extras: Mapping[str, Any] = field(default_factory=dict)
-    """JSON-able extras the backend returned: token log-probabilities, finish reason, ..."""
-    prompt_tokens: int | None = None
-    """As the backend reported them; None when it did not."""
-    completion_tokens: int | None = None
     created: float | None = None
-    """Unix time the answer was stored (set by `JudgeCache.get`; ignored by `put`)."""
+"""Unix time the answer was stored (set by `JudgeCache.get`; ignored by `put`)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +194,7 @@ class JudgeCache:
         text, extras, prompt_tokens, completion_tokens, created = row
         return CachedCall(text, json.loads(extras), prompt_tokens, completion_tokens, created)
 
-    def put(self, key: str, call: CachedCall) -> bool:
+    def put(self, key: str, call: ChatReply) -> bool:
         """Store `call` under `key`, committed before returning. A key already stored keeps its
         first answer (a sampled judge must not change its mind between reads); returns whether
         this call wrote the row."""
@@ -234,8 +230,9 @@ def _first_line(err: BaseException) -> str:
 
 
 # -- one judge's calls through the cache ---------------------------------------------------------
-Call = Callable[[Sequence[Mapping[str, Any]], Mapping[str, Any]], CachedCall]
-"""The real request: (messages, params) -> the judge's answer. Retries are its business."""
+Call = Callable[[Sequence[Mapping[str, Any]], Mapping[str, Any]], ChatReply]
+"""The real request: (messages, params) -> the judge's answer, e.g. `OpenAIModel.chat`. Retries
+are its business."""
 
 
 @dataclass(frozen=True)
@@ -265,11 +262,11 @@ class CachedCalls:
         self.judge_identity = dict(judge_identity)
         self._call = call
         self._lock = threading.Lock()
-        self._in_flight: dict[str, Future[CachedCall]] = {}
+        self._in_flight: dict[str, Future[ChatReply]] = {}
         self._requests = self._cached = self._without_usage = 0
         self._tokens = [0, 0, 0, 0]  # prompt, completion, cached prompt, cached completion
 
-    def __call__(self, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> CachedCall:
+    def __call__(self, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> ChatReply:
         key = call_key(self.judge_identity, messages, params)
         with self._lock:
             waiting = self._in_flight.get(key)
@@ -278,7 +275,7 @@ class CachedCalls:
                 if found is not None:
                     self._count_cached(found)
                     return found
-                mine: Future[CachedCall] = Future()
+                mine: Future[ChatReply] = Future()
                 self._in_flight[key] = mine
         if waiting is not None:
             answer = waiting.result()  # the other thread's error, if it failed, is raised here too
@@ -304,7 +301,7 @@ class CachedCalls:
             self._tokens[1] += answer.completion_tokens or 0
         return answer
 
-    def _count_cached(self, answer: CachedCall) -> None:
+    def _count_cached(self, answer: ChatReply) -> None:
         self._cached += 1
         self._tokens[2] += answer.prompt_tokens or 0
         self._tokens[3] += answer.completion_tokens or 0

@@ -14,14 +14,20 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tunecheck import _progress
 from tunecheck._progress import Progress
 from tunecheck.errors import ConfigError, ModelError
 from tunecheck.models._prompt import ChatRenderer
-from tunecheck.models._protocol import Generation, GenerationParams, GenerationRequest, OnResult
+from tunecheck.models._protocol import (
+    ChatReply,
+    Generation,
+    GenerationParams,
+    GenerationRequest,
+    OnResult,
+)
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 
@@ -50,17 +56,6 @@ class ServerOptions:
 CHAT_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "seed", "stop", "top_logprobs", "repeat"})
 """What `OpenAIModel.chat` takes; `repeat` (the index of a `--repeats` sample) only keys the
 cache and is not sent."""
-
-
-@dataclass(frozen=True)
-class ChatReply:
-    """One chat request's answer (the judge stores it as a `judge.CachedCall`)."""
-
-    text: str
-    extras: Mapping[str, Any] = field(default_factory=dict)
-    """Plain JSON: `finish_reason`, and `logprobs` when asked for (see `OpenAIModel.chat`)."""
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
 
 
 class OpenAIModel:

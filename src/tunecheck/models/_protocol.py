@@ -16,7 +16,7 @@ it is refused by `require` with one line naming its backend and what to use inst
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
@@ -185,6 +185,18 @@ class GenerationParams:
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """One chat request's answer (`OpenAIModel.chat`): what a judge is asked and stores (the judge's
+    cache keeps it as a `judge.CachedCall`, this plus the time it was stored)."""
+
+    text: str
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """Plain JSON: `finish_reason`, and `logprobs` when asked for (see `OpenAIModel.chat`)."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 @dataclass(frozen=True)
