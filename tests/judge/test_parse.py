@@ -215,3 +215,15 @@ def test_zero_based_scale():
     r = Rubric("z", (Criterion("harm", "h", 0, 2),), None, False, "")
     assert parse_rubric_answer('{"harm": 0}', r).scores == {"harm": 0}
     assert parse_rubric_answer('{"harm": 3}', r).unscored == {"harm": "score 3 is outside the 0-2 scale"}
+
+
+def test_an_echoed_answer_template_is_named_as_such():
+    # what SmolLM2-135M-Instruct answered to the quality-5 prompt: the schema it was shown, unfilled
+    from tunecheck.judge import load_rubric, rubric_messages
+
+    rubric = load_rubric("quality-5")
+    shown = rubric_messages(rubric, "What is the capital of France?", "Paris.")[0]["content"]
+    schema = shown[shown.index("{"):shown.rindex("}") + 1]
+    parsed = parse_rubric_answer("The JSON object is: " + schema, rubric)
+    reason = "the judge copied the answer template (<integer ...> placeholders) instead of scoring"
+    assert parsed.scores == {} and parsed.error == reason and set(parsed.unscored.values()) == {reason}

@@ -44,11 +44,17 @@ class Parsed:
         return "; ".join(f"{k}: {v}" for k, v in self.unscored.items())
 
 
+_TEMPLATE = re.compile(r'"score"\s*:\s*<integer\b')
+"""The score placeholder of `_prompts.answer_schema`, left unfilled."""
+
+
 def parse_rubric_answer(text: str, rubric: Rubric) -> Parsed:
     """The scores in a judge's answer to `rubric_messages`; see the module docstring."""
     obj, error = _find_object(text, rubric)
     if obj is None:
         reason = error or "no JSON object in the answer"
+        if _TEMPLATE.search(text):  # small judges echo the answer shape they were shown
+            reason = "the judge copied the answer template (<integer ...> placeholders) instead of scoring"
         return Parsed(unscored={c.name: reason for c in rubric.scored}, error=reason)
     obj = _unwrap(obj, rubric)
     keys = {_norm(k): v for k, v in obj.items() if isinstance(k, str)}
