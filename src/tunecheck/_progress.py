@@ -82,6 +82,9 @@ class _LineTask:
         self.start = self.last_time = owner.clock()
         self.last_step = 0
 
+    def describe(self, description: str) -> None:
+        self.description = description
+
     def advance(self, n: int = 1) -> None:
         o = self.owner
         self.done += n
@@ -158,6 +161,10 @@ class _RichTask:
 
     def advance(self, n: int = 1) -> None:
         self._rich.advance(self._id, n)  # type: ignore[attr-defined]
+
+    def describe(self, description: str) -> None:
+        """New text for the task (counts that change as it runs: calls cached, failed)."""
+        self._rich.update(self._id, description=description)  # type: ignore[attr-defined]
 
 
 def start(progress: Progress | None, description: str, total: int, unit: str | None = None) -> _Task:

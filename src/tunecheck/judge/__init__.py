@@ -1,7 +1,10 @@
-"""LLM-as-judge (issue 11, in progress): rubrics and the judge's prompts (`_rubric`, `_builtin`,
-`_prompts`), the robust parser of its answers (`_parse`), the on-disk cache of its calls
-(`_cache`), which answers a backend's single chat request (`OpenAIModel.chat`) at most once.
-Rubric grading, blind pairwise comparison and `tunecheck judge` build on these."""
+"""LLM-as-judge: `tunecheck judge` as a library (`judge_predictions`).
+
+Rubrics and the judge's prompts (`_rubric`, `_builtin`, `_prompts`, `_pairwise`), the robust
+parsers of its answers (`_parse`, `_pairwise`), the on-disk cache of its calls (`_cache`) and the
+bounded concurrent runner over it (`_run`), judges opened from model specs (`_judges`), the two
+modes (`_grade`: rubric grading; `_versus`: blind pairwise comparison in both orders), the
+judge's reliability (`_reliability`), and the run itself (`_judge`)."""
 
 from tunecheck.judge._builtin import BUILTIN_RUBRICS
 from tunecheck.judge._cache import (
@@ -14,29 +17,52 @@ from tunecheck.judge._cache import (
     call_key,
     default_cache_path,
 )
+from tunecheck.judge._items import Item, conversation_text, items_for
+from tunecheck.judge._judge import MODES, JudgeConfig, JudgeReport, judge_predictions
+from tunecheck.judge._judges import Judge, make_judge, open_judges, self_preference
+from tunecheck.judge._judgment import Order, PairJudgment, RubricJudgment, write_judgments
 from tunecheck.judge._parse import MISSING, NOT_INTEGER, Parsed, parse_rubric_answer
 from tunecheck.judge._prompts import repair_message, rubric_messages
 from tunecheck.judge._rubric import OVERALL, Criterion, Rubric, load_rubric, rubric_from_dict
+from tunecheck.judge._run import Meter, Price, run_parallel
 
 __all__ = [
     "BUILTIN_RUBRICS",
     "CACHE_FORMAT",
     "MISSING",
+    "MODES",
     "NOT_INTEGER",
     "OVERALL",
     "CacheStats",
     "CachedCall",
     "CachedCalls",
     "Criterion",
+    "Item",
+    "Judge",
     "JudgeCache",
+    "JudgeConfig",
+    "JudgeReport",
     "JudgeUsage",
+    "Meter",
+    "Order",
+    "PairJudgment",
     "Parsed",
+    "Price",
     "Rubric",
+    "RubricJudgment",
     "call_key",
+    "conversation_text",
     "default_cache_path",
+    "items_for",
+    "judge_predictions",
     "load_rubric",
+    "make_judge",
+    "open_judges",
     "parse_rubric_answer",
     "repair_message",
     "rubric_from_dict",
     "rubric_messages",
+    "run_parallel",
+    "self_preference",
+    "write_judgments",
 ]

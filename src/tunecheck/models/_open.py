@@ -54,6 +54,10 @@ def open_model(
     if parsed.kind == "openai":
         from tunecheck.models._openai import OpenAIModel
 
+        if parsed.base_url:
+            from dataclasses import replace
+
+            server = replace(server or ServerOptions(), base_url=parsed.base_url)
         model = OpenAIModel(parsed.location, name=parsed.name, server=server)
     elif parsed.kind == "vllm":
         from tunecheck.models._vllm import VLLMModel

@@ -10,7 +10,7 @@
     vllm:./out/merged                    vLLM's offline engine, where installed (generation)
 
 Options: name (display name), base (an adapter's base model), revision (hub revision),
-dtype (per-model override of --dtype).
+dtype (per-model override of --dtype), base_url (an openai: model's own server).
 
 GGUF files are dequantised to --dtype (float32 on the CPU) by transformers, so a quantised export
 compares token for token with the unquantised model it came from; an adapter may name a GGUF file
@@ -29,7 +29,7 @@ from typing import Literal
 from tunecheck.errors import ModelError
 from tunecheck.models import _gguf
 
-_OPTIONS = {"name", "base", "revision", "dtype"}
+_OPTIONS = {"name", "base", "revision", "dtype", "base_url"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 
 Kind = Literal["hf", "openai", "vllm"]
@@ -48,6 +48,8 @@ class ModelSpec:
     """For adapters: the base model, overriding adapter_config.json."""
     revision: str | None = None
     dtype: str | None = None
+    base_url: str | None = None
+    """For openai: specs, this model's server (overrides --base-url), so two judges can live on two servers."""
 
     @classmethod
     def parse(cls, text: str | ModelSpec) -> ModelSpec:
@@ -76,7 +78,10 @@ class ModelSpec:
             kind, location = "vllm", location[len("vllm:") :]
             if not location:
                 raise ModelError(f"model spec {raw!r}: name a model directory or hub id after vllm:")
-        return cls(location.strip(), kind, values.get("name"), values.get("base"), values.get("revision"), values.get("dtype"))
+        if "base_url" in values and kind != "openai":
+            raise ModelError(f"model spec {raw!r}: base_url=... is for openai: models on a server")
+        return cls(location.strip(), kind, values.get("name"), values.get("base"), values.get("revision"), values.get("dtype"),
+                   values.get("base_url"))
 
     @property
     def display_name(self) -> str:
