@@ -121,6 +121,9 @@ class PairStats:
         return out
 
 
+_TOL = 1e-6
+
+
 def _sign(x: float) -> int:
     return int(np.sign(x)) if abs(x) > 1e-12 else 0
 
@@ -159,7 +162,9 @@ def pair_stats(pairs: Sequence[PairJudgment], *, five_way: bool, n_resamples: in
     lc = length_controlled_win_rate(outcomes, [pooled[i][2] for i in ids], [pooled[i][3] for i in ids],
                                     n_resamples=n_resamples, seed=seed)
     lo, hi = lc.win_rate.ci95 or (math.nan, math.nan)
-    lc_word = Verdict.IMPROVED if lo > 0.5 else Verdict.REGRESSED if hi < 0.5 else Verdict.INCONCLUSIVE
+    # a tolerance: when length explains every preference the fit separates and its CI collapses
+    # onto 0.5 +- 1e-9, which is no evidence either way
+    lc_word = Verdict.IMPROVED if lo > 0.5 + _TOL else Verdict.REGRESSED if hi < 0.5 - _TOL else Verdict.INCONCLUSIVE
     note = None
     if lc_word != wr.verdict:
         note = (f"the raw win rate says {wr.verdict.value} but at equal length it is {lc_word.value}: "
