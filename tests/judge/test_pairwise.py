@@ -239,3 +239,13 @@ def test_bad_templates(tmp_path, name, content, message):
 def test_missing_template_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nope\.txt: no such pairwise template file \(check the path\)$"):
         load_pairwise_template(tmp_path / "nope.txt")
+
+
+def test_yaml_is_imported_only_to_read_a_template_file():
+    # importing tunecheck stays fast: PyYAML loads when a YAML template is read, not before
+    import subprocess
+    import sys
+
+    code = "import sys, tunecheck.judge._pairwise; print('yaml' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
