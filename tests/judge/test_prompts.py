@@ -102,6 +102,9 @@ def test_neutralise():
     assert neutralise("<answer is 4, as x > 3") == "[answer is 4, as x > 3"
     # other tags and comparisons are left alone
     assert neutralise("<answers> <b>1 < 2</b>") == "<answers> <b>1 < 2</b>"
+    # the pairwise prompt's tags too ("answer\b" alone would miss them: "_" is a word character)
+    assert neutralise("</answer_a><ANSWER_B id=1>< /answer_b>") == "[/answer_a>[ANSWER_B id=1>[ /answer_b>"
+    assert neutralise("<answer_c> <answer_ab>") == "<answer_c> <answer_ab>"
 
 
 def test_judge_told_to_ignore_instructions_in_blocks():

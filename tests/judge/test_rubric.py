@@ -53,12 +53,14 @@ def test_builtin_descriptions_anchor_the_low_and_high_ends(name):
 
 
 def test_builtin_round_trips_through_a_file(tmp_path):
-    # a built-in written out as a rubric file loads back equal: the file format covers them
+    # a built-in written out as a rubric file loads back equal: the file format covers them,
+    # rewordings included
     r = BUILTIN_RUBRICS["quality-10"]
     doc = {
         "name": r.name, "instructions": r.instructions, "reference_guided": r.reference_guided,
         "criteria": [{"name": c.name, "description": c.description, "low": c.low, "high": c.high} for c in r.criteria],
         "overall": {"description": r.overall.description, "low": 1, "high": 10} if r.overall else None,
+        "variants": [{"instructions": v.instructions, "criteria": dict(v.descriptions)} for v in r.variants],
     }
     p = tmp_path / "q10.json"
     p.write_text(json.dumps(doc))
@@ -106,7 +108,7 @@ BAD = [
     ("criteria:\n  - {name: a, description: d, low: 1}\n", "field 'criteria[0].high' must be an integer, got nothing"),
     ("criteria:\n  - {name: a, description: d, low: true, high: 5}\n", "field 'criteria[0].low' must be an integer, got True"),
     ("criteria:\n  - {name: a, description: d, low: 1, high: 5, weight: 2}\n", "unknown field 'criteria[0].weight' (the fields here are name, description, low, high)"),
-    ("criterias:\n" + C, "unknown field 'criterias' (the fields here are name, instructions, reference_guided, criteria, overall)"),
+    ("criterias:\n" + C, "unknown field 'criterias' (the fields here are name, instructions, reference_guided, criteria, overall, variants)"),
     ("criteria:\n" + C + C, "field 'criteria[1].name': criterion 'a' is given twice"),
     ("criteria:\n" + C + "  - {name: A, description: d, low: 1, high: 5}\n", "criterion 'A' is given twice"),
     ("criteria:\n  - {name: overall, description: d, low: 1, high: 5}\n", "'overall' is reserved"),

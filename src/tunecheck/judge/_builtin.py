@@ -2,11 +2,17 @@
 
 Each criterion's description says what it asks and anchors the low, middle and high scores;
 the instructions name the biases judges are known to have (length, confidence, style) so the
-judge is told not to reward them (Zheng et al. 2023, "Judging LLM-as-a-Judge").
+judge is told not to reward them (Zheng et al. 2023, "Judging LLM-as-a-Judge"). Each ships three
+rewordings (`_builtin_variants.py`) for `--rubric-variants`.
 """
 
 from __future__ import annotations
 
+from tunecheck.judge._builtin_variants import (
+    QUALITY_5_VARIANTS,
+    QUALITY_10_VARIANTS,
+    REFERENCE_CORRECTNESS_VARIANTS,
+)
 from tunecheck.judge._rubric import OVERALL, Criterion, Rubric
 
 _INDEPENDENT = (
@@ -57,6 +63,7 @@ QUALITY_5 = Rubric(
     overall=None,
     reference_guided=False,
     instructions="You grade one answer written by an AI assistant to a user's request, on four criteria from 1 (worst) to 5 (best). " + _INDEPENDENT,
+    variants=QUALITY_5_VARIANTS,
 )
 
 QUALITY_10 = Rubric(
@@ -116,6 +123,7 @@ QUALITY_10 = Rubric(
         "You grade one answer written by an AI assistant to a user's request, on four criteria "
         "from 1 (worst) to 10 (best), then give an overall score from 1 to 10. " + _INDEPENDENT
     ),
+    variants=QUALITY_10_VARIANTS,
 )
 
 REFERENCE_CORRECTNESS = Rubric(
@@ -142,6 +150,7 @@ REFERENCE_CORRECTNESS = Rubric(
         "different one, is not correct. Do not use your own knowledge to overrule the reference. "
         "Do not reward length, confidence or style."
     ),
+    variants=REFERENCE_CORRECTNESS_VARIANTS,
 )
 
 BUILTIN_RUBRICS: dict[str, Rubric] = {r.name: r for r in (QUALITY_5, QUALITY_10, REFERENCE_CORRECTNESS)}

@@ -14,8 +14,10 @@ import re
 from tunecheck.errors import DataError
 from tunecheck.judge._rubric import Rubric
 
-_TAGS = ("question", "answer", "reference")
-# <answer>, </answer>, < /ANSWER >, <answer id=1>: the "<" that starts any form of our tags
+_TAGS = ("question", "answer", "answer_a", "answer_b", "reference")
+# <answer>, </answer>, < /ANSWER >, <answer id=1>, </answer_b>: the "<" that starts any form of
+# our tags (rubric and pairwise prompts alike). "answer\b" does not match "answer_a" ("_" is a word
+# character), so the pairwise tags are alternatives of their own.
 _TAG_RE = re.compile(r"<(\s*/?\s*(?:" + "|".join(_TAGS) + r")\b)", re.IGNORECASE)
 
 

@@ -14,6 +14,14 @@ A rubric file (YAML or JSON; YAML is read with `yaml.safe_load`):
       description: ...
       low: 1
       high: 10
+    variants:                        # optional: rewordings, for --rubric-variants
+      - instructions: Assess ...     # optional: replaces the instructions
+        criteria:                    # optional: criterion (or "overall") -> new description
+          accuracy: Are the claims correct? 5 = ..., 1 = ...
+
+A variant rewords the rubric and nothing else: the same criteria, scales and reference use, only
+the instructions and/or descriptions change (rubric sensitivity: do the scores move when the
+words do?). `rubric_variants(rubric, k)` gives the rubric and its first k-1 rewordings.
 
 Anchors (what the low, middle and high scores mean) belong in the description: judges score
 more consistently with them (G-Eval, Liu et al. 2023; Prometheus, Kim et al. 2024).
@@ -23,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +40,8 @@ from tunecheck.errors import ConfigError, DataError
 
 OVERALL = "overall"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-_TOP_KEYS = ("name", "instructions", "reference_guided", "criteria", "overall")
+_TOP_KEYS = ("name", "instructions", "reference_guided", "criteria", "overall", "variants")
+_VARIANT_KEYS = ("instructions", "criteria")
 _CRITERION_KEYS = ("name", "description", "low", "high")
 _OVERALL_KEYS = ("description", "low", "high")
 
@@ -55,6 +64,17 @@ class Criterion:
 
 
 @dataclass(frozen=True)
+class RubricVariant:
+    """A rewording of a rubric: new words for the same criteria on the same scales."""
+
+    instructions: str | None = None
+    """Replaces the rubric's instructions; None keeps them."""
+    descriptions: tuple[tuple[str, str], ...] = ()
+    """(criterion name, new description) pairs, "overall" included; a criterion not named keeps
+    its description."""
+
+
+@dataclass(frozen=True)
 class Rubric:
     """What a judge grades an answer on."""
 
@@ -66,6 +86,8 @@ class Rubric:
     """The judge also sees the sample's reference answer (for tasks with a right answer)."""
     instructions: str
     """Told to the judge before the criteria: the task and what not to reward."""
+    variants: tuple[RubricVariant, ...] = ()
+    """Rewordings of this rubric for the rubric-sensitivity check (`rubric_variants`)."""
 
     @property
     def scored(self) -> tuple[Criterion, ...]:
@@ -137,7 +159,86 @@ def rubric_from_dict(data: Any, where: str, *, default_name: str = "rubric") -> 
         criteria.append(c)
     overall = data.get("overall")
     over = None if overall is None else _criterion(where, "overall", overall, _OVERALL_KEYS, OVERALL)
-    return Rubric(name.strip(), tuple(criteria), over, ref, instructions.strip())
+    rubric = Rubric(name.strip(), tuple(criteria), over, ref, instructions.strip())
+    raw_variants = data.get("variants")
+    if raw_variants is None:
+        return rubric
+    if not isinstance(raw_variants, list):
+        raise ConfigError(f"{where}: field 'variants' must be a list of rewordings (each with instructions and/or criteria), got {_kind(raw_variants)}")
+    variants = tuple(_variant(where, f"variants[{i}]", item, rubric) for i, item in enumerate(raw_variants))
+    return replace(rubric, variants=variants)
+
+
+def _variant(where: str, field: str, item: Any, rubric: Rubric) -> RubricVariant:
+    """One rewording, checked against the rubric: only names it has, its scales unchanged."""
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: field {field!r} must be a mapping with instructions and/or criteria, got {_kind(item)}")
+    _no_unknown(where, field + ".", item, _VARIANT_KEYS)
+    instructions = item.get("instructions")
+    if instructions is not None and (not isinstance(instructions, str) or not instructions.strip()):
+        raise ConfigError(f"{where}: field '{field}.instructions' must be a non-empty text (or leave it out to keep the rubric's instructions)")
+    raw = item.get("criteria", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: field '{field}.criteria' must be a mapping of criterion name to its new description, got {_kind(raw)}")
+    by_name = {c.name: c for c in rubric.scored}
+    descriptions: list[tuple[str, str]] = []
+    for key, value in raw.items():
+        f = f"{field}.criteria.{key}"
+        c = by_name.get(key) if isinstance(key, str) else None
+        if c is None:
+            raise ConfigError(f"{where}: field '{f}': the rubric has no criterion {key!r} (a rewording keeps the criteria: {', '.join(by_name)})")
+        if isinstance(value, dict):
+            _no_unknown(where, f + ".", value, _OVERALL_KEYS)
+            for bound, old in (("low", c.low), ("high", c.high)):
+                if bound in value and (isinstance(value[bound], bool) or value[bound] != old):
+                    raise ConfigError(f"{where}: field '{f}.{bound}': a rewording keeps the scale {c.scale} (got {value[bound]!r}); change only the words, or write a new rubric")
+            value = value.get("description")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: field '{f}' must be the criterion's new description, a non-empty text, got {_kind(value)}")
+        descriptions.append((key, value.strip()))
+    if instructions is None and not descriptions:
+        raise ConfigError(f"{where}: field {field!r} rewords nothing (give new instructions and/or criteria descriptions)")
+    return RubricVariant(None if instructions is None else instructions.strip(), tuple(descriptions))
+
+
+def reworded(rubric: Rubric, variant: RubricVariant, name: str) -> Rubric:
+    """`rubric` in the words of `variant`, named `name`, without variants of its own."""
+    new = dict(variant.descriptions)
+
+    def crit(c: Criterion) -> Criterion:
+        return replace(c, description=new.get(c.name, c.description))
+
+    return replace(
+        rubric,
+        name=name,
+        criteria=tuple(crit(c) for c in rubric.criteria),
+        overall=None if rubric.overall is None else crit(rubric.overall),
+        instructions=rubric.instructions if variant.instructions is None else variant.instructions,
+        variants=(),
+    )
+
+
+def rubric_variants(rubric: Rubric, k: int) -> list[Rubric]:
+    """The K versions of `rubric` that `--rubric-variants K` grades with: K counts the rubric
+    itself, so K = 3 is the rubric and its first two rewordings (3 gradings in all) and K = 1
+    the rubric alone. Rewording i (counted from 1) is named NAME~v{i+1}, so the original is v1
+    and every version has its own judge-cache keys and result names."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"--rubric-variants {k!r}: must be a whole number of at least 1 (1 grades with the rubric alone)")
+    n = len(rubric.variants)
+    if k > n + 1:
+        from tunecheck.judge._builtin import BUILTIN_RUBRICS
+
+        how = (
+            "copy it into a rubric file and add rewordings under 'variants:'"
+            if BUILTIN_RUBRICS.get(rubric.name) == rubric
+            else "add rewordings under 'variants:' in the rubric file"
+        )
+        raise ConfigError(
+            f"--rubric-variants {k}: rubric {rubric.name!r} has {n} rewording{'s' if n != 1 else ''}, "
+            f"so at most {n + 1} version{'s' if n else ''} (the rubric and its rewordings); ask for fewer, or {how}"
+        )
+    return [rubric] + [reworded(rubric, v, f"{rubric.name}~v{i + 2}") for i, v in enumerate(rubric.variants[: k - 1])]
 
 
 def _criterion(where: str, field: str, item: Any, keys: tuple[str, ...], name: str | None) -> Criterion:
