@@ -21,9 +21,26 @@ from tunecheck.judge._items import Item, conversation_text, items_for
 from tunecheck.judge._judge import MODES, JudgeConfig, JudgeReport, judge_predictions
 from tunecheck.judge._judges import Judge, make_judge, open_judges, self_preference
 from tunecheck.judge._judgment import Order, PairJudgment, RubricJudgment, write_judgments
+from tunecheck.judge._pairwise import (
+    PairwiseTemplate,
+    ParsedVerdict,
+    builtin_pairwise_template,
+    load_pairwise_template,
+    pairwise_messages,
+    pairwise_repair_message,
+    parse_verdict,
+)
 from tunecheck.judge._parse import MISSING, NOT_INTEGER, Parsed, parse_rubric_answer
 from tunecheck.judge._prompts import repair_message, rubric_messages
-from tunecheck.judge._rubric import OVERALL, Criterion, Rubric, load_rubric, rubric_from_dict
+from tunecheck.judge._rubric import (
+    OVERALL,
+    Criterion,
+    Rubric,
+    RubricVariant,
+    load_rubric,
+    rubric_from_dict,
+    rubric_variants,
+)
 from tunecheck.judge._run import Meter, Price, run_parallel
 
 __all__ = [
@@ -46,22 +63,31 @@ __all__ = [
     "Meter",
     "Order",
     "PairJudgment",
+    "PairwiseTemplate",
     "Parsed",
+    "ParsedVerdict",
     "Price",
     "Rubric",
     "RubricJudgment",
+    "RubricVariant",
+    "builtin_pairwise_template",
     "call_key",
     "conversation_text",
     "default_cache_path",
     "items_for",
     "judge_predictions",
+    "load_pairwise_template",
     "load_rubric",
     "make_judge",
     "open_judges",
+    "pairwise_messages",
+    "pairwise_repair_message",
     "parse_rubric_answer",
+    "parse_verdict",
     "repair_message",
     "rubric_from_dict",
     "rubric_messages",
+    "rubric_variants",
     "run_parallel",
     "self_preference",
     "write_judgments",

@@ -279,10 +279,15 @@ def _model_pairs(report: JudgeReport) -> list[tuple[PredictionSet, PredictionSet
 
 
 def _run_pairwise(report: JudgeReport, items: Mapping[str, Item], progress: Progress | None) -> None:
-    from tunecheck.judge._pairwise import load_pairwise_template
+    from tunecheck.judge._pairwise import builtin_pairwise_template, load_pairwise_template
 
     config = report.config
-    template = load_pairwise_template(config.template, five_way=config.five_way)
+    if config.template is not None:
+        template = load_pairwise_template(config.template, five_way=config.five_way)
+        if template.verdict_appended:
+            report.warnings.append(f"--template {config.template}: it never names the verdict format ([[A>B]] ...), so the built-in verdict instruction was appended")
+    else:
+        template = builtin_pairwise_template(config.five_way)
     units = []
     for a, b in _model_pairs(report):
         answers_a, answers_b = _answers(a), _answers(b)

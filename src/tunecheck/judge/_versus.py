@@ -36,7 +36,7 @@ def _ask_order(judge: Judge, template: Any, item: Item, first: str, second: str,
     parsed = parse_verdict(reply.text, five_way=five_way)
     replies = [reply.text]
     if parsed.verdict is None:
-        retry = [*messages, {"role": "assistant", "content": reply.text}, pairwise_repair_message(parsed.error or "no verdict")]
+        retry = [*messages, {"role": "assistant", "content": reply.text}, pairwise_repair_message(parsed.error or "no verdict", five_way=five_way)]
         try:
             again = judge.ask(retry, params)
         except CallFailed:

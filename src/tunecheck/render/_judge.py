@@ -26,6 +26,10 @@ from tunecheck.render._tables import (
 _WEIGHTED = " (weighted)"
 
 
+def _p(x: object) -> str:
+    return "<0.001" if isinstance(x, float) and 0 <= x < 0.001 else num(x, 3)
+
+
 def judge_tables(result: Result) -> None:
     if result.config.get("mode") == "pairwise":
         _pairwise(result)
@@ -61,7 +65,7 @@ def _rubric(result: Result) -> None:
         cols = [left("model"), Col("criterion", "left"), Col("baseline", keep=2), Col("value", keep=3), Col("difference"),
                 Col("95% CI", keep=4), Col("Wilcoxon p", keep=1), Col("p (Holm)", keep=5), VERDICT]
         compared = [[escape(c.model), escape(c.metric), num(c.baseline_value, 2), num(c.value, 2), signed(c.difference, 2),
-                  ci(c.ci95, 2), num(c.tests.get("wilcoxon_p"), 3), num(c.p_value_holm, 3), verdict(c.verdict.value)] for c in rows]
+                  ci(c.ci95, 2), _p(c.tests.get("wilcoxon_p")), _p(c.p_value_holm), verdict(c.verdict.value)] for c in rows]
         console.print(fitted("Compared with the baseline (paired on samples, p Holm-adjusted over criteria)", cols, compared))
     if result.details.get("weighted_note"):
         console.print(f"[dim]{escape(result.details['weighted_note'])}[/]")
@@ -69,15 +73,17 @@ def _rubric(result: Result) -> None:
 
 def _pairwise(result: Result) -> None:
     rows = result.details.get("pairwise") or []
-    cols = [left("model"), left("baseline", keep=2), Col("W / T / L"), Col("win rate"), Col("95% CI", keep=6), Col("p", keep=5),
-            Col("LC win rate", keep=4), Col("LC 95% CI", keep=3), Col("consistent", keep=7), Col("first wins", keep=8),
-            Col("mean length", keep=1), VERDICT]
-    cells: list[list[str]] = [[escape(r["model"]), escape(r["baseline"]), f"{r['wins']} / {r['ties']} / {r['losses']}", num(r["win_rate"], 3),
-              ci(r["win_rate_ci95"], 3), num(r["p_value"], 3), num(r["length_controlled_win_rate"], 3),
-              ci(r["length_controlled_win_rate_ci95"], 3), f"{num(100 * r['position_consistency'], 0)}%",
-              f"{num(100 * r['first_position_win_rate'], 0)}%", f"{r['mean_length_model']:.0f} vs {r['mean_length_baseline']:.0f}",
-              verdict(r["verdict"])] for r in rows]
+    cols = [left("model"), left("baseline", keep=1), Col("W / T / L"), Col("win rate"), Col("95% CI"), Col("sign p", keep=2), VERDICT]
+    cells: list[list[str]] = [[escape(r["model"]), escape(r["baseline"]), f"{r['wins']} / {r['ties']} / {r['losses']}",
+                               num(r["win_rate"], 3), ci(r["win_rate_ci95"], 3), _p(r["p_value"]), verdict(r["verdict"])] for r in rows]
     console.print(fitted("Blind pairwise comparison, both orders (ties and order flips count half)", cols, cells))
+    cols = [left("model"), Col("mean length", keep=1), Col("LC win rate"), Col("LC 95% CI", keep=3), Col("consistent", keep=4),
+            Col("first wins", keep=2), Col("at equal length", "left", verdict=True)]
+    cells = [[escape(r["model"]), f"{r['mean_length_model']:.0f} vs {r['mean_length_baseline']:.0f}",
+              num(r["length_controlled_win_rate"], 3), ci(r["length_controlled_win_rate_ci95"], 3),
+              f"{num(100 * r['position_consistency'], 0)}%", f"{num(100 * r['first_position_win_rate'], 0)}%",
+              verdict(r["length_controlled_verdict"])] for r in rows]
+    console.print(fitted("The judge's biases: length-controlled win rate (LC), position consistency, first-shown wins", cols, cells))
     per_judge = result.details.get("per_judge") or []
     if per_judge:
         cols = [left("judge"), left("model"), Col("W / T / L"), Col("win rate"), Col("95% CI", keep=2), Col("consistent", keep=1), VERDICT]
