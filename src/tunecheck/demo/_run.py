@@ -1,7 +1,8 @@
 """`tunecheck demo`: build a base model, fine-tune it, and run every layer on base vs tuned.
 
 Offline and CPU-sized. Trained models are cached in the work directory (keyed by a hash of the
-recipe), so a second run only evaluates. Later layers add their step here.
+recipe), so a second run only evaluates. Later layers add their step here; the LLM-judge step runs
+when a judge is configured (`_judge_step`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tunecheck.demo import _corpus as world_mod
+from tunecheck.demo._judge_step import judge_sections
 from tunecheck.demo._train import finetune, pretrain, write_jsonl
 
 if TYPE_CHECKING:
@@ -123,17 +125,17 @@ def is_cached(stamp: Path, recipe_hash: str, tuned: Path) -> bool:
     return ok and (tuned / "adapter_config.json").is_file() and any((tuned / "trainer").glob("checkpoint-*"))
 
 
-def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_output: bool = False) -> ResultSet:
+def run_demo(workdir: str | Path = "runs/demo", *, retrain: bool = False, json_output: bool = False, judge: str | None = None) -> ResultSet:
     """Train (or reuse) the demo models, evaluate every layer, print a verdict, write results.json
     (a ResultSet: each layer's Result by name). Reproducible on a given machine: two runs print
     the same figures (see `_seed`)."""
     from tunecheck.demo._seed import reproducible
 
     with reproducible():
-        return _run_demo(Path(workdir), retrain=retrain, json_output=json_output)
+        return _run_demo(Path(workdir), retrain=retrain, json_output=json_output, judge=judge)
 
 
-def _run_demo(out: Path, *, retrain: bool, json_output: bool) -> ResultSet:
+def _run_demo(out: Path, *, retrain: bool, json_output: bool, judge: str | None = None) -> ResultSet:
     from rich.console import Console
 
     from tunecheck import render
@@ -172,6 +174,7 @@ def _run_demo(out: Path, *, retrain: bool, json_output: bool) -> ResultSet:
     # the demo's answers are one sentence (6-9 words), too short to hold a 13-gram: count 6-word spans
     shared_layers(results, out, paths["tuned"], sweep, paths["train"], paths["eval"], preds, CopyConfig(n=6))
     results["extraction"] = as_result(extraction)
+    judged = judge_sections(results, preds, judge, out, progress, console, json_output)
     verdict_of = overfitting_verdict([results[k] for k in ("overfit", "curves", "sweep", "copying", "diversity", "extraction")], model="tuned")
     results["overfitting"] = verdict_of.to_result()
     results["verdict"] = did_it_work(results, {"workdir": str(out), "recipe": RECIPE}, verdict_rows(results))
@@ -183,6 +186,7 @@ def _run_demo(out: Path, *, retrain: bool, json_output: bool) -> ResultSet:
         ("Memorisation: answers copying training text, training answers reproduced", render.copying_tables, "copying"),
         (None, render.extraction_tables, "extraction"),
         ("Diversity of the answers", render.diversity_tables, "diversity"),
+        *judged,
     ])
 
 
