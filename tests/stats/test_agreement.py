@@ -14,6 +14,7 @@ from tunecheck.stats._agreement import (
     krippendorff_alpha,
     noise_vs_difference,
     repeat_noise,
+    spearman,
     variant_spread,
     verdict_noise,
     weighted_kappa,
@@ -139,6 +140,8 @@ def test_spearman_against_ranks_by_hand():
     assert s.spearman == pytest.approx(rho)
     assert 0 < s.spearman_p < 0.05
     assert s.reason is None
+    assert spearman(a, b) == (pytest.approx(rho), pytest.approx(s.spearman_p))
+    assert all(math.isnan(v) for v in spearman([1, 2, 3], [2, 2, 2]))  # constant: undefined, no warning
 
 
 def test_undefined_kappa_and_rho_are_nan_with_the_reason():
@@ -238,3 +241,10 @@ def test_variant_spread():
     assert variant_spread({"only": 4.0}).sd == 0.0
     with pytest.raises(ValueError, match="verdicts for"):
         variant_spread(means, {"original": "improved"})
+
+
+def test_kappa_of_scores_that_are_not_whole_numbers_is_nan_with_the_reason():
+    # a probability-weighted (G-Eval) score has no category; exact agreement and rho still apply
+    s = agreement([1.0, 2.5, 3.0, 4.0], [1.0, 2.0, 3.0, 5.0])
+    assert math.isnan(s.kappa) and "whole-number scores" in s.reason and "2.5" in s.reason
+    assert s.exact == pytest.approx(0.5) and s.spearman == pytest.approx(1.0)

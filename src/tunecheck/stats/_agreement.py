@@ -9,7 +9,8 @@ exception or a warning from the package.
 
 Kappa on scores: the categories are the integer points between the lowest and highest score seen
 (or `labels`), so the quadratic weights use the distance between scores, not the rank among the
-values that happen to occur (scikit-learn weighs by label index).
+values that happen to occur (scikit-learn weighs by label index). Scores that are not whole
+numbers (a probability-weighted score, a mean of people) have no kappa: NaN with the reason.
 """
 
 from __future__ import annotations
@@ -83,19 +84,16 @@ def _shared(a: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return x[both], y[both]
 
 
-def _labels(x: np.ndarray, y: np.ndarray, labels: Sequence[float] | None) -> list[float]:
-    if labels is not None:
-        return [float(v) for v in labels]
-    seen = np.concatenate([x, y])
-    if np.all(seen == np.round(seen)):
-        return [float(v) for v in range(int(seen.min()), int(seen.max()) + 1)]
-    return [float(v) for v in np.unique(seen)]
-
-
 def _kappa(x: np.ndarray, y: np.ndarray, weights: Weights | None, labels: Sequence[float] | None) -> tuple[float, str | None]:
     if x.size == 0:
         return math.nan, "no item rated by both"
-    cats = _labels(x, y, labels)
+    seen = np.concatenate([x, y])
+    odd = seen[seen != np.round(seen)]
+    if odd.size:
+        # scikit-learn would treat 3.5 as a continuous target; a probability-weighted score has no category
+        return math.nan, f"kappa needs whole-number scores (categories), got {odd[0]:g}"
+    lo, hi = int(seen.min()), int(seen.max())
+    cats = [float(v) for v in labels] if labels is not None else [float(v) for v in range(lo, hi + 1)]
     if len(cats) < 2 or (np.unique(x).size == 1 and np.unique(y).size == 1 and x[0] == y[0]):
         return math.nan, f"both gave {x[0]:g} to every item: kappa is undefined (chance agreement is 1)"
     from sklearn.metrics import cohen_kappa_score
@@ -136,6 +134,13 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float, str | None]:
         return math.nan, math.nan, "one side gave the same score to every item: Spearman's rho is undefined"
     res = sps.spearmanr(x, y)
     return float(res.statistic), float(res.pvalue), None
+
+
+def spearman(a: ArrayLike, b: ArrayLike) -> tuple[float, float]:
+    """Spearman's rho and its two-sided p-value (scipy) over the items both rated; (NaN, NaN)
+    with fewer than 3 items or a constant side, where scipy would warn."""
+    rho, p, _ = _spearman(*_shared(a, b))
+    return rho, p
 
 
 def agreement(a: ArrayLike, b: ArrayLike, labels: Sequence[float] | None = None) -> ScoreAgreement:
