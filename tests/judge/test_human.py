@@ -71,6 +71,7 @@ BAD = [
     ("a.csv", HEAD + "q1,m,accuracy,3\nq1,m,accuracy,4\n", True, "row 3, column 'score': a second score for id 'q1', model 'm', criterion 'accuracy' by the same person"),
     ("a.csv", "id,model,criterion,score,annotator\nq1,m,accuracy,3,ana\nq1,m,accuracy,4,ana\n", True, "by annotator 'ana' (the first is at row 2)"),
     ("a.csv", HEAD + ",m,accuracy,3\n", True, "row 2, column 'id': is empty"),
+    ("a.json", '[{"id": ["q1"], "model": "m", "criterion": "accuracy", "score": 3}]', True, "item 1, column 'id': must be a text or a number, got list"),
     ("a.csv", HEAD + "q1,m,accuracy,3,extra\n", True, "row 2: more cells than header columns"),
     ("a.csv", "id,model,criterion,score,choice\nq1,m,accuracy,3,A\n", True, "holds both pairwise choices"),
     ("a.csv", "id,model,accuracy\nq1,m,3\n", False, "no columns 'criterion' and 'score'"),

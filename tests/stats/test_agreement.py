@@ -85,7 +85,8 @@ def test_alpha_against_an_independent_implementation(level):
     [
         ([[1, 2, 3]], 1, 0, "1 rater: agreement needs at least two"),
         ([[1, NAN, 3], [NAN, 2, NAN]], 2, 0, "no item was rated by two raters"),
-        ([[4, 4, NAN], [4, 4, 4]], 2, 2, "every rating is 4"),
+        ([[4, 4, NAN], [4, 4, 4]], 2, 2, "every rating of the items rated twice is 4"),
+        ([[4, 4, 1], [4, 4, NAN]], 2, 2, "every rating of the items rated twice is 4"),  # the 1 is unpaired
         ([[NAN, NAN], [NAN, NAN]], 0, 0, "0 raters"),
     ],
 )

@@ -184,8 +184,10 @@ class _Where:
                 return _raise(DataError(f"{self.path} row 1 (the header): no column {column!r}; {fix}"))
             return _raise(self.error(column, f"missing; {fix}"))
         value = row[column]
-        if value is None or isinstance(value, (dict, list, bool)) or not str(value).strip():
-            return _raise(self.error(column, f"is empty; {fix}" if value is None or not str(value).strip() else f"must be a text or a number, got {type(value).__name__}"))
+        if isinstance(value, (dict, list, bool)):
+            return _raise(self.error(column, f"must be a text or a number, got {type(value).__name__}; {fix}"))
+        if value is None or not str(value).strip():
+            return _raise(self.error(column, f"is empty; {fix}"))
         return str(value).strip()
 
 

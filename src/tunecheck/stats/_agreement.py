@@ -56,20 +56,21 @@ def krippendorff_alpha(ratings: np.ndarray | Sequence[Sequence[float]], level: L
         raise ValueError(f"ratings must be raters x items (2-D), got shape {r.shape}")
     rated = ~np.isnan(r)
     raters = int(rated.any(axis=1).sum())
-    items = int((rated.sum(axis=0) >= 2).sum())
-    values = np.unique(r[rated])
+    pairable = rated.sum(axis=0) >= 2  # a unit with one value is not pairable: alpha ignores it
+    items = int(pairable.sum())
+    kept = r[:, pairable]
+    values = np.unique(kept[~np.isnan(kept)])
     reason = None
     if raters < 2:
         reason = f"{raters} rater{'' if raters == 1 else 's'}: agreement needs at least two"
     elif items == 0:
         reason = "no item was rated by two raters"
     elif values.size < 2:
-        reason = f"every rating is {values[0]:g}: with no variation there is no agreement to measure"
+        reason = f"every rating of the items rated twice is {values[0]:g}: with no variation there is no agreement to measure"
     if reason is not None:
         return Alpha(math.nan, level, raters, items, reason)
     import krippendorff
 
-    kept = r[:, rated.sum(axis=0) >= 2]
     value = float(krippendorff.alpha(reliability_data=kept, level_of_measurement=level))
     if not math.isfinite(value):  # pragma: no cover - only when the expected disagreement is 0
         return Alpha(math.nan, level, raters, items, "no expected disagreement (one value in the pairable ratings)")
