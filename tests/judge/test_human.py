@@ -146,7 +146,7 @@ def test_judge_agrees_with_people_as_well_as_they_agree_with_each_other(tmp_path
     assert acc.people_alpha is not None
     assert acc.people_alpha.value == pytest.approx(krippendorff.alpha(reliability_data=[B3 * 2, A3 * 2], level_of_measurement="ordinal"))
     assert acc.stands_in is True and c.stands_in is True
-    assert "can stand in for people" in c.sentence and "0.88" in c.sentence and "0.75" in c.sentence
+    assert "can stand in for people (it agrees with a person, kappa 0.88, at least as well as people agree with each other, 0.75; 12 items)" in c.sentence
     assert c.unmatched == 0
 
 
@@ -202,7 +202,7 @@ def test_rule_boundaries():
     assert _rule(0.6, None, 29, None, 0, "x")[0] is None
     assert _rule(0.59, None, 100, None, 0, "x")[0] is False
     assert _rule(0.5, None, 10, 0.625, 10, "x")[0] is False  # 0.5 < 0.525
-    assert _rule(0.55, None, 10, 0.625, 10, "x")[0] is True
+    assert _rule(0.55, None, 10, 0.625, 10, "x") == (True, "x: the judge can stand in for people (it agrees with a person, kappa 0.55, within 0.1 of how well people agree with each other, 0.62; 10 items)")
     # people overlap on only 9 items: the absolute rule decides
     assert _rule(0.55, None, 40, 0.625, 9, "x") == (False, "x: the judge cannot stand in for people (kappa 0.55 with people, below 0.6 'substantial'; 40 items; people overlap on only 9 items)")
     assert _rule(math.nan, "both gave 3", 40, None, 0, "x") == (None, "x: cannot say (both gave 3)")

@@ -100,7 +100,8 @@ def _rule(kappa: float, reason: str | None, items: int, people_kappa: float | No
         return None, f"{what}: cannot say ({reason or 'kappa is undefined'})"
     if people_kappa is not None and not math.isnan(people_kappa) and people_items >= MIN_ITEMS:
         if kappa >= people_kappa - MARGIN:
-            return True, f"{what}: the judge can stand in for people (it agrees with a person, kappa {kappa:.2f}, about as well as people agree with each other, {people_kappa:.2f}; {items} items)"
+            how = "at least as well as" if kappa >= people_kappa else f"within {MARGIN} of how well"
+            return True, f"{what}: the judge can stand in for people (it agrees with a person, kappa {kappa:.2f}, {how} people agree with each other, {people_kappa:.2f}; {items} items)"
         return False, f"{what}: the judge cannot stand in for people (it agrees with a person less, kappa {kappa:.2f}, than people agree with each other, {people_kappa:.2f}; {items} items)"
     alone = "no two people rated the same items to compare with" if people_items == 0 else f"people overlap on only {people_items} items"
     if kappa < SUBSTANTIAL:
