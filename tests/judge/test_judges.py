@@ -12,6 +12,8 @@ from tunecheck.models import ChatReply
 
 def test_cache_identity_ignores_the_display_name_and_device() -> None:
     assert cache_identity({"name": "j", "device": "cuda:1", "location": "m", "dtype": "bf16"}) == {"location": "m", "dtype": "bf16"}
+    # with nothing else to tell two judges apart, the name stays: they must not share answers
+    assert cache_identity({"name": "j2"}) == {"name": "j2"}
 
 
 def test_lineage_follows_an_adapter_to_its_base(tmp_path: Path) -> None:

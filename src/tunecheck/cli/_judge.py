@@ -99,15 +99,10 @@ def judge(
         from tunecheck.data import load_data
 
         dataset = load_data(data, fields)
-    people = None
-    if human:
-        from tunecheck.judge._human import load_human
-
-        people = load_human(human)
     state["interrupt_hint"] = "every judge answer so far is cached; run the same command again to continue"
     bar = progress()
     with JudgeCache(where) as store, open_judges(judge, store, server=server, dtype=dtype, device=device) as judges, bar.running():
-        report = judge_predictions(preds, judges, config, data=dataset, progress=bar, limit=limit, human=people)
+        report = judge_predictions(preds, judges, config, data=dataset, progress=bar, limit=limit, human=human)
     result = report.to_result()
     if jsonl:
         from tunecheck.judge import write_judgments

@@ -17,6 +17,19 @@ from tunecheck.judge._cache import (
     call_key,
     default_cache_path,
 )
+from tunecheck.judge._calibration import (
+    Calibration,
+    ChoiceCalibration,
+    CriterionCalibration,
+    calibrate_choices,
+    calibrate_scores,
+)
+from tunecheck.judge._human import (
+    HumanChoice,
+    HumanRatings,
+    HumanScore,
+    load_human,
+)
 from tunecheck.judge._items import Item, conversation_text, items_for
 from tunecheck.judge._judge import MODES, JudgeConfig, JudgeReport, judge_predictions
 from tunecheck.judge._judges import Judge, make_judge, open_judges, self_preference
@@ -53,7 +66,13 @@ __all__ = [
     "CacheStats",
     "CachedCall",
     "CachedCalls",
+    "Calibration",
+    "ChoiceCalibration",
     "Criterion",
+    "CriterionCalibration",
+    "HumanChoice",
+    "HumanRatings",
+    "HumanScore",
     "Item",
     "Judge",
     "JudgeCache",
@@ -71,11 +90,14 @@ __all__ = [
     "RubricJudgment",
     "RubricVariant",
     "builtin_pairwise_template",
+    "calibrate_choices",
+    "calibrate_scores",
     "call_key",
     "conversation_text",
     "default_cache_path",
     "items_for",
     "judge_predictions",
+    "load_human",
     "load_pairwise_template",
     "load_rubric",
     "make_judge",

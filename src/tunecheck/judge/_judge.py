@@ -188,6 +188,10 @@ def judge_predictions(
                     f"sample {missing.id}: rubric {rubric.name!r} is reference-guided but the sample has no reference "
                     "(pass --data with references, or a rubric without reference_guided)"
                 )
+    if isinstance(human, str):
+        from tunecheck.judge._human import load_human
+
+        human = load_human(human, rubrics[0] if rubrics else None)
     report = JudgeReport(config, sets, list(judges), rubrics, [], inputs, human=human)
     models_lineage = {s.name: lineage(s.name, next((p.model for p in s.rows if p.model), None)) for s in sets}
     for j in judges:

@@ -35,8 +35,10 @@ class Judge:
 
 def cache_identity(identity: Mapping[str, Any]) -> dict[str, Any]:
     """What keys a judge's answers: everything that changes them, not its display name or the
-    device it ran on, so renaming a judge or moving it to another GPU keeps the cache."""
-    return {k: v for k, v in identity.items() if k not in ("name", "device")}
+    device it ran on, so renaming a judge or moving it to another GPU keeps the cache. The name
+    stays when nothing else says which model it is."""
+    drop = ("name", "device") if identity.get("location") else ("device",)
+    return {k: v for k, v in identity.items() if k not in drop}
 
 
 def _norm(name: str) -> str:
