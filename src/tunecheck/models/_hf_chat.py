@@ -1,0 +1,119 @@
+"""`HFModel.chat`: one chat request to a local Hugging Face model, so it can be a judge.
+
+The messages are rendered with the tokenizer's chat template (a model without one is no judge),
+decoded with `_hf_generate`'s pinned settings and stop ids, and, with `top_logprobs`, each
+generated token's log-probability and its K most likely alternatives are reported in the OpenAI
+backend's plain format. The log-probabilities are the model's own distribution (log-softmax of
+the raw logits), before temperature or top-p, as OpenAI and vLLM report them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tunecheck.errors import ConfigError
+from tunecheck.models import _hf_generate
+from tunecheck.models._chat import (
+    DEFAULT_MAX_TOKENS,
+    ChatSettings,
+    chat_settings,
+    plain_entry,
+    spell,
+)
+from tunecheck.models._protocol import ChatReply, GenerationParams
+
+if TYPE_CHECKING:
+    from tunecheck.models._hf import HFModel
+
+
+def render_chat(name: str, tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> str:
+    """The judge prompt as the model was trained to read a conversation, ready for its reply."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError(
+            f"{name} has no chat template; a judge must be a chat/instruct model "
+            "(one whose tokenizer has a chat template), e.g. an -Instruct or -chat checkpoint"
+        )
+    conv = [{"role": m["role"], "content": m["content"]} for m in messages]
+    try:
+        return str(tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True))
+    except Exception as err:  # jinja's TemplateError, e.g. "System role not supported"
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise ConfigError(f"{name}: its chat template refused the judge's messages ({first})") from None
+
+
+def chat(hf: HFModel, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> ChatReply:
+    """See `HFModel.chat`."""
+    settings = chat_settings(params)
+    prompt = hf.with_bos(hf.encode(render_chat(hf.name, hf.tokenizer, messages)))
+    room = hf.context_length - len(prompt)
+    if room < 1:
+        raise ConfigError(
+            f"{hf.name}: the judge prompt is {len(prompt)} tokens, which fills its context of "
+            f"{hf.context_length}; use a judge with a longer context or shorter answers"
+        )
+    gen = GenerationParams(
+        max_new_tokens=min(settings.max_tokens or DEFAULT_MAX_TOKENS, room),
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        seed=settings.seed,
+        stop=settings.stop,
+    )
+    with hf.lock:  # one forward pass at a time, and the global seed is ours until it ends
+        new, logits = _generate(hf, prompt, gen, want_logits=settings.top_logprobs is not None)
+    stops = set(_hf_generate.stop_ids(hf))
+    done = _hf_generate.finish(hf, new, len(prompt), gen, stops, 0.0)
+    extras: dict[str, Any] = {"finish_reason": done.finish_reason}
+    if settings.top_logprobs is not None:
+        extras["logprobs"] = _logprobs(hf, prompt, new, logits, done.output, settings)
+    return ChatReply(done.output, extras, len(prompt), done.output_tokens)
+
+
+def _generate(hf: HFModel, prompt: list[int], params: GenerationParams, *, want_logits: bool) -> tuple[list[int], Any]:
+    """New token ids, and the raw logits of each step (one row per new token) or None."""
+    import torch
+
+    config = _hf_generate.generation_config(hf, params)
+    config.update(return_dict_in_generate=True, output_logits=want_logits, output_scores=False)
+    device = hf.model.device
+    ids = torch.tensor([prompt], dtype=torch.long, device=device)
+    extra = {"tokenizer": hf.tokenizer} if params.stop else {}
+    with torch.inference_mode():
+        if not params.greedy:
+            torch.manual_seed(params.seed)
+        out = hf.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config, **extra)
+    new = out.sequences[0, len(prompt) :].tolist()
+    logits = torch.cat([step[:1].float() for step in out.logits]).cpu() if want_logits else None
+    return new, logits
+
+
+def _logprobs(hf: HFModel, prompt: list[int], new: list[int], logits: Any, text: str, settings: ChatSettings) -> list[dict[str, Any]]:
+    """One entry per token of the reply's text (the stop token and tokens past a stop string are
+    left out, as OpenAI leaves them out), each token spelled so the entries join to `text`."""
+    import torch
+
+    decode = hf.decode
+    shares = spell(decode, new, text)
+    while shares and not shares[-1]:
+        shares.pop()
+    k = settings.top_logprobs or 0
+    logp = torch.log_softmax(logits[: len(shares)].double(), dim=-1)
+    full = [*prompt, *new]
+    out = []
+    for i, share in enumerate(shares):
+        at = len(prompt) + i
+        context = full[max(0, at - 4) : at]
+        top: list[tuple[str, float]] = []
+        if k:
+            values, ids = torch.topk(logp[i], k)
+            top = [(_alternative(decode, context, int(t)), float(v)) for v, t in zip(values.tolist(), ids.tolist())]
+        out.append(plain_entry(share, float(logp[i, new[i]]), top))
+    return out
+
+
+def _alternative(decode: Any, context: list[int], token: int) -> str:
+    """A candidate token's text where it would stand: decoded after a few tokens of context, so
+    a SentencePiece word start keeps its space ("▁4" reads " 4")."""
+    before = decode(context)
+    after = decode([*context, token])
+    return str(after[len(before) :]) if after.startswith(before) else str(decode([token]))
