@@ -99,6 +99,49 @@ def spell(decode: Callable[[Sequence[int]], str], ids: Sequence[int], text: str)
     return [text[s:e] for s, e in zip(starts, ends)]
 
 
-def plain_entry(token: str, logprob: float, top: Sequence[tuple[str, float]]) -> dict[str, Any]:
-    """One generated token in the OpenAI backend's plain JSON format (`OpenAIModel.chat`)."""
-    return {"token": token, "logprob": float(logprob), "top": [{"token": t, "logprob": float(lp)} for t, lp in top]}
+Decode = Callable[[Sequence[int]], str]
+"""Token ids -> text, special tokens left out (the reply's text is decoded so)."""
+
+
+def plain_logprobs(
+    decode: Decode, before: Sequence[int], new: Sequence[int], text: str, rows: Sequence[tuple[float, Sequence[tuple[int, float]]]]
+) -> list[dict[str, Any]]:
+    """The OpenAI backend's plain format (`OpenAIModel.chat`) from token ids: one {token,
+    logprob, top: [{token, logprob}, ...]} per token of the reply's `text`.
+
+    `before`: the prompt's last token ids (context for the first alternatives); `new`: the
+    generated ids; `rows[i]`: token i's log-probability and its top alternatives as (id,
+    log-probability), most likely first. The stop token and tokens past a stop string, which
+    add nothing to `text`, are left out, as OpenAI leaves them out."""
+    shares = spell(decode, new, text)
+    while shares and not shares[-1]:
+        shares.pop()
+    ids = [*before, *new]
+    out = []
+    for i, share in enumerate(shares):
+        at = len(before) + i
+        context = ids[max(0, at - 4) : at]
+        logprob, top = rows[i]
+        out.append({
+            "token": share,
+            "logprob": float(logprob),
+            "top": [{"token": alternative(decode, context, t), "logprob": float(lp)} for t, lp in top],
+        })
+    return out
+
+
+def alternative(decode: Decode, context: Sequence[int], token: int) -> str:
+    """A candidate token's text where it would stand: decoded after a few tokens of context, so
+    a SentencePiece word start keeps its space ("▁4" reads " 4")."""
+    before = decode(context)
+    after = decode([*context, token])
+    return after[len(before) :] if after.startswith(before) else decode([token])
+
+
+def require_chat_template(name: str, tokenizer: Any) -> None:
+    """A judge reads a conversation: a model whose tokenizer has no chat template is none."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError(
+            f"{name} has no chat template; a judge must be a chat/instruct model "
+            "(one whose tokenizer has a chat template), e.g. an -Instruct or -chat checkpoint"
+        )

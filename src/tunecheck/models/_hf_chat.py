@@ -16,10 +16,9 @@ from tunecheck.errors import ConfigError
 from tunecheck.models import _hf_generate
 from tunecheck.models._chat import (
     DEFAULT_MAX_TOKENS,
-    ChatSettings,
     chat_settings,
-    plain_entry,
-    spell,
+    plain_logprobs,
+    require_chat_template,
 )
 from tunecheck.models._protocol import ChatReply, GenerationParams
 
@@ -29,11 +28,7 @@ if TYPE_CHECKING:
 
 def render_chat(name: str, tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> str:
     """The judge prompt as the model was trained to read a conversation, ready for its reply."""
-    if not getattr(tokenizer, "chat_template", None):
-        raise ConfigError(
-            f"{name} has no chat template; a judge must be a chat/instruct model "
-            "(one whose tokenizer has a chat template), e.g. an -Instruct or -chat checkpoint"
-        )
+    require_chat_template(name, tokenizer)
     conv = [{"role": m["role"], "content": m["content"]} for m in messages]
     try:
         return str(tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True))
@@ -65,7 +60,7 @@ def chat(hf: HFModel, messages: Sequence[Mapping[str, str]], params: Mapping[str
     done = _hf_generate.finish(hf, new, len(prompt), gen, stops, 0.0)
     extras: dict[str, Any] = {"finish_reason": done.finish_reason}
     if settings.top_logprobs is not None:
-        extras["logprobs"] = _logprobs(hf, prompt, new, logits, done.output, settings)
+        extras["logprobs"] = _logprobs(hf, prompt, new, logits, done.output, settings.top_logprobs or 0)
     return ChatReply(done.output, extras, len(prompt), done.output_tokens)
 
 
@@ -87,33 +82,13 @@ def _generate(hf: HFModel, prompt: list[int], params: GenerationParams, *, want_
     return new, logits
 
 
-def _logprobs(hf: HFModel, prompt: list[int], new: list[int], logits: Any, text: str, settings: ChatSettings) -> list[dict[str, Any]]:
-    """One entry per token of the reply's text (the stop token and tokens past a stop string are
-    left out, as OpenAI leaves them out), each token spelled so the entries join to `text`."""
+def _logprobs(hf: HFModel, prompt: list[int], new: list[int], logits: Any, text: str, k: int) -> list[dict[str, Any]]:
+    """The plain format (`_chat.plain_logprobs`) from the raw logits of each step."""
     import torch
 
-    decode = hf.decode
-    shares = spell(decode, new, text)
-    while shares and not shares[-1]:
-        shares.pop()
-    k = settings.top_logprobs or 0
-    logp = torch.log_softmax(logits[: len(shares)].double(), dim=-1)
-    full = [*prompt, *new]
-    out = []
-    for i, share in enumerate(shares):
-        at = len(prompt) + i
-        context = full[max(0, at - 4) : at]
-        top: list[tuple[str, float]] = []
-        if k:
-            values, ids = torch.topk(logp[i], k)
-            top = [(_alternative(decode, context, int(t)), float(v)) for v, t in zip(values.tolist(), ids.tolist())]
-        out.append(plain_entry(share, float(logp[i, new[i]]), top))
-    return out
-
-
-def _alternative(decode: Any, context: list[int], token: int) -> str:
-    """A candidate token's text where it would stand: decoded after a few tokens of context, so
-    a SentencePiece word start keeps its space ("▁4" reads " 4")."""
-    before = decode(context)
-    after = decode([*context, token])
-    return str(after[len(before) :]) if after.startswith(before) else str(decode([token]))
+    logp = torch.log_softmax(logits.double(), dim=-1)
+    rows = []
+    for i, t in enumerate(new[: logp.shape[0]]):
+        values, ids = torch.topk(logp[i], k) if k else (logp[i][:0], logp[i][:0].long())
+        rows.append((float(logp[i, t]), list(zip(ids.tolist(), values.tolist()))))
+    return plain_logprobs(hf.decode, prompt[-4:], new[: len(rows)], text, rows)
