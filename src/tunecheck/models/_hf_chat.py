@@ -16,6 +16,7 @@ from tunecheck.errors import ConfigError
 from tunecheck.models import _hf_generate
 from tunecheck.models._chat import (
     DEFAULT_MAX_TOKENS,
+    ChatSettings,
     chat_settings,
     plain_logprobs,
     require_chat_template,
@@ -38,8 +39,15 @@ def render_chat(name: str, tokenizer: Any, messages: Sequence[Mapping[str, str]]
 
 
 def chat(hf: HFModel, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> ChatReply:
-    """See `HFModel.chat`."""
+    """See `HFModel.chat`. The whole call holds the model's lock: one forward pass at a time, the
+    global seed is this call's until it ends, and the fast tokenizer (whose state `__call__`
+    changes) is not shared between threads."""
     settings = chat_settings(params)
+    with hf.lock:
+        return _chat(hf, messages, settings)
+
+
+def _chat(hf: HFModel, messages: Sequence[Mapping[str, str]], settings: ChatSettings) -> ChatReply:
     prompt = hf.with_bos(hf.encode(render_chat(hf.name, hf.tokenizer, messages)))
     room = hf.context_length - len(prompt)
     if room < 1:
@@ -54,13 +62,12 @@ def chat(hf: HFModel, messages: Sequence[Mapping[str, str]], params: Mapping[str
         seed=settings.seed,
         stop=settings.stop,
     )
-    with hf.lock:  # one forward pass at a time, and the global seed is ours until it ends
-        new, logits = _generate(hf, prompt, gen, want_logits=settings.top_logprobs is not None)
+    new, logits = _generate(hf, prompt, gen, want_logits=settings.top_logprobs is not None)
     stops = set(_hf_generate.stop_ids(hf))
     done = _hf_generate.finish(hf, new, len(prompt), gen, stops, 0.0)
     extras: dict[str, Any] = {"finish_reason": done.finish_reason}
     if settings.top_logprobs is not None:
-        extras["logprobs"] = _logprobs(hf, prompt, new, logits, done.output, settings.top_logprobs or 0)
+        extras["logprobs"] = _logprobs(hf, prompt, new, logits, done.output, settings.top_logprobs)
     return ChatReply(done.output, extras, len(prompt), done.output_tokens)
 
 

@@ -146,16 +146,17 @@ class VLLMModel:
             logprobs=settings.top_logprobs,
         )
         conversation = [{"role": m["role"], "content": m["content"]} for m in messages]
-        try:
-            with self._lock:
+        with self._lock:  # the engine, and the tokenizer the log-probabilities are decoded with
+            try:
                 [out] = self._llm.chat(conversation, sampling, use_tqdm=False, lora_request=self._lora, add_generation_prompt=True)
-        except Exception as err:  # a prompt longer than the context, a template that refuses a role, ...
-            raise ModelError(f"{self.name}: vLLM could not answer the judge call ({str(err).strip().splitlines()[0][:200]})") from None
-        choice = out.outputs[0]
-        extras: dict[str, Any] = {"finish_reason": str(choice.finish_reason or "stop")}
-        prompt_ids = list(out.prompt_token_ids or [])
-        if settings.top_logprobs is not None:
-            extras["logprobs"] = vllm_logprobs(self._decode, prompt_ids, choice, settings.top_logprobs)
+            except Exception as err:  # a prompt longer than the context, a template that refuses a role, ...
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+                raise ModelError(f"{self.name}: vLLM could not answer the judge call ({first})") from None
+            choice = out.outputs[0]
+            extras: dict[str, Any] = {"finish_reason": str(choice.finish_reason or "stop")}
+            prompt_ids = list(out.prompt_token_ids or [])
+            if settings.top_logprobs is not None:
+                extras["logprobs"] = vllm_logprobs(self._decode, prompt_ids, choice, settings.top_logprobs)
         return ChatReply(choice.text, extras, len(prompt_ids), len(choice.token_ids))
 
 
