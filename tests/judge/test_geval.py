@@ -215,3 +215,35 @@ def test_hf_judge_gibberish_has_no_weighted_score(tiny_model, tokenizer):
     assert "{" not in reply.text
     got = weighted_scores(reply.text, reply.extras["logprobs"], rubric("accuracy"))
     assert got == {"accuracy": WeightedScore(None, 0.0, "no JSON object in the answer")}
+
+
+SHAPES = [
+    # (answer with the score digit marked by §, as parse_rubric_answer reads it)
+    '{"accuracy": {"justification": "a {brace} and a \\"quote\\"", "score": §}}',
+    "```json\n{\"accuracy\": {\"score\": §, \"justification\": \"ok\"},}\n```",
+    "Sure! {'accuracy': {'justification': 'ok', 'score': '§'}} Hope that helps.",
+    '{"scores": {"accuracy": {"justification": "ok", "score": "§/5"}}}',
+    '{"Accuracy": §}',
+    '{"accuracy": {"rating": §, "justification": "the score: 1"}}',
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_score_is_found_where_parse_rubric_answer_reads_it(shape):
+    # the digit gets its own token with alternatives 3 (.5) and 4 (.5): 3.5 wherever it is
+    head, tail = shape.split("§")
+    r = rubric("accuracy")
+    assert parse_rubric_answer(head + "3" + tail, r).scores == {"accuracy": 3}  # the reference reading
+    got = run([head, ("3", {"3": 0.5, "4": 0.5}), tail], r)["accuracy"]
+    assert got.value == pytest.approx(3.5) and got.mass == pytest.approx(1.0)
+
+
+def test_tokens_that_spell_the_answer_differently_elsewhere_still_count():
+    # a server spelled the curly quote's bytes as escapes: offsets move, the score is still 4.2
+    lp = entries('{"accuracy": {"justification": "it\\xe2\\x80\\x99s fine", "score": ', ("4", {"4": 0.6, "5": 0.3, "3": 0.1}), "}}")
+    answer = '{"accuracy": {"justification": "it\u2019s fine", "score": 4}}'
+    assert weighted_scores(answer, lp, rubric("accuracy"))["accuracy"].value == pytest.approx(4.2)
+    # but tokens of another answer are not read as this one's
+    other = '{"accuracy": {"justification": "ok", "score": 2}}'
+    got = weighted_scores(other, lp, rubric("accuracy"))["accuracy"]
+    assert got.value is None and got.reason == "the log-probabilities' tokens do not spell the answer where it gives this score"

@@ -92,6 +92,12 @@ def test_logprobs_are_the_model_distribution_of_a_direct_forward_pass(hf, temper
                 assert a["token"] == hf.tokenizer.decode([j])
 
 
+def test_top_logprobs_zero_gives_the_chosen_tokens_alone(hf):
+    reply = hf.chat(MESSAGES, {"max_tokens": 5, "top_logprobs": 0})
+    assert [e["top"] for e in reply.extras["logprobs"]] == [[]] * 5
+    assert "".join(e["token"] for e in reply.extras["logprobs"]) == reply.text
+
+
 def test_stop_string_cuts_text_and_logprobs_alike(hf):
     _, new = _reference(hf.model, hf.tokenizer, MESSAGES, 16)
     full = hf.tokenizer.decode(new, skip_special_tokens=True)

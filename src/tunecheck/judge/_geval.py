@@ -64,16 +64,23 @@ def weighted_scores(text: str, logprobs: Sequence[Mapping[str, Any]] | None, rub
     if not logprobs:
         return {c.name: WeightedScore(None, 0.0, NO_LOGPROBS) for c in rubric.scored}
     tokens = [str(e.get("token", "")) for e in logprobs]
-    # offsets in the text the tokens spell (the answer's text, for the backends here)
+    # Offsets are in the text the tokens spell: the answer itself for the local backends; a
+    # server may spell a split multi-byte character as byte escapes, which moves the offsets
+    # but not what is written at a score, checked against the answer below.
     spelled = "".join(tokens)
     starts, at = [], 0
     for t in tokens:
         starts.append(at)
         at += len(t)
+    spans = score_spans(spelled, rubric)
+    in_text = spans if spelled == text else score_spans(text, rubric)
     out: dict[str, WeightedScore] = {}
-    for c, where in ((c, score_spans(spelled, rubric)[c.name]) for c in rubric.scored):
-        if isinstance(where, str):
-            out[c.name] = WeightedScore(None, 0.0, where)
+    for c in rubric.scored:
+        where, there = spans[c.name], in_text[c.name]
+        if isinstance(there, str):
+            out[c.name] = WeightedScore(None, 0.0, there)
+        elif isinstance(where, str) or spelled[where.start : where.end] != text[there.start : there.end]:
+            out[c.name] = WeightedScore(None, 0.0, "the log-probabilities' tokens do not spell the answer where it gives this score")
         elif c.low < 0:
             out[c.name] = WeightedScore(None, 0.0, f"the scale {c.scale} has negative values (no weighted score)")
         else:
