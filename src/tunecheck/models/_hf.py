@@ -3,8 +3,9 @@ token-level operations; decoding is in `_hf_generate.py`, loading in `_hf_load.p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,10 @@ import numpy as np
 from tunecheck import _progress
 from tunecheck._progress import Progress
 from tunecheck.errors import ConfigError, ModelError
-from tunecheck.models import _gguf, _hf_generate
+from tunecheck.models import _gguf, _hf_chat, _hf_generate
 from tunecheck.models._prompt import ChatRenderer, tokenizer_chat_renderer
 from tunecheck.models._protocol import (
+    ChatReply,
     GenerationParams,
     GenerationRequest,
     LoglikelihoodRequest,
@@ -34,8 +36,8 @@ _MIN_BUDGET, _MAX_BUDGET = 512, 65536
 
 @dataclass
 class HFModel:
-    """A loaded causal LM and its tokenizer. Implements LogLikelihoodModel, GenerationModel and
-    TokenModel."""
+    """A loaded causal LM and its tokenizer. Implements LogLikelihoodModel, GenerationModel,
+    TokenModel and ChatModel."""
 
     model: Any
     tokenizer: Any
@@ -44,6 +46,8 @@ class HFModel:
     spec: ModelSpec | None = None
     gguf: str | None = None
     """The GGUF file the weights were read from (dequantised), or None."""
+    lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    """Held around `chat`'s forward passes: a judge runner calls `chat` from several threads."""
     takes_messages = False
     """Chat prompts are rendered here with the tokenizer's template, not sent as messages."""
 
@@ -79,6 +83,12 @@ class HFModel:
     # -- prompts -------------------------------------------------------------------------
     def chat_renderer(self) -> ChatRenderer | None:
         return tokenizer_chat_renderer(self.tokenizer)
+
+    def chat(self, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> ChatReply:
+        """One chat request, for judges (`_hf_chat.chat`): the same params as `OpenAIModel.chat`
+        (temperature 0 greedy, max_tokens, top_p, seed, stop, top_logprobs K, repeat), and with
+        top_logprobs `extras["logprobs"]` in its plain format. Thread-safe."""
+        return _hf_chat.chat(self, messages, params)
 
     # -- tokenisation ----------------------------------------------------------------------
     @property

@@ -1,9 +1,9 @@
 """Backend dispatch: the one place a model spec becomes a backend, and the one loop that loads a
 model, lets a layer use it, and frees it.
 
-    hf (a local dir, hub id, adapter dir or GGUF file)   scoring, generation, token ids
-    openai:MODEL (an OpenAI-compatible server)           generation
-    vllm:PATH (vLLM's offline engine)                    generation
+    hf (a local dir, hub id, adapter dir or GGUF file)   scoring, generation, token ids, chat
+    openai:MODEL (an OpenAI-compatible server)           generation, chat
+    vllm:PATH (vLLM's offline engine)                    generation, chat
 
 A spec whose backend cannot do what the layer needs is refused before anything loads, with one
 line naming the backend and what to pass instead. This module imports no heavy library: each
@@ -22,9 +22,9 @@ from tunecheck.models._spec import Kind, ModelSpec
 
 # What each backend can do (Capability.name), and what to use instead where it cannot.
 _CAN: dict[Kind, frozenset[str]] = {
-    "hf": frozenset({"scoring", "generation", "tokens"}),
-    "openai": frozenset({"generation"}),
-    "vllm": frozenset({"generation"}),
+    "hf": frozenset({"scoring", "generation", "tokens", "chat"}),
+    "openai": frozenset({"generation", "chat"}),
+    "vllm": frozenset({"generation", "chat"}),
 }
 _INSTEAD: dict[Kind, str] = {
     "openai": "a server returns no log-probabilities of given tokens; pass the model's weights instead "

@@ -5,7 +5,9 @@ a context serves perplexity (context "" means: score the whole text from BOS), c
 loss, memorisation and multiple-choice benchmarks. Generation takes prompts (text, or chat
 messages for chat endpoints) and reports each result as soon as it is done, so callers can
 write it to disk and a killed run loses nothing. Hugging Face models implement both; OpenAI-
-compatible servers and the vLLM engine implement generation. Token-level operations (greedy
+compatible servers and the vLLM engine implement generation. Every backend also answers one chat
+request (`ChatModel`: messages in, one reply with optional token log-probabilities out), so any
+generating model can be a judge. Token-level operations (greedy
 continuation of exact token ids, for extraction) are a protocol of their own, `TokenModel`,
 which only backends that hold the weights implement. Every backend is a `Model`: a name, an
 identity for the results, and `close()` to let its memory go.
@@ -249,13 +251,26 @@ class GenerationModel(Model, Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
+class ChatModel(Model, Protocol):
+    """A model that answers one chat request: what a judge is (`judge`'s cached calls take `chat`).
+
+    Every backend takes the same `params` (`CHAT_PARAMS`): temperature (default 0, greedy),
+    max_tokens, top_p, seed, stop, top_logprobs (an int K: `extras["logprobs"]` is then a list,
+    one per generated token, of {token, logprob, top: [{token, logprob}, ... K]}, the tokens
+    spelling the text), repeat (cache key only). Anything else raises ConfigError. Callers may
+    call `chat` from several threads."""
+
+    def chat(self, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> ChatReply: ...
+
+
 M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
 class Capability(Generic[M]):
     """What a layer needs of a model: a name, the protocol that provides it, and what it does
-    (for the refusal). `models.open_model` and `models.loaded` take one of the three below."""
+    (for the refusal). `models.open_model` and `models.loaded` take one of the four below."""
 
     name: str
     protocol: Any
@@ -277,3 +292,4 @@ class Capability(Generic[M]):
 SCORING: Capability[LogLikelihoodModel] = Capability("scoring", LogLikelihoodModel, "log-likelihoods of given text")
 GENERATION: Capability[GenerationModel] = Capability("generation", GenerationModel, "text generation")
 TOKENS: Capability[TokenModel] = Capability("tokens", TokenModel, "greedy continuation of exact token ids")
+CHAT: Capability[ChatModel] = Capability("chat", ChatModel, "chat replies (a judge)")

@@ -7,15 +7,29 @@ the base model, as vLLM serves them.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tunecheck import _progress
 from tunecheck._progress import Progress
 from tunecheck.errors import ModelError
+from tunecheck.models._chat import (
+    DEFAULT_MAX_TOKENS,
+    Decode,
+    chat_settings,
+    plain_logprobs,
+    require_chat_template,
+)
 from tunecheck.models._prompt import ChatRenderer, tokenizer_chat_renderer
-from tunecheck.models._protocol import Generation, GenerationParams, GenerationRequest, OnResult
+from tunecheck.models._protocol import (
+    ChatReply,
+    Generation,
+    GenerationParams,
+    GenerationRequest,
+    OnResult,
+)
 from tunecheck.models._spec import ModelSpec, resolve
 
 _CHUNK = 512
@@ -30,7 +44,7 @@ def vllm_available() -> bool:
 
 
 class VLLMModel:
-    """vLLM's offline engine on this machine. Implements GenerationModel."""
+    """vLLM's offline engine on this machine. Implements GenerationModel and ChatModel."""
 
     takes_messages = False
     """Chat prompts are rendered with the tokenizer's template before they reach vLLM."""
@@ -66,6 +80,7 @@ class VLLMModel:
         except Exception as err:
             raise ModelError(f"{self.name}: vLLM could not load {where.model} ({str(err).strip().splitlines()[0][:200]})") from None
         self._tokenizer = self._llm.get_tokenizer()
+        self._lock = threading.Lock()  # the engine serves one caller at a time
 
     def identity(self) -> dict[str, Any]:
         return {"name": self.name, "backend": "vllm"}
@@ -110,6 +125,63 @@ class VLLMModel:
                 ]
                 on_result(start + k, gens)
                 task.advance(1)
+
+
+    def chat(self, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> ChatReply:
+        """One chat request through `LLM.chat` (the model's chat template, applied by vLLM), for
+        judges: the params of `OpenAIModel.chat`, and with top_logprobs K `extras["logprobs"]`
+        in its plain format (vLLM's log-probabilities are the model's raw distribution, as
+        HFModel's). Thread-safe."""
+        from vllm import SamplingParams
+
+        settings = chat_settings(params)
+        require_chat_template(self.name, self._tokenizer)
+        sampling = SamplingParams(
+            n=1,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_tokens=settings.max_tokens or DEFAULT_MAX_TOKENS,
+            stop=list(settings.stop) or None,
+            seed=settings.seed,
+            logprobs=settings.top_logprobs,
+        )
+        conversation = [{"role": m["role"], "content": m["content"]} for m in messages]
+        with self._lock:  # the engine, and the tokenizer the log-probabilities are decoded with
+            try:
+                [out] = self._llm.chat(conversation, sampling, use_tqdm=False, lora_request=self._lora, add_generation_prompt=True)
+            except Exception as err:  # a prompt longer than the context, a template that refuses a role, ...
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+                raise ModelError(f"{self.name}: vLLM could not answer the judge call ({first})") from None
+            choice = out.outputs[0]
+            extras: dict[str, Any] = {"finish_reason": str(choice.finish_reason or "stop")}
+            prompt_ids = list(out.prompt_token_ids or [])
+            if settings.top_logprobs is not None:
+                extras["logprobs"] = vllm_logprobs(self._decode, prompt_ids, choice, settings.top_logprobs)
+        return ChatReply(choice.text, extras, len(prompt_ids), len(choice.token_ids))
+
+
+    def _decode(self, ids: Sequence[int]) -> str:
+        return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))
+
+
+def vllm_logprobs(decode: Decode, prompt_ids: Sequence[int], choice: Any, k: int) -> list[dict[str, Any]] | None:
+    """A vLLM CompletionOutput's log-probabilities in the plain format (`_chat.plain_logprobs`).
+
+    `choice.logprobs[i]` maps token id -> Logprob(logprob, rank, decoded_token) for the top K
+    ids at position i, plus the sampled id when it ranks below K. Token texts are decoded here
+    with the engine's tokenizer, so they spell `choice.text` exactly (decoded_token is not
+    bound to). None when vLLM returned none."""
+    positions = getattr(choice, "logprobs", None)
+    if positions is None:
+        return None
+    new = list(choice.token_ids)
+    rows = []
+    for token, position in zip(new, positions):
+        ranked = sorted(position.items(), key=lambda item: (item[1].rank if item[1].rank is not None else 1 << 30, -item[1].logprob))
+        top = [(int(t), float(lp.logprob)) for t, lp in ranked if lp.rank is None or lp.rank <= k][:k]
+        chosen = position.get(token)
+        rows.append((float(chosen.logprob) if chosen is not None else float("-inf"), top))
+    return plain_logprobs(decode, list(prompt_ids)[-4:], new[: len(rows)], str(choice.text), rows)
 
 
 def _lora_rank(adapter: str) -> int:
