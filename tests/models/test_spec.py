@@ -100,7 +100,15 @@ def test_parse_bad_option(bad: str) -> None:
     msg = str(info.value)
     assert f"model spec {bad.strip()!r}: bad option" in msg
     # The message lists the valid options.
-    assert "base=..., dtype=..., name=..., revision=..." in msg
+    assert "base=..., base_url=..., dtype=..., name=..., revision=..." in msg
+
+
+def test_parse_openai_base_url() -> None:
+    # an openai: model's own server, so two judges can live on two servers
+    spec = ModelSpec.parse("openai:judge,base_url=http://127.0.0.1:8000/v1")
+    assert (spec.kind, spec.location, spec.base_url) == ("openai", "judge", "http://127.0.0.1:8000/v1")
+    with pytest.raises(ModelError, match=r"base_url=\.\.\. is for openai: models on a server"):
+        ModelSpec.parse("./model,base_url=http://x/v1")
 
 
 def test_parse_openai() -> None:

@@ -51,7 +51,7 @@ def judge(
     pairs: Annotated[str, typer.Option(help="Pairwise with 3+ files: baseline (each against the first) or all (every pair, for the leaderboard).")] = "baseline",
     data: Annotated[str | None, typer.Option("--data", "-d", help="The data set the predictions answer: questions and references by id (default: what the predictions files carry).")] = None,
     repeats: Annotated[int, typer.Option(help="Ask each question N times with sampling on: the judge's own noise.")] = 1,
-    temperature: Annotated[float | None, typer.Option(help="Judge sampling temperature (default 0, or 0.7 with --repeats).")] = None,
+    judge_temperature: Annotated[float | None, typer.Option(help="The judge's sampling temperature (default 0, or 0.7 with --repeats).")] = None,
     max_tokens: Annotated[int, typer.Option(help="Most tokens the judge may write per answer.")] = 1024,
     logprobs: Annotated[bool, typer.Option("--logprobs/--no-logprobs", help="Rubric: ask for token log-probabilities for the probability-weighted (G-Eval) score; turn off for servers that refuse them.")] = True,
     human: Annotated[str | None, typer.Option(help="People's ratings or A/B choices for some of the same ids (CSV/JSON/JSONL): how well the judge agrees with them.")] = None,
@@ -90,7 +90,7 @@ def judge(
                 [Output(out) if out else None, Output(jsonl, "--judgments") if jsonl else None, Output(where, "--cache")])
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: give a number of samples, at least 1")
-    config = JudgeConfig(mode=mode, rubric=rubric, template=template, five_way=five_way, repeats=repeats, temperature=temperature,
+    config = JudgeConfig(mode=mode, rubric=rubric, template=template, five_way=five_way, repeats=repeats, temperature=judge_temperature,
                          max_tokens=max_tokens, logprobs=logprobs, rubric_variants=rubric_variants, pairs=pairs,
                          concurrency=concurrency, n_resamples=n_resamples, seed=seed, price=_price(price_per_mtok))
     server = ServerOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, timeout=timeout, retries=retries)

@@ -24,6 +24,7 @@ from tunecheck.judge._calibration import (
     calibrate_choices,
     calibrate_scores,
 )
+from tunecheck.judge._geval import NO_LOGPROBS, WeightedScore, weighted_scores
 from tunecheck.judge._human import (
     HumanChoice,
     HumanRatings,
@@ -62,6 +63,7 @@ __all__ = [
     "MISSING",
     "MODES",
     "NOT_INTEGER",
+    "NO_LOGPROBS",
     "OVERALL",
     "CacheStats",
     "CachedCall",
@@ -89,6 +91,7 @@ __all__ = [
     "Rubric",
     "RubricJudgment",
     "RubricVariant",
+    "WeightedScore",
     "builtin_pairwise_template",
     "calibrate_choices",
     "calibrate_scores",
@@ -112,5 +115,6 @@ __all__ = [
     "rubric_variants",
     "run_parallel",
     "self_preference",
+    "weighted_scores",
     "write_judgments",
 ]

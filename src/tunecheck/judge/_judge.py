@@ -66,9 +66,9 @@ class JudgeConfig:
         if self.rubric_variants < 1:
             raise ConfigError(f"--rubric-variants {self.rubric_variants}: use 1 (the rubric alone) or more")
         if self.temperature is not None and not 0 <= self.temperature <= 2:
-            raise ConfigError(f"--temperature {self.temperature}: use a value from 0 to 2")
+            raise ConfigError(f"--judge-temperature {self.temperature}: use a value from 0 to 2")
         if self.repeats > 1 and self.temperature == 0:
-            raise ConfigError(f"--repeats {self.repeats} with --temperature 0 asks the same greedy question again; leave --temperature out (sampling at 0.7) or set it above 0")
+            raise ConfigError(f"--repeats {self.repeats} with --judge-temperature 0 asks the same greedy question again; leave --judge-temperature out (sampling at 0.7) or set it above 0")
         if self.max_tokens < 16:
             raise ConfigError(f"--max-tokens {self.max_tokens}: give the judge at least 16 tokens (its reasoning needs hundreds)")
         if self.pairs not in ("baseline", "all"):

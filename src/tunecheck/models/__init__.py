@@ -20,10 +20,12 @@ from tunecheck.models._prompt import (
     prompt_kind,
 )
 from tunecheck.models._protocol import (
+    CHAT,
     GENERATION,
     SCORING,
     TOKENS,
     Capability,
+    ChatModel,
     ChatReply,
     Generation,
     GenerationModel,
@@ -40,10 +42,12 @@ from tunecheck.models._spec import ModelSpec, resolve, weights_stamp
 from tunecheck.models._windows import check_windows
 
 __all__ = [
+    "CHAT",
     "GENERATION",
     "SCORING",
     "TOKENS",
     "Capability",
+    "ChatModel",
     "ChatRenderer",
     "ChatReply",
     "Generation",
