@@ -44,7 +44,7 @@ def grade(
     if parsed.problem is not None:
         retry = [*messages, {"role": "assistant", "content": reply.text}, repair_message(parsed.problem)]
         try:
-            second = judge.ask(retry, params)
+            second = judge.ask(retry, params, repair=True)
         except CallFailed:
             second = None
         if second is not None:

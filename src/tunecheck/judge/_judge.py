@@ -322,7 +322,9 @@ def _pairwise_statistics(report: JudgeReport) -> None:
     for a, b in _model_pairs(report):
         mine = [p for p in pairs if p.baseline == a.name and p.model == b.name]
         if not any(p.usable for p in mine):
-            report.warnings.append(f"{b.name} vs {a.name}: no pair got a verdict in both orders, so nothing was compared")
+            reasons = sorted({p.unscored_reason or "" for p in mine})
+            report.warnings.append(f"{b.name} vs {a.name}: no pair got a verdict in both orders, so nothing was compared "
+                                   f"(e.g. {reasons[0] if reasons else 'no pairs'}); a judge that cannot follow the format needs replacing by a stronger one")
             continue
         st = _versus.pair_stats(mine, five_way=config.five_way, **kw)
         summaries.append(st.summary())

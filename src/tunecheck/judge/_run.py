@@ -56,10 +56,15 @@ class Meter:
         self.calls = calls
         self._task = task
         self._lock = threading.Lock()
-        self.done = self.failed = 0
+        self.done = self.failed = self.repairs = 0
         self.first_error: str | None = None
 
-    def __call__(self, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> ChatReply:
+    def __call__(self, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any], *, repair: bool = False) -> ChatReply:
+        """One call; `repair`: the retry after an unusable answer, counted apart (the bar's total
+        is the planned calls, which repairs would overrun)."""
+        if repair:
+            with self._lock:
+                self.repairs += 1
         try:
             reply = self.calls(messages, params)
         except ModelError as err:
@@ -68,22 +73,22 @@ class Meter:
                 self.failed += 1
                 self.first_error = self.first_error or str(err)
                 stop = self.failed == self.done == FAIL_FAST
-            self._advance()
+            self._advance(repair)
             if stop:
                 raise ModelError(f"judge {self.name}: its first {FAIL_FAST} calls all failed: {self.first_error}") from None
             raise CallFailed(str(err)) from None
         with self._lock:
             self.done += 1
-        self._advance()
+        self._advance(repair)
         return reply
 
     def track(self, progress: Progress | None, total: int) -> None:
         """Show this judge's calls on `progress`: `total` planned (repair retries come on top)."""
         self._task = start(progress, f"judging with {self.name}", total, unit="calls")
 
-    def _advance(self) -> None:
+    def _advance(self, repair: bool = False) -> None:
         if self._task is not None:
-            self._task.advance(1)
+            self._task.advance(0 if repair else 1)
             describe = getattr(self._task, "describe", None)
             if callable(describe):
                 describe(self.description())
@@ -91,7 +96,8 @@ class Meter:
     def description(self) -> str:
         u = self.calls.usage()
         failed = f", {self.failed} failed" if self.failed else ""
-        return f"judging with {self.name} ({u.cached} cached{failed})"
+        repairs = f", {self.repairs} retried" if self.repairs else ""
+        return f"judging with {self.name} ({u.cached} cached{repairs}{failed})"
 
     def usage(self) -> JudgeUsage:
         return self.calls.usage()

@@ -38,7 +38,7 @@ def _ask_order(judge: Judge, template: Any, item: Item, first: str, second: str,
     if parsed.verdict is None:
         retry = [*messages, {"role": "assistant", "content": reply.text}, pairwise_repair_message(parsed.error or "no verdict", five_way=five_way)]
         try:
-            again = judge.ask(retry, params)
+            again = judge.ask(retry, params, repair=True)
         except CallFailed:
             again = None
         if again is not None:

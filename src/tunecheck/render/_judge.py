@@ -73,6 +73,9 @@ def _rubric(result: Result) -> None:
 
 def _pairwise(result: Result) -> None:
     rows = result.details.get("pairwise") or []
+    if not rows:
+        console.print("[yellow]no pair was compared[/]: the judge gave no usable verdict in both orders (the warnings say why; the judgments file has its replies)")
+        return
     cols = [left("model"), left("baseline", keep=1), Col("W / T / L"), Col("win rate"), Col("95% CI"), Col("sign p", keep=2), VERDICT]
     cells: list[list[str]] = [[escape(r["model"]), escape(r["baseline"]), f"{r['wins']} / {r['ties']} / {r['losses']}",
                                num(r["win_rate"], 3), ci(r["win_rate_ci95"], 3), _p(r["p_value"]), verdict(r["verdict"])] for r in rows]
