@@ -29,6 +29,7 @@ from tunecheck.hygiene import split_dataset, write_split
 TEXT = '{"id": "a", "text": "the red fox walks"}\n{"id": "b", "text": "the blue owl sits"}\n'
 PAIRS = '{"id": "a", "prompt": "the red", "completion": "fox"}\n{"id": "b", "prompt": "the blue", "completion": "owl"}\n'
 PREDS = '{"id": "a", "output": "fox", "reference": "fox"}\n{"id": "b", "output": "owl", "reference": "owl"}\n'
+JPREDS = '{"id": "a", "output": "fox", "prompt": "the red"}\n{"id": "b", "output": "owl", "prompt": "the blue"}\n'
 OTHER_PREDS = '{"id": "c", "output": "fox", "reference": "fox"}\n{"id": "d", "output": "owl", "reference": "owl"}\n'
 STATE = json.dumps({"global_step": 20, "log_history": [
     {"step": 10, "loss": 2.0}, {"step": 10, "eval_loss": 1.5}, {"step": 20, "loss": 1.0}, {"step": 20, "eval_loss": 1.2},
@@ -176,6 +177,30 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
      {"d.jsonl": PAIRS, "old.jsonl": PREDS}, "./no-such-model"),
     ("generate-overwrite-bad-data", ["generate", "-m", M, "-d", "n.jsonl", "--out", "old.jsonl", "--overwrite"],
      {"n.jsonl": NAN_ROW, "old.jsonl": PREDS}, "is NaN"),
+    # judge: everything read and checked before a judge is opened or a cache file made
+    ("judge-out-is-preds", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--out", "p.jsonl"], {"p.jsonl": JPREDS}, "would overwrite the input p.jsonl"),
+    ("judge-judgments-is-preds", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--judgments", "p.jsonl"], {"p.jsonl": JPREDS},
+     "--judgments p.jsonl would overwrite the input p.jsonl"),
+    ("judge-mode", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--mode", "duel"], {"p.jsonl": JPREDS}, "--mode 'duel': use rubric or pairwise"),
+    ("judge-pairwise-one-file", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--mode", "pairwise"], {"p.jsonl": JPREDS},
+     "--mode pairwise compares answers: pass two or more --preds files"),
+    ("judge-no-shared-ids", ["judge", "-p", "p.jsonl", "-p", "o.jsonl", "-j", "openai:j"], {"p.jsonl": JPREDS, "o.jsonl": OTHER_PREDS},
+     "no sample id in common"),
+    ("judge-no-prompt", ["judge", "-p", "o.jsonl", "-j", "openai:j"], {"o.jsonl": OTHER_PREDS}, "o.jsonl line 1: no 'prompt' for sample 'c'"),
+    ("judge-unknown-rubric", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--rubric", "quality-7"], {"p.jsonl": JPREDS}, "quality-7"),
+    ("judge-too-many-variants", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--rubric-variants", "9"], {"p.jsonl": JPREDS}, "--rubric-variants"),
+    ("judge-reference-guided", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--rubric", "reference-correctness"], {"p.jsonl": JPREDS},
+     "is reference-guided but the sample has no reference"),
+    ("judge-price", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--price-per-mtok", "2.5"], {"p.jsonl": JPREDS}, "--price-per-mtok '2.5': give two numbers"),
+    ("judge-repeats", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--repeats", "0"], {"p.jsonl": JPREDS}, "--repeats 0: use 1 or more"),
+    ("judge-greedy-repeats", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--repeats", "3", "--judge-temperature", "0"], {"p.jsonl": JPREDS},
+     "asks the same greedy question again"),
+    ("judge-template-placeholder", ["judge", "-p", "p.jsonl", "-p", "q.jsonl", "-j", "openai:j", "--mode", "pairwise", "--template", "t.txt"],
+     {"p.jsonl": JPREDS, "q.jsonl": JPREDS, "t.txt": "Q: {question} A: {answer_a} B: {answer_c}"}, "t.txt"),
+    ("judge-human-missing-column", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--human", "h.csv"], {"p.jsonl": JPREDS, "h.csv": "id,model,score\na,base,4\n"},
+     "h.csv"),
+    ("judge-limit", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--limit", "0"], {"p.jsonl": JPREDS}, "--limit 0: give a number of samples"),
+    ("judge-bad-spec", ["judge", "-p", "p.jsonl", "-j", "./m,base_url=http://x/v1"], {"p.jsonl": JPREDS}, "base_url=... is for openai: models"),
 ]
 
 
@@ -251,7 +276,7 @@ def test_bad_input_is_one_line_and_loses_nothing(
 def test_every_command_has_rows() -> None:
     commands = {c[1][0] if c[1][0] != "memorisation" else c[1][1] for c in CASES}
     assert commands >= {"perplexity", "overfit", "split", "generate", "score", "curves", "sweep", "overlap", "diversity",
-                        "copying", "extraction", "membership", "rephrase", "verdict", "demo"}
+                        "copying", "extraction", "membership", "rephrase", "verdict", "demo", "judge"}
     assert len(CASES) >= 30
 
 

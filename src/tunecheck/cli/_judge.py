@@ -80,16 +80,15 @@ def judge(
         default_cache_path,
         judge_predictions,
         open_judges,
+        plan_judging,
     )
-    from tunecheck.models import ServerOptions
+    from tunecheck.models import ModelSpec, ServerOptions
 
     o.check_format(format)
     jsonl = judgments_path(out, judgments)
     where = cache or str(default_cache_path())
     check_paths([*preds, data, human, template, *judge],
                 [Output(out) if out else None, Output(jsonl, "--judgments") if jsonl else None, Output(where, "--cache")])
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit {limit}: give a number of samples, at least 1")
     config = JudgeConfig(mode=mode, rubric=rubric, template=template, five_way=five_way, repeats=repeats, temperature=judge_temperature,
                          max_tokens=max_tokens, logprobs=logprobs, rubric_variants=rubric_variants, pairs=pairs,
                          concurrency=concurrency, n_resamples=n_resamples, seed=seed, price=_price(price_per_mtok))
@@ -99,10 +98,13 @@ def judge(
         from tunecheck.data import load_data
 
         dataset = load_data(data, fields)
+    for spec in judge:
+        ModelSpec.parse(spec)  # a bad spec fails before the cache file is made
+    plan = plan_judging(preds, config, data=dataset, limit=limit, human=human)  # every file checked before any call
     state["interrupt_hint"] = "every judge answer so far is cached; run the same command again to continue"
     bar = progress()
     with JudgeCache(where) as store, open_judges(judge, store, server=server, dtype=dtype, device=device) as judges, bar.running():
-        report = judge_predictions(preds, judges, config, data=dataset, progress=bar, limit=limit, human=human)
+        report = judge_predictions(plan, judges, progress=bar)
     result = report.to_result()
     if jsonl:
         from tunecheck.judge import write_judgments

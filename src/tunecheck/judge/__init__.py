@@ -32,7 +32,14 @@ from tunecheck.judge._human import (
     load_human,
 )
 from tunecheck.judge._items import Item, conversation_text, items_for
-from tunecheck.judge._judge import MODES, JudgeConfig, JudgeReport, judge_predictions
+from tunecheck.judge._judge import (
+    MODES,
+    JudgeConfig,
+    JudgeReport,
+    Plan,
+    judge_predictions,
+    plan_judging,
+)
 from tunecheck.judge._judges import Judge, make_judge, open_judges, self_preference
 from tunecheck.judge._judgment import Order, PairJudgment, RubricJudgment, write_judgments
 from tunecheck.judge._pairwise import (
@@ -87,6 +94,7 @@ __all__ = [
     "PairwiseTemplate",
     "Parsed",
     "ParsedVerdict",
+    "Plan",
     "Price",
     "Rubric",
     "RubricJudgment",
@@ -109,6 +117,7 @@ __all__ = [
     "pairwise_repair_message",
     "parse_rubric_answer",
     "parse_verdict",
+    "plan_judging",
     "repair_message",
     "rubric_from_dict",
     "rubric_messages",

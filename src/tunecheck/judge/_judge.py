@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tunecheck._progress import Progress
@@ -148,38 +149,51 @@ def _answers(s: PredictionSet) -> dict[str, str]:
     return {p.id: p.output for p in s.rows}
 
 
-def judge_predictions(
+@dataclass
+class Plan:
+    """Everything a judge run reads, loaded and checked before a judge is opened or a cache file
+    made: a bad file or option fails here, before any work (and any cost)."""
+
+    config: JudgeConfig
+    sets: list[PredictionSet]
+    items: dict[str, Item]
+    rubrics: list[Rubric]
+    template: Any
+    human: Any
+    inputs: list[DataInfo]
+
+
+def plan_judging(
     preds: Sequence[str | PredictionSet],
-    judges: Sequence[Judge],
     config: JudgeConfig,
     *,
     data: Dataset | None = None,
-    progress: Progress | None = None,
     limit: int | None = None,
     human: Any = None,
-) -> JudgeReport:
-    """Judge every predictions file (the first is the baseline) with every judge; `limit`: only
-    the baseline's first N samples; `human`: people's ratings (`load_human`) to calibrate against."""
-    from tunecheck.judge._rubric import load_rubric
+) -> Plan:
+    """Load the predictions (the first is the baseline; `limit`: only its first N samples), the
+    questions, the rubric and its wordings or the pairwise template, and people's ratings (a
+    file for `load_human`, or its result)."""
+    from tunecheck.judge._pairwise import builtin_pairwise_template, load_pairwise_template
+    from tunecheck.judge._rubric import load_rubric, rubric_variants
 
-    if not judges:
-        raise ConfigError("pass at least one --judge")
-    names = [j.name for j in judges]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"two judges are both named {next(n for n in names if names.count(n) > 1)!r}; give one a name=... option")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: give a number of samples, at least 1")
     sets = load_prediction_sets(preds)
     if limit is not None:
         keep = {p.id for p in sets[0].rows[:limit]}
         sets = [PredictionSet(s.name, s.path, tuple(p for p in s.rows if p.id in keep), s.extra_generations) for s in sets]
     if config.mode == "pairwise" and len(sets) < 2:
         raise ConfigError("--mode pairwise compares answers: pass two or more --preds files (the first is the baseline)")
+    for s in sets[1:]:
+        if not {p.id for p in s.rows} & {p.id for p in sets[0].rows}:
+            pairing_warnings(sets[0], s, 0)  # raises: no sample in common
     items = items_for(sets, data)
     inputs = [s.data_info() for s in sets] + ([DataInfo(data.source, data.sha256, len(data.samples), "questions")] if data else [])
     rubrics: list[Rubric] = []
+    template = None
     if config.mode == "rubric":
         rubric = load_rubric(config.rubric)
-        from tunecheck.judge._rubric import rubric_variants
-
         rubrics = list(rubric_variants(rubric, config.rubric_variants))
         if rubric.reference_guided:
             missing = next((i for i in items.values() if not i.reference), None)
@@ -188,18 +202,57 @@ def judge_predictions(
                     f"sample {missing.id}: rubric {rubric.name!r} is reference-guided but the sample has no reference "
                     "(pass --data with references, or a rubric without reference_guided)"
                 )
-    if isinstance(human, str):
+    elif config.template is not None:
+        template = load_pairwise_template(config.template, five_way=config.five_way)
+        if template.uses_reference:
+            missing = next((i for i in items.values() if not i.reference), None)
+            if missing is not None:
+                raise DataError(f"sample {missing.id}: --template {config.template} uses {{reference}} but the sample has no reference "
+                                "(pass --data with references, or drop {reference} from the template)")
+    else:
+        template = builtin_pairwise_template(config.five_way)
+    if isinstance(human, (str, Path)):
         from tunecheck.judge._human import load_human
 
         human = load_human(human, rubrics[0] if rubrics else None)
-    report = JudgeReport(config, sets, list(judges), rubrics, [], inputs, human=human)
-    models_lineage = {s.name: lineage(s.name, next((p.model for p in s.rows if p.model), None)) for s in sets}
+    return Plan(config, sets, items, rubrics, template, human, inputs)
+
+
+def judge_predictions(
+    preds: Sequence[str | PredictionSet] | Plan,
+    judges: Sequence[Judge],
+    config: JudgeConfig | None = None,
+    *,
+    data: Dataset | None = None,
+    progress: Progress | None = None,
+    limit: int | None = None,
+    human: Any = None,
+) -> JudgeReport:
+    """Judge every predictions file (the first is the baseline) with every judge: a `Plan`, or
+    what `plan_judging` takes to make one."""
+    if isinstance(preds, Plan):
+        plan = preds
+    else:
+        if config is None:
+            raise ConfigError("judge_predictions: pass a JudgeConfig")
+        plan = plan_judging(preds, config, data=data, limit=limit, human=human)
+    config = plan.config
+    if not judges:
+        raise ConfigError("pass at least one --judge")
+    names = [j.name for j in judges]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"two judges are both named {next(n for n in names if names.count(n) > 1)!r}; give one a name=... option")
+    report = JudgeReport(config, plan.sets, list(judges), plan.rubrics, [], plan.inputs, human=plan.human)
+    if config.mode == "pairwise" and config.template is not None and plan.template.verdict_appended:
+        report.warnings.append(f"--template {config.template}: it never names the verdict format ([[A>B]] ...), "
+                               "so the built-in verdict instruction was appended")
+    models_lineage = {s.name: lineage(s.name, next((p.model for p in s.rows if p.model), None)) for s in plan.sets}
     for j in judges:
         report.warnings += self_preference(j, models_lineage)
     if config.mode == "rubric":
-        _run_rubric(report, items, progress)
+        _run_rubric(report, plan.items, progress)
     else:
-        _run_pairwise(report, items, progress)
+        _run_pairwise(report, plan.items, plan.template, progress)
     price = Price(*config.price) if config.price else None
     report.details["judges"] = _usage(judges, price)
     if price is not None:
@@ -282,22 +335,12 @@ def _model_pairs(report: JudgeReport) -> list[tuple[PredictionSet, PredictionSet
     return [(sets[0], s) for s in sets[1:]]
 
 
-def _run_pairwise(report: JudgeReport, items: Mapping[str, Item], progress: Progress | None) -> None:
-    from tunecheck.judge._pairwise import builtin_pairwise_template, load_pairwise_template
-
+def _run_pairwise(report: JudgeReport, items: Mapping[str, Item], template: Any, progress: Progress | None) -> None:
     config = report.config
-    if config.template is not None:
-        template = load_pairwise_template(config.template, five_way=config.five_way)
-        if template.verdict_appended:
-            report.warnings.append(f"--template {config.template}: it never names the verdict format ([[A>B]] ...), so the built-in verdict instruction was appended")
-    else:
-        template = builtin_pairwise_template(config.five_way)
     units = []
     for a, b in _model_pairs(report):
         answers_a, answers_b = _answers(a), _answers(b)
         shared = [p.id for p in a.rows if p.id in answers_b]
-        if not shared:
-            pairing_warnings(a, b, 0)  # raises: no sample in common
         units += [(j, r, a.name, b.name, sid, answers_a[sid], answers_b[sid]) for sid in shared
                   for j in report.judges for r in range(config.repeats)]
     for j in report.judges:
