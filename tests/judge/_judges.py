@@ -11,7 +11,8 @@ Rubric judges: `rubric_judge` (score by a rule: `number_in_answer`, `by_length`,
 function; optional token log-probabilities for the G-Eval weighted score), `invalid_then_valid`,
 `always_invalid`, `out_of_scale`. Pairwise judges: `first_position`, `longer_answer`,
 `flips_under_swap`, `prefers_marked`, `pairwise_invalid_then_valid`. Either kind: `route`
-(one server for both modes), `rate_limited` (429s first), `hanging` (no answer in time).
+(one server for both modes), `rate_limited` (429s first), `failing` (always 500),
+`hanging` (no answer in time).
 """
 
 from __future__ import annotations
@@ -342,6 +343,12 @@ def rate_limited(inner: Responder, times: int = 2) -> Responder:
         return inner(payload)
 
     return respond
+
+
+def failing(status: int = 500) -> Responder:
+    """Every request answered `status` (retry after 10 ms, so the client's retries are quick):
+    with a 5xx each call costs 1 + retries requests and fails; the run's fail-fast rule stops it."""
+    return lambda payload: Step(status, {"retry-after-ms": "10"})
 
 
 def hanging(inner: Responder, when: Callable[[dict[str, Any]], bool], seconds: float = 3.0) -> Responder:

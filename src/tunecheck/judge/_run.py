@@ -58,8 +58,13 @@ class Meter:
         self._lock = threading.Lock()
         self.done = self.failed = 0
         self.first_error: str | None = None
+        self.stopped = False
+        """Set when the fail-fast rule fired: later calls are not sent (a unit already picked up
+        by a worker when the run stopped must not cost another round of timeouts)."""
 
     def __call__(self, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> ChatReply:
+        if self.stopped:
+            raise CallFailed(f"not sent: judge {self.name} stopped after its first {FAIL_FAST} calls failed")
         try:
             reply = self.calls(messages, params)
         except ModelError as err:
@@ -68,6 +73,7 @@ class Meter:
                 self.failed += 1
                 self.first_error = self.first_error or str(err)
                 stop = self.failed == self.done == FAIL_FAST
+                self.stopped = self.stopped or stop
             self._advance()
             if stop:
                 raise ModelError(f"judge {self.name}: its first {FAIL_FAST} calls all failed: {self.first_error}") from None
