@@ -143,9 +143,13 @@ def rubric_text(scores: Mapping[str, int | str], justification: str = "scripted"
 
 
 SPREAD = {0: 0.6, 1: 0.3, -1: 0.1}
-"""rubric_judge's default log-probabilities: the chosen score digit 0.6, the one above 0.3, the
-one below 0.1. When both neighbours are digits on the scale, the probability-weighted (G-Eval)
-score is 0.6 s + 0.3 (s+1) + 0.1 (s-1) = s + 0.2 (4 -> 4.2, 2 -> 2.2)."""
+"""Log-probabilities for `rubric_judge`: the chosen score digit 0.6, the one above 0.3, the one
+below 0.1. When both neighbours are digits on the scale, the probability-weighted (G-Eval)
+score is 0.6 s + 0.3 (s+1) + 0.1 (s-1) = s + 0.2 (4 -> 4.2; 1-5: scores 2-4, 1-10: 3-8). At the
+ends the off-scale neighbour is left out and the rest renormalised: 1 -> (0.6 + 0.3 x 2) / 0.9
+= 1.333; 5 on 1-5 -> (0.6 x 5 + 0.1 x 4) / 0.7 = 4.857; 9 on 1-10 -> (5.4 + 0.8) / 0.7 = 8.857
+("10" is no single digit); 10 is written "10", no alternatives: 10. On 1-10 avoid 2: its
+alternative "1" may be 1 or the start of 10, and the G-Eval score is then None."""
 
 
 def _score_tokens(text: str, spread: Mapping[int, float]) -> list[tuple[str, float, list[tuple[str, float]]]]:
