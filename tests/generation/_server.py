@@ -50,6 +50,13 @@ class Log:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    """The listen backlog (5 by default): a judge at --concurrency 32 opens 32 connections at
+    once, and with a backlog of 5 some were reset before the server accepted them."""
+
+
 def answer_for(payload: dict[str, Any], path: str, step: Step | None = None) -> dict[str, Any]:
     n = int(payload.get("n") or 1)
     if path.endswith("/chat/completions"):
@@ -157,8 +164,7 @@ def serve(
                 with log.lock:
                     log.in_flight -= 1
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)  # a quick shutdown
     thread.start()
     try:
