@@ -79,3 +79,14 @@ def test_one_answered_call_among_the_first_keeps_the_judge_running(cache: JudgeC
     assert sorted(r is not None for r in results) == [False] * 7 + [True]
     assert len(log.requests) == 1 + 7 * 2  # the answered call once, each failed one with its retry
     assert (meter.done, meter.failed) == (8, 7)
+
+
+def test_at_most_concurrency_calls_are_in_flight_at_the_server(cache: JudgeCache) -> None:
+    def answer_later(payload: dict[str, Any]) -> Step:
+        return Step(delay=0.3, text=ANSWER)
+
+    with serve(responder=answer_later) as (url, log):
+        meter = meter_for(url, cache, retries=0)
+        results = judge_all(meter, 12, concurrency=4)
+    assert all(r is not None for r in results) and len(log.requests) == 12
+    assert 1 < log.max_in_flight <= 4  # bounded by the concurrency; >1: the calls did overlap (0.3 s each)
