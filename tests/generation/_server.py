@@ -3,7 +3,10 @@
 Each request to /v1/chat/completions or /v1/completions takes the next scripted behaviour
 (if any) -- an HTTP status with headers, a delay (a hang), a malformed body, a scripted text
 with token log-probabilities -- and otherwise answers "echo: <last user message or prompt>"
-with usage counts. It records every request (`len(log.requests)` counts them).
+with usage counts. With a `responder`, a request the script does not answer is answered by
+`responder(payload)` (payload: the request's JSON body), which decides from the request: a
+scripted judge that reads the prompt (tests/judge/_judges.py). It records every request
+(`len(log.requests)` counts them) and the most requests it had in flight at once.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +48,13 @@ class Log:
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    """The listen backlog (5 by default): a judge at --concurrency 32 opens 32 connections at
+    once, and with a backlog of 5 some were reset before the server accepted them."""
 
 
 def answer_for(payload: dict[str, Any], path: str, step: Step | None = None) -> dict[str, Any]:
@@ -82,16 +92,25 @@ def answer_for(payload: dict[str, Any], path: str, step: Step | None = None) -> 
     }
 
 
+Responder = Callable[[dict[str, Any]], Step]
+"""Decides one request's answer from its JSON body; called from the server's threads, several
+at once (a responder with state must lock it)."""
+
+
 @contextmanager
-def serve(script: list[Step] | None = None, *, model: str = "tiny", key: str | None = None) -> Iterator[tuple[str, Log]]:
-    """Start the server; yield (base_url, log). `key`: answer 401 unless it is the bearer token;
-    requests for another model get 404, as vLLM does."""
+def serve(
+    script: list[Step] | None = None, *, responder: Responder | None = None, model: str = "tiny", key: str | None = None
+) -> Iterator[tuple[str, Log]]:
+    """Start the server; yield (base_url, log). The script's steps answer the first requests,
+    then `responder` (if given) each one after. `key`: answer 401 unless it is the bearer
+    token; requests for another model get 404, as vLLM does."""
     steps = list(script or [])
     log = Log()
     steps_lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall between them
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -116,7 +135,14 @@ def serve(script: list[Step] | None = None, *, model: str = "tiny", key: str | N
                 log.max_in_flight = max(log.max_in_flight, log.in_flight)
             try:
                 with steps_lock:
-                    step = steps.pop(0) if steps else Step()
+                    scripted = steps.pop(0) if steps else None
+                step = scripted if scripted is not None else Step()
+                if scripted is None and responder is not None:
+                    try:
+                        step = responder(payload)
+                    except Exception as err:  # a broken responder: say so in the reply, not a dropped connection
+                        msg = {"error": {"message": f"responder failed: {type(err).__name__}: {err}", "type": "test"}}
+                        step = Step(500, body=json.dumps(msg).encode())
                 if step.delay:
                     time.sleep(step.delay)
                 if key is not None and self.headers.get("Authorization") != f"Bearer {key}":
@@ -138,9 +164,8 @@ def serve(script: list[Step] | None = None, *, model: str = "tiny", key: str | N
                 with log.lock:
                     log.in_flight -= 1
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = _Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)  # a quick shutdown
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1", log

@@ -58,10 +58,15 @@ class Meter:
         self._lock = threading.Lock()
         self.done = self.failed = self.repairs = 0
         self.first_error: str | None = None
+        self.stopped = False
+        """Set when the fail-fast rule fired: later calls are not sent (a unit already picked up
+        by a worker when the run stopped must not cost another round of timeouts)."""
 
     def __call__(self, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any], *, repair: bool = False) -> ChatReply:
         """One call; `repair`: the retry after an unusable answer, counted apart (the bar's total
         is the planned calls, which repairs would overrun)."""
+        if self.stopped:
+            raise CallFailed(f"not sent: judge {self.name} stopped after its first {FAIL_FAST} calls failed")
         if repair:
             with self._lock:
                 self.repairs += 1
@@ -73,6 +78,7 @@ class Meter:
                 self.failed += 1
                 self.first_error = self.first_error or str(err)
                 stop = self.failed == self.done == FAIL_FAST
+                self.stopped = self.stopped or stop
             self._advance(repair)
             if stop:
                 raise ModelError(f"judge {self.name}: its first {FAIL_FAST} calls all failed: {self.first_error}") from None
