@@ -53,6 +53,7 @@ def grade(
             if len(again.scores) > len(parsed.scores):
                 parsed, reply = again, second
     weighted: dict[str, float] = {}
+    got_logprobs = bool(reply.extras.get("logprobs"))
     if "top_logprobs" in params:
         from tunecheck.judge._geval import weighted_scores
 
@@ -61,7 +62,7 @@ def grade(
                 weighted[name] = float(w.value)
     return RubricJudgment(
         *base, scores=dict(parsed.scores), weighted=weighted, justifications=dict(parsed.justifications),
-        unscored=dict(parsed.unscored), replies=tuple(replies),
+        unscored=dict(parsed.unscored), replies=tuple(replies), logprobs=got_logprobs,
     )
 
 

@@ -303,8 +303,11 @@ def _rubric_statistics(report: JudgeReport) -> None:
     if any(weighted.values()):
         report.estimates += _grade.estimates(weighted, models, criteria, suffix=_grade.WEIGHTED, n_resamples=nr, seed=sd)
         report.comparisons += _grade.comparisons(weighted, models[0], models, criteria, suffix=_grade.WEIGHTED, n_resamples=nr, seed=sd)
-    elif config.logprobs:
+    elif config.logprobs and not any(j.logprobs for j in report.judgments):
         report.details["weighted_note"] = "no judge returned token log-probabilities, so there is no probability-weighted (G-Eval) score"
+    elif config.logprobs:
+        report.details["weighted_note"] = ("the judges returned token log-probabilities, but no score could be read from them "
+                                           "(the scores were unscored: see the warnings)")
     report.details["rubric"] = {"name": rubric.name, "criteria": {c.name: c.scale for c in rubric.scored},
                                 "reference_guided": rubric.reference_guided}
     report.details["unscored"] = _grade.unscored_counts(report.judgments, rubric)

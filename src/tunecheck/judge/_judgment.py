@@ -30,6 +30,8 @@ class RubricJudgment:
     """The judge's raw answers: the first, then the one after the repair retry, if any."""
     error: str | None = None
     """The call itself failed (after the backend's retries); every criterion is then unscored."""
+    logprobs: bool = False
+    """The judge's answer came with token log-probabilities."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": "rubric", **asdict(self), "replies": list(self.replies)}
