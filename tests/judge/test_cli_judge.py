@@ -19,6 +19,8 @@ import tunecheck
 from tests.cli.test_bad_inputs import run_cli
 from tests.generation._server import Step, serve
 from tests.judge import _judges as J
+from tests.schema import assert_valid_result
+from tunecheck.core import Result
 from tunecheck.judge import JudgeCache
 
 N = 30
@@ -58,6 +60,9 @@ def test_pairwise_json_has_every_promised_field(files: tuple[str, str], tmp_path
         sent = len(log.requests)
     assert code == 0, err
     r = _json(out)
+    assert_valid_result(r)
+    back = Result.from_dict(r)  # a judge result reads back like every layer's
+    assert back.layer == "judge" and [c.metric for c in back.comparisons] == ["win_rate", "length_controlled_win_rate"]
     assert r["layer"] == "judge" and r["config"]["mode"] == "pairwise"
     [s] = r["details"]["pairwise"]
     # 20 questions where tuned is marked: a win in both orders; 10 unmarked: a tie in both
@@ -119,6 +124,7 @@ def test_rubric_json_per_criterion_with_unscored_and_weighted(files: tuple[str, 
                                   "--n-resamples", "2000"], monkeypatch, capsys)
     assert code == 0, err
     r = _json(out)
+    assert_valid_result(r)
     est = {(e["metric"], e["model"]): e for e in r["estimates"]}
     assert est[("accuracy", "base")]["value"] == 2.0
     assert est[("accuracy", "tuned")]["value"] == pytest.approx((20 * 4 + 10 * 2) / 30)
