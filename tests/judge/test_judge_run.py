@@ -114,3 +114,29 @@ def test_the_demo_step_runs_with_a_judge_and_says_how_without(tmp_path: Path, mo
         [(_, _, key)] = judge_sections(results, preds, None, tmp_path, LineProgress(), console, json_output=False)
     assert key == "judge" and results["judge"].details["pairwise"][0]["wins"] == 4
     assert (tmp_path / "judge-cache.sqlite").is_file() and len(log.requests) == 8
+
+
+def test_pairwise_two_judges_and_people(tmp_path: Path) -> None:
+    n = 12
+    a = _preds(tmp_path / "a.jsonl", [f"plain {i}" for i in range(n)], "base")
+    b = _preds(tmp_path / "b.jsonl", [f"GOOD {i}" if i % 2 else f"plain {i}!" for i in range(n)], "tuned")
+    human = tmp_path / "h.csv"
+    # two people: tuned wins where marked, a tie elsewhere (as the marked-answer judge says)
+    human.write_text("id,model_a,model_b,choice,annotator\n" + "".join(
+        f"q{i},base,tuned,{'tuned' if i % 2 else 'tie'},{p}\n" for i in range(n) for p in ("ann", "bob")))
+    with serve(responder=J.prefers_marked(), model="fair") as (u1, _), \
+         serve(responder=J.first_position(), model="biased") as (u2, _), JudgeCache(tmp_path / "c.sqlite") as cache:
+        judges = [_server_judge(u1, "fair", cache), _server_judge(u2, "biased", cache)]
+        report = judge_predictions([a, b], judges, JudgeConfig(mode="pairwise", n_resamples=1000), human=str(human))
+    d = report.to_result().details
+    rel = d["reliability"]
+    # the fair judge's 6 wins and 6 ties against the biased judge's 12 order flips (ties): they
+    # agree on the 6 ties only
+    [pair] = rel["judges"]["pairs"]
+    assert pair["judges"] == ["fair", "biased"] and pair["n"] == n and pair["agreement"] == pytest.approx(0.5)
+    assert rel["human"]["fair"]["judge_vs_people"]["rate"] == pytest.approx(1.0)
+    assert rel["human"]["biased"]["judge_vs_people"]["rate"] == pytest.approx(0.5)
+    by_judge = {r["judge"]: r for r in d["per_judge"]}
+    assert by_judge["fair"]["wins"] == 6 and by_judge["biased"]["position_consistency"] == 0.0
+    # pooled: the sign of the sum of the two judges' outcomes per sample: +1 + 0 on the marked
+    assert d["pairwise"][0]["wins"] == 6
