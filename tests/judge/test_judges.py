@@ -36,3 +36,21 @@ def test_self_preference_same_model_same_family_and_none(tmp_path: Path) -> None
     fam = self_preference(j, {"small": lineage("small", "Qwen/Qwen2.5-0.5B")})
     assert len(fam) == 1 and "same family (qwen)" in fam[0]
     assert self_preference(j, {"llama": lineage("llama", "meta-llama/Llama-3.2-1B")}) == []
+
+
+def test_a_local_judge_is_keyed_by_its_weights(tmp_path: Path, model_dirs: dict[str, Path]) -> None:
+    import os
+    import shutil
+
+    from tunecheck.judge import open_judges
+
+    folder = tmp_path / "judge"
+    shutil.copytree(model_dirs["base"], folder)
+    with JudgeCache(tmp_path / "c.sqlite") as cache:
+        with open_judges([str(folder)], cache) as [j]:
+            before = j.ask.calls.judge_identity
+        weights = next(folder.glob("*.safetensors"))
+        os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # retrained in place
+        with open_judges([str(folder)], cache) as [j]:
+            after = j.ask.calls.judge_identity
+    assert before["weights"] and before != after  # the old answers are not reused for the new weights

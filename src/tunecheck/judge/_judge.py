@@ -316,6 +316,11 @@ def _rubric_statistics(report: JudgeReport) -> None:
         if total:
             report.warnings.append(f"{m}: {total} criterion scores unscored out of {u['gradings'] * len(criteria)} "
                                    f"(e.g. {_first_reason(u['reasons'])}); they are left out, never counted as 0")
+    compared = {(c.model, c.metric) for c in report.comparisons}
+    for m in models[1:]:
+        missing = [c for c in criteria if (m, c) not in compared]
+        if missing:
+            report.warnings.append(f"{m} vs {models[0]}: not compared on {', '.join(missing)}: fewer than 2 samples scored for both")
     base = report.sets[0]
     for s in report.sets[1:]:
         shared = len({p.id for p in base.rows} & {p.id for p in s.rows})

@@ -111,12 +111,15 @@ def open_judges(specs: Sequence[str], cache: JudgeCache, *, server: Any = None, 
     cannot chat) and wrapped in the cache; every model closed afterwards, on error too."""
     from tunecheck.models._open import loaded
     from tunecheck.models._protocol import CHAT
-    from tunecheck.models._spec import ModelSpec
+    from tunecheck.models._spec import ModelSpec, weights_stamp
 
     with ExitStack() as stack:
         judges = []
         for spec in specs:
             parsed = ModelSpec.parse(spec)
             model = stack.enter_context(loaded(parsed, CHAT, layer="judge", dtype=dtype, device=device, server=server))
-            judges.append(make_judge(model.name, model.identity(), model.chat, cache, parsed.location))
+            identity = dict(model.identity())
+            if parsed.kind != "openai":  # a model retrained in place is another judge: its answers are not reused
+                identity["weights"] = weights_stamp(parsed.location)
+            judges.append(make_judge(model.name, identity, model.chat, cache, parsed.location))
         yield judges
