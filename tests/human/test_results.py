@@ -18,8 +18,14 @@ from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 from tests.schema import assert_valid_result
 from tunecheck.core import Result, Verdict
-from tunecheck.errors import ConfigError
-from tunecheck.human._results import majority, summarise, write_ratings
+from tunecheck.errors import ConfigError, DataError
+from tunecheck.human._results import (
+    majority,
+    merge_ratings,
+    ratings_sha256,
+    summarise,
+    write_ratings,
+)
 from tunecheck.judge._human import HumanChoice, HumanRatings, HumanScore, load_human
 from tunecheck.stats import SampleStats, adjust_holm, estimate, paired, win_rate
 
@@ -305,6 +311,42 @@ def test_write_ratings_refuses_an_unknown_extension(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"people\.xlsx: unknown format \.xlsx .*name it \.csv, \.json or \.jsonl"):
         write_ratings(_scores(TWO), tmp_path / "people.xlsx")
     assert not (tmp_path / "people.xlsx").exists()
+
+
+def test_ratings_hash_is_the_same_in_every_format_and_moves_with_a_score(tmp_path) -> None:
+    ratings = _scores(TWO)
+    hashes = {ratings_sha256(load_human(write_ratings(ratings, tmp_path / f"p{s}"))) for s in (".csv", ".json", ".jsonl")}
+    assert hashes == {ratings_sha256(ratings)}
+    changed = _scores([*TWO[:-1], (*TWO[-1][:4], 3)])
+    assert ratings_sha256(changed) != ratings_sha256(ratings)
+    assert summarise(ratings, n_resamples=200).data[0].sha256 == ratings_sha256(ratings)
+
+
+def test_merge_names_files_without_annotators_after_the_file(tmp_path) -> None:
+    ana = [(i, m, c, "", s) for i, m, c, a, s in TWO if a == "x"]
+    ben = [(i, m, c, "", s) for i, m, c, a, s in TWO if a == "y"]
+    write_ratings(_scores(ana), tmp_path / "ana.csv")
+    write_ratings(_scores(ben), tmp_path / "ben.json")
+    merged = merge_ratings([load_human(tmp_path / "ana.csv"), load_human(tmp_path / "ben.json")])
+    assert merged.annotators == ("ana", "ben") and len(merged.scores) == len(TWO)
+    r = summarise(merged, n_resamples=200)
+    want = summarise(_scores(TWO), n_resamples=200)  # the same ratings with x, y named in the file
+    assert r.details["krippendorff_alpha"] == pytest.approx(want.details["krippendorff_alpha"])
+    assert r.details["annotator_bias"]["ana"]["bias"] == pytest.approx(-0.25)
+
+
+@pytest.mark.parametrize(("second", "message"), [
+    ([("q1", "base", "helpfulness", "x", 5)], r"b\.csv row 2: a second score for id 'q1', model 'base', criterion 'helpfulness' by 'x' \(the first is at \S*a\.csv row 2\)"),
+    ("choices", r"a\.csv holds rubric scores but \S*b\.csv holds pairwise choices"),
+])
+def test_merge_refuses_a_rating_given_twice_or_a_mix(tmp_path, second, message) -> None:
+    write_ratings(_scores(TWO), tmp_path / "a.csv")
+    if second == "choices":
+        write_ratings(_choices(AB), tmp_path / "b.csv")
+    else:
+        write_ratings(_scores(second), tmp_path / "b.csv")
+    with pytest.raises(DataError, match=message):
+        merge_ratings([load_human(tmp_path / "a.csv"), load_human(tmp_path / "b.csv")])
 
 
 # -- the tables ----------------------------------------------------------------------------------

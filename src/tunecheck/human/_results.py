@@ -31,16 +31,18 @@ with reliabilities between alpha = .667 and alpha = .800 only for drawing tentat
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tunecheck.core import Comparison, DataInfo, Estimate, ModelInfo, Result
-from tunecheck.errors import ConfigError
+from tunecheck.errors import ConfigError, DataError
 from tunecheck.human._agreement import (
     alpha_dict,
     bias,
@@ -79,7 +81,7 @@ def summarise(
     config = {"baseline": base, "n_resamples": n_resamples, "seed": seed, "min_alpha": min_alpha}
     result = Result(
         layer=LAYER,
-        data=[DataInfo(ratings.source, None, len(rows), role="ratings", details={"kind": ratings.kind})],
+        data=[DataInfo(ratings.source, ratings_sha256(ratings), len(rows), role="ratings", details={"kind": ratings.kind})],
         config=config,
     )
     details: dict[str, Any] = {"kind": ratings.kind, "baseline": base, "annotators": annotators}
@@ -264,3 +266,55 @@ def write_ratings(ratings: HumanRatings, path: str | Path) -> Path:
         raise ConfigError(f"{path}: unknown format {suffix or '(no extension)'} for people's ratings; name it .csv, .json or .jsonl")
     write_text(p, text)
     return p
+
+
+def ratings_sha256(ratings: HumanRatings) -> str:
+    """sha256 over each rating's canonical JSON line (as written by `write_ratings`): the same
+    ratings give the same hash whatever file format they came in."""
+    digest = hashlib.sha256()
+    for row in _rows(ratings)[1]:
+        digest.update((json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+    return "sha256:" + digest.hexdigest()
+
+
+def merge_ratings(parts: Sequence[HumanRatings]) -> HumanRatings:
+    """Several files' ratings (one per annotator, or several people each) as one set.
+
+    A file without an annotator column is one person: named after the file's stem, so two such
+    files count as two people. The same rating twice (same id, model and criterion, or the same
+    pair, by the same person) in two files is a DataError naming both places; so is a mix of
+    scores and choices, or two rubrics whose scales differ."""
+    if not parts:
+        raise ConfigError("no files of ratings to merge")
+    kinds = {p.kind for p in parts}
+    if len(kinds) > 1:
+        first = {k: next(p.source for p in parts if p.kind == k) for k in ("scores", "choices")}
+        raise DataError(f"{first['scores']} holds rubric scores but {first['choices']} holds pairwise choices; summarise them separately")
+    scales = None
+    for p in parts:
+        if p.scales is not None:
+            if scales is not None and p.scales != scales:
+                raise DataError(f"{p.source}: its scales {p.scales} differ from those of the files before it ({scales}); use one rubric")
+            scales = p.scales
+    seen: dict[tuple[Any, ...], str] = {}
+    scores: list[HumanScore] = []
+    choices: list[HumanChoice] = []
+    for p in parts:
+        name = Path(p.source).stem
+        for s in p.scores:
+            s = s if s.annotator else replace(s, annotator=name)
+            _once(seen, (s.id, s.model, s.criterion, s.annotator), p.source, s.where, f"a second score for id {s.id!r}, model {s.model!r}, criterion {s.criterion!r} by {s.annotator!r}")
+            scores.append(s)
+        for c in p.choices:
+            c = c if c.annotator else replace(c, annotator=name)
+            _once(seen, (c.id, frozenset((c.model_a, c.model_b)), c.annotator), p.source, c.where, f"a second choice for id {c.id!r} between {c.model_a!r} and {c.model_b!r} by {c.annotator!r}")
+            choices.append(c)
+    source = parts[0].source if len(parts) == 1 else ", ".join(p.source for p in parts)
+    return HumanRatings(source, parts[0].kind, tuple(scores), tuple(choices), scales)
+
+
+def _once(seen: dict[tuple[Any, ...], str], key: tuple[Any, ...], source: str, where: str, what: str) -> None:
+    place = f"{source} {where}"
+    if key in seen:
+        raise DataError(f"{place}: {what} (the first is at {seen[key]}); keep one, or give each person's file its own annotator name")
+    seen[key] = place
