@@ -349,6 +349,37 @@ def test_merge_refuses_a_rating_given_twice_or_a_mix(tmp_path, second, message) 
         merge_ratings([load_human(tmp_path / "a.csv"), load_human(tmp_path / "b.csv")])
 
 
+def test_a_json_sheet_and_a_csv_sheet_end_in_json_with_means_verdicts_and_alpha(tmp_path) -> None:
+    """The Done-when of issue 12 at the library level: `sheet import a.json b.csv --format json`."""
+    from tunecheck._io import clean
+    from tunecheck.judge import load_rubric
+
+    rubric = load_rubric("quality-5")
+    a = [{"id": f"q{i}", "model": m, "annotator": "ana", "scores": {"accuracy": s, "fluency": 4}, "notes": "ok"}
+         for i, (m, s) in enumerate([("base", 2), ("tuned", 4), ("base", 3), ("tuned", 5), ("base", 1), ("tuned", 4)])]
+    for row in a:
+        row["id"] = f"q{int(row['id'][1:]) // 2}"
+    (tmp_path / "a.json").write_text(json.dumps(a), encoding="utf-8")
+    (tmp_path / "b.csv").write_text("id,model,annotator,accuracy,fluency\nq0,base,bo,3,4\nq0,tuned,bo,4,5\nq1,base,bo,3,4\nq1,tuned,bo,5,4\n", encoding="utf-8")
+    merged = merge_ratings([load_human(tmp_path / "a.json", rubric), load_human(tmp_path / "b.csv", rubric)])
+    payload = json.loads(json.dumps(clean(summarise(merged, n_resamples=N).to_dict())))
+    assert_valid_result(payload)
+    means = {(e["model"], e["metric"]): e["value"] for e in payload["estimates"]}
+    # accuracy per sample: base q0 (2+3)/2, q1 (3+3)/2, q2 1 -> 6.5/3; tuned q0 4, q1 5, q2 4 -> 13/3
+    assert means[("base", "accuracy")] == pytest.approx(6.5 / 3) and means[("tuned", "accuracy")] == pytest.approx(13 / 3)
+    assert {(c["model"], c["metric"]) for c in payload["comparisons"]} == {("tuned", "accuracy"), ("tuned", "fluency")}
+    acc = next(c for c in payload["comparisons"] if c["metric"] == "accuracy")
+    assert acc["difference"] == pytest.approx(13 / 3 - 6.5 / 3) and acc["p_value_holm"] is not None
+    assert (acc["tests"]["wins"], acc["tests"]["losses"], acc["tests"]["ties"]) == (3, 0, 0)
+    # units (q0,base) (q0,tuned) (q1,base) (q1,tuned) (q2,base) (q2,tuned)
+    m = np.array([[2, 4, 3, 5, 1, 4], [3, 4, 3, 5, np.nan, np.nan]], dtype=float)
+    assert payload["details"]["krippendorff_alpha"]["accuracy"] == pytest.approx(krippendorff.alpha(reliability_data=m, level_of_measurement="ordinal"))
+    assert payload["details"]["criteria"]["accuracy"] == {"scale": [1, 5]}
+    # and what write_ratings makes of them is what `judge --human` reads, with the rubric
+    back = load_human(write_ratings(merged, tmp_path / "people.csv"), rubric)
+    assert sorted((s.id, s.model, s.criterion, s.annotator, s.score) for s in back.scores) == sorted((s.id, s.model, s.criterion, s.annotator, s.score) for s in merged.scores)
+
+
 # -- the tables ----------------------------------------------------------------------------------
 @pytest.fixture
 def screen(monkeypatch):
