@@ -108,8 +108,8 @@ def _alpha_warning(subject: str, value: float, reason: str | None, annotators: i
     if not math.isfinite(value):
         return f"{subject}: Krippendorff's alpha is undefined ({reason}); agreement between people is not measured"
     if value < min_alpha:
-        return (f"{subject}: Krippendorff's alpha {value:.3f} is below {min_alpha:g} (Krippendorff's lowest for tentative "
-                f"conclusions): agreement between annotators is too low to trust the {what}")
+        why = " (Krippendorff's lowest for tentative conclusions)" if min_alpha == MIN_ALPHA else ""
+        return f"{subject}: Krippendorff's alpha {value:.3f} is below {min_alpha:g}{why}: agreement between annotators is too low to trust the {what}"
     return None
 
 
