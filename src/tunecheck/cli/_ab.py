@@ -70,4 +70,4 @@ def ab(
         state["interrupt_hint"] = ""
         if export is not None:
             n = write_answers(answers, export, kind="ab")
-            console.print(f"exported {n} A/B answer{'s' if n != 1 else ''} to {export}", markup=False)
+            console.print(f"exported {n} A/B answer{'s' if n != 1 else ''} to {export}", markup=False, soft_wrap=True)

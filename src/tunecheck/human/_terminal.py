@@ -144,12 +144,15 @@ def run_ab(items: Sequence[AnnotationItem], store: AnswerStore, annotator: str, 
             answers[i] = found.payload["choice"]
     total, given, size = len(items), 0, _page_size(console, page)
 
+    def say(message: str) -> None:  # a message line: left to the terminal to wrap (a path stays whole)
+        console.print(message, soft_wrap=True)
+
     def next_open(after: int) -> int:
         return next((j for j in range(after + 1, total) if j not in answers), total)
 
     i = next_open(-1)
     if answers:
-        console.print(f"{len(answers)} of {total} already answered by {safe_markup(who)}; "
+        say(f"{len(answers)} of {total} already answered by {safe_markup(who)}; "
                       + (f"starting at item {i + 1}" if i < total else "nothing left to answer"))
     while i < total:
         item, shown = items[i], orders[i]
@@ -161,9 +164,9 @@ def run_ab(items: Sequence[AnnotationItem], store: AnswerStore, annotator: str, 
                 console.file.write("\n".join(lines[top:top + size]) + "\n")
                 redraw = False
             more = top + size < len(lines)
-            paging = f" · space: more (lines {top + 1}-{min(top + size, len(lines))} of {len(lines)})" if more else ""
-            back = " · -: back a page" if top > 0 else ""
-            console.print(f"[dim]{KEYS_HELP}{paging}{back}[/]")
+            paging = f" · lines {top + 1}-{min(top + size, len(lines))} of {len(lines)}" if len(lines) > size else ""
+            paging += (" · space: more" if more else "") + (" · -: back a page" if top > 0 else "")
+            say(f"[dim]{KEYS_HELP}{paging}[/]")
             console.file.flush()
             key = read_key()
             if key == "\x03":  # Ctrl-C read as a character (a raw terminal)
@@ -173,28 +176,28 @@ def run_ab(items: Sequence[AnnotationItem], store: AnswerStore, annotator: str, 
                 store.save(who, item.id, "ab", ab_payload(CHOICES[key], shown))
                 answers[i] = CHOICES[key]
                 given += 1
-                console.print(f"saved: {CHOICES[key]} ({len(answers)}/{total} done)")
+                say(f"saved: {CHOICES[key]} ({len(answers)}/{total} done)")
                 i = next_open(i)
                 break
             if key == "s":
-                console.print("skipped")
+                say("skipped")
                 i = next_open(i)
                 break
             if key == "p":
                 if i == 0:
-                    console.print("this is the first item")
+                    say("this is the first item")
                     continue
                 i -= 1
                 break
             if key in ("q", ""):
-                console.print(f"quit: {len(answers)} of {total} answered, every answer saved in {safe_markup(str(store.path))}")
+                say(f"quit: {len(answers)} of {total} answered, every answer saved in {safe_markup(str(store.path))}")
                 return AbSession(total, len(answers), given, finished=False)
             if key in NEXT_PAGE and more:
                 top, redraw = top + size, True
             elif key == PREVIOUS_PAGE and top > 0:
                 top, redraw = max(0, top - size), True
             elif key not in NEXT_PAGE:
-                console.print(f"unknown key {safe_markup(repr(key))}: press a, b, t, s, p or q")
+                say(f"unknown key {safe_markup(repr(key))}: press a, b, t, s, p or q")
     left = total - len(answers)
-    console.print(f"done: {len(answers)} of {total} answered" + (f"; {left} skipped (run again to answer them)" if left else ""))
+    say(f"done: {len(answers)} of {total} answered" + (f"; {left} skipped (run again to answer them)" if left else ""))
     return AbSession(total, len(answers), given, finished=True)
