@@ -99,7 +99,11 @@ def test_a_second_run_resumes_at_the_first_unanswered_item(tmp_path: Path) -> No
         assert "3 of 5 already answered by ana; starting at item 4" in again.screens[0]
         assert "item 4 of 5" in again.screens[0] and "done: 5 of 5 answered" in again.text
         assert choices(store) == {"q1": "A", "q2": "B", "q3": "tie", "q4": "A", "q5": "B"}
-        assert Session([]).run(items, store) == AbSession(5, 5, 0, finished=True)  # nothing left: no key read
+        done = Session(["p", "t"])  # all answered: it opens on the last item, p goes back to change one
+        assert done.run(items, store) == AbSession(5, 5, 1, finished=True)  # none left open after it: the end
+        assert "all 5 already answered by ana; p goes back" in done.screens[0] and "item 5 of 5" in done.screens[0]
+        assert "item 4 of 5" in done.screens[1] and "your answer: A" in done.screens[1]
+        assert choices(store)["q4"] == "tie"
 
 
 def test_going_back_changes_an_answer_and_the_history_keeps_both(tmp_path: Path) -> None:
@@ -304,9 +308,10 @@ def test_cli_in_a_pseudo_terminal_single_keys_ctrl_c_and_resume(tmp_path: Path, 
     first.press("b")  # one key, no Enter
     first.expect("saved: B (1/2 done)")
     first.press("\x03")  # Ctrl-C
-    text = first.expect(f"every answer so far is saved in {store}")
+    text = first.expect(f"every answer so far is saved in {store}; run the same command again to continue (and press q to write --export)")
     assert first.wait() == 130 and "interrupted" in text and "Traceback" not in text
     assert first.echo_and_lines()  # Ctrl-C gave the terminal back as it was
+    assert not (tmp_path / "out.csv").exists()  # the export is written on q or at the end, not on Ctrl-C
     with AnswerStore(store) as s:
         [saved] = s.answers("ana", "ab")
         assert (saved.item_id, saved.payload["choice"], saved.payload["shown"][1]) == ("q1", "B", b_model)

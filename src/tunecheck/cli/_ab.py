@@ -64,7 +64,8 @@ def ab(
     items = items_from_predictions(preds, data=dataset)
     console = Console(highlight=False, emoji=False)
     with AnswerStore(store) as answers:
-        state["interrupt_hint"] = f"every answer so far is saved in {store}; run the same command again to continue"
+        later = " (and press q to write --export)" if export else ""
+        state["interrupt_hint"] = f"every answer so far is saved in {store}; run the same command again to continue{later}"
         with terminal_keys() as read_key:
             run_ab(items, answers, who, read_key=read_key, console=console, seed=seed, page=page)
         state["interrupt_hint"] = ""

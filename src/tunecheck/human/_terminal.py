@@ -151,9 +151,11 @@ def run_ab(items: Sequence[AnnotationItem], store: AnswerStore, annotator: str, 
         return next((j for j in range(after + 1, total) if j not in answers), total)
 
     i = next_open(-1)
-    if answers:
-        say(f"{len(answers)} of {total} already answered by {safe_markup(who)}; "
-                      + (f"starting at item {i + 1}" if i < total else "nothing left to answer"))
+    if i == total:  # all answered before: show the last one, so p can go back and change any
+        i = total - 1
+        say(f"all {total} already answered by {safe_markup(who)}; p goes back to change an answer, q quits")
+    elif answers:
+        say(f"{len(answers)} of {total} already answered by {safe_markup(who)}; starting at item {i + 1}")
     while i < total:
         item, shown = items[i], orders[i]
         lines = render_lines(console, item_view(item, shown, number=i + 1, total=total, done=len(answers),
