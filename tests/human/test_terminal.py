@@ -154,6 +154,14 @@ def test_outputs_cannot_clear_the_screen_recolour_or_inject_markup(tmp_path: Pat
     assert "\x1b]8;" not in out  # no hyperlink escape from "[link=...]"
 
 
+def test_an_empty_output_is_shown_as_empty_and_text_keeps_its_characters(tmp_path: Path) -> None:
+    item = AnnotationItem("q1", "Ünïcode? 日本語", None, {"base": "  \n", "tuned": "tab\there: café 日本"})
+    s = Session(["q"])
+    with AnswerStore(tmp_path / "a.sqlite") as store:
+        s.run([item], store)
+    assert "(empty output)" in s.text and "Ünïcode? 日本語" in s.text and "tab     here: café 日本" in s.text  # tab: 8 columns
+
+
 def test_a_long_output_is_paged(tmp_path: Path) -> None:
     long = "\n".join(f"line {i:02d}" for i in range(50))
     item = AnnotationItem("q1", "Long?", None, {"base": long, "tuned": "short"})
@@ -213,6 +221,17 @@ def test_export_round_trip_through_load_human(suffix: str, tmp_path: Path, monke
     # a -> the model shown as A wins, b -> the one shown as B, t -> a tie (winner None)
     assert [(c.id, c.model_a, c.model_b, c.winner, c.annotator) for c in ratings.choices] == [
         ("q1", *shown[0], shown[0][0], "ana"), ("q2", *shown[1], shown[1][1], "ana"), ("q3", *shown[2], None, "ana")]
+
+
+def test_cli_takes_prompts_and_references_from_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("base", "tuned"):
+        (tmp_path / f"{name}.jsonl").write_text(json.dumps({"id": "q1", "output": f"{name} out"}) + "\n")
+    (tmp_path / "data.jsonl").write_text(json.dumps({"id": "q1", "prompt": "What is 2+2?", "completion": "4"}) + "\n")
+    args = ["ab", "-p", str(tmp_path / "base.jsonl"), "-p", str(tmp_path / "tuned.jsonl"), "-d", str(tmp_path / "data.jsonl"),
+            "--store", str(tmp_path / "s.sqlite"), "--annotator", "ana"]
+    code, out, _ = run_cli(args, "t\n", monkeypatch, capsys)
+    assert code == 0 and "Prompt\nWhat is 2+2?\nReference\n4\n" in out and "done: 1 of 1 answered" in out
 
 
 def test_cli_line_input_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -305,6 +324,8 @@ def test_cli_in_a_pseudo_terminal_single_keys_ctrl_c_and_resume(tmp_path: Path, 
     screen = first.expect("q: quit")
     assert not first.echo_and_lines()  # cbreak: one key at a time
     b_model = shown_as(screen, "B")
+    first.press("\x1b[A")  # an arrow key: one unknown key, not three
+    first.expect("unknown key '\\x1b[A'")
     first.press("b")  # one key, no Enter
     first.expect("saved: B (1/2 done)")
     first.press("\x03")  # Ctrl-C

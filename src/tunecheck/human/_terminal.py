@@ -112,7 +112,9 @@ def item_view(item: AnnotationItem, shown: tuple[str, str], *, number: int, tota
     if item.reference:
         parts += [Text("Reference", style="bold"), Text(visible(item.reference))]
     for label, model in zip("AB", shown):
-        parts += [Rule(f"Output {label}", style="green", align="left"), Text(visible(item.outputs[model]))]
+        text = item.outputs[model]
+        body = Text(visible(text)) if text.strip() else Text("(empty output)", style="dim italic")  # else invisible
+        parts += [Rule(f"Output {label}", style="green", align="left"), body]
     parts.append(Rule(style="cyan"))
     return Group(*parts)
 
