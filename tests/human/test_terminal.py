@@ -381,3 +381,9 @@ def test_bad_input_is_one_line_exit_2(make: object, expected: str, tmp_path: Pat
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], err
     assert "Traceback" not in out + err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before  # nothing written, nothing made
+
+
+def test_the_command_module_loads_no_heavy_library() -> None:
+    from tests.cli.test_startup import _heavy_loaded
+
+    assert _heavy_loaded("import tunecheck.cli._ab, tunecheck.human._terminal, tunecheck.human._export, tunecheck.human._keys") == []

@@ -127,14 +127,14 @@ def render_lines(console: Console, view: RenderableType) -> list[str]:
 
 
 def _page_size(console: Console, page: int | None) -> int:
-    return max(3, page if page is not None else console.size.height - 2)
+    return max(3, page if page is not None else console.size.height - 3)  # room for the key lines
 
 
 def run_ab(items: Sequence[AnnotationItem], store: AnswerStore, annotator: str, *, read_key: Callable[[], str],
            console: Console, seed: int = 0, page: int | None = None) -> AbSession:
     """The A/B loop: show each unanswered item, save each choice at once. `read_key` returns one
     key per call ("" at the end of input, which quits); `page` is lines per screen (default:
-    the console's height minus the key line)."""
+    the console's height less the key lines)."""
     who = check_annotator(annotator)
     if not items:
         raise ConfigError("no items to compare")
