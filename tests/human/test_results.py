@@ -93,7 +93,8 @@ def test_comparison_is_the_engines_paired_one_holm_adjusted_over_criteria() -> N
         assert c.p_value == pytest.approx(ref.p_value)
         assert c.p_value_holm == pytest.approx(ref.p_value_holm)
         assert c.tests["wilcoxon_p"] == pytest.approx(ref.tests["wilcoxon_p"])
-        assert c.verdict == ref.verdict
+        # a verdict needs the exact Wilcoxon test to agree (judge._grade): at n = 3 it cannot
+        assert ref.tests["wilcoxon_p"] >= 0.05 and c.verdict is Verdict.INCONCLUSIVE
     # helpfulness: every sample better by 1.5, 1.5, 2 -> +5/3; clarity: +1, 0, 0 -> +1/3
     assert got["helpfulness"].difference == pytest.approx(5 / 3)
     assert got["clarity"].difference == pytest.approx(1 / 3)
@@ -102,8 +103,10 @@ def test_comparison_is_the_engines_paired_one_holm_adjusted_over_criteria() -> N
     ps = sorted([got["helpfulness"].p_value, got["clarity"].p_value])
     holm = sorted(c.p_value_holm for c in got.values())  # type: ignore[type-var]
     assert holm == pytest.approx([min(1, 2 * ps[0]), max(min(1, 2 * ps[0]), ps[1])])
-    # every resample of +1.5/+1.5/+2 is positive: the CI excludes 0
-    assert got["helpfulness"].verdict is Verdict.IMPROVED
+    # every resample of +1.5/+1.5/+2 is positive: the CI excludes 0, and the bootstrap alone would
+    # say improved; Wilcoxon's exact p for 3 positive differences is 2/8 = 0.25, so inconclusive
+    assert got["helpfulness"].ci95[0] > 0
+    assert got["helpfulness"].verdict is Verdict.INCONCLUSIVE and "Wilcoxon" in got["helpfulness"].extra["note"]
 
 
 def test_baseline_default_is_first_model_seen_and_can_be_chosen() -> None:
@@ -398,7 +401,7 @@ def test_tables_show_means_verdicts_agreement_bias_and_warnings(screen) -> None:
     human_tables(summarise(_scores(TWO, scales={"helpfulness": (1, 5), "clarity": (1, 5)}), n_resamples=N))
     out = screen.export_text()
     assert "helpfulness (1-5)" in out and "2.33 [" in out and "4.00 [" in out
-    assert "+1.67" in out and "improved" in out
+    assert "+1.67" in out and "inconclusive" in out  # n = 3: Wilcoxon's p = 0.25
     assert "helpfulness: Krippendorff's alpha (ordinal)" in out and "Cohen's kappa (quadratic weighted)" in out
     assert "-0.25" in out and "+0.25" in out  # x's and y's bias
 

@@ -134,3 +134,12 @@ def test_unscored_counts_with_reasons() -> None:
     js = [_j("a", "m", "1", 0, None), _j("a", "m", "2", 0, 3), _j("a", "m", "3", 0, None)]
     u = unscored_counts(js, RUBRIC)["m"]
     assert u["gradings"] == 3 and u["unscored"]["accuracy"] == 2 and u["reasons"] == {"accuracy": {"missing": 2}}
+
+
+def test_a_verdict_needs_the_rank_test_too() -> None:
+    # 3 samples, each one point better: the bootstrap CI is [1, 1] (every resample the same), but
+    # the exact Wilcoxon signed-rank test of 3 positive differences gives p = 2 / 2^3 = 0.25
+    table = {"b": {"accuracy": {"1": 2.0, "2": 3.0, "3": 2.0}}, "t": {"accuracy": {"1": 3.0, "2": 4.0, "3": 3.0}}}
+    [c] = comparisons(table, "b", ["b", "t"], ["accuracy"], n_resamples=2000, seed=0)
+    assert c.ci95 == (1.0, 1.0) and c.tests["wilcoxon_p"] == pytest.approx(0.25)
+    assert c.verdict == Verdict.INCONCLUSIVE and "Wilcoxon" in c.extra["note"]

@@ -124,8 +124,22 @@ def comparisons(table: Table, baseline: str, models: Sequence[str], criteria: Se
             sa = SampleStats.mean(c + suffix, [a[i] for i in shared])
             sb = SampleStats.mean(c + suffix, [b[i] for i in shared])
             family.append(paired(sa, sb, n_resamples=n_resamples, seed=seed, baseline=baseline, model=m))
-        out += adjust_holm(family)
+        out += [_rank_test_agrees(c) for c in adjust_holm(family)]
     return out
+
+
+def _rank_test_agrees(c: Comparison) -> Comparison:
+    """Scores on a few-point scale, at small n, give the bootstrap a collapsed CI (3 samples one
+    point better each: [1, 1]) while the exact Wilcoxon test says p = 0.25: a verdict needs the
+    rank test to agree too (as a win rate needs its sign test)."""
+    from dataclasses import replace
+
+    from tunecheck.core import Verdict
+
+    p = c.tests.get("wilcoxon_p")
+    if c.verdict != Verdict.INCONCLUSIVE and p is not None and not p < 0.05:
+        return replace(c, verdict=Verdict.INCONCLUSIVE, extra={**c.extra, "note": f"the paired bootstrap excludes 0 but Wilcoxon's p = {p:.3g}"})
+    return c
 
 
 def unscored_counts(judgments: Sequence[RubricJudgment], rubric: Rubric) -> dict[str, Any]:

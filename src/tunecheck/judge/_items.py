@@ -73,7 +73,7 @@ def items_for(sets: Sequence[PredictionSet], data: Dataset | None) -> dict[str, 
                 question = prompt
             else:
                 raise DataError(
-                    f"{p.location}: no 'prompt' for sample {p.id!r}, so the judge cannot see the question; "
+                    f"{p.location}: no 'prompt' for sample {p.id!r}, so the question cannot be shown; "
                     "pass --data with the data set the predictions were generated from"
                 )
             out[p.id] = Item(p.id, question, _reference(row.get("reference")) or _reference(row.get("references")) or _reference(row.get("answers")))

@@ -5,6 +5,7 @@ results, and the JSON / --out ending every command shares. The CLI and the demo 
 Renderers take a layer's typed `core.Result` (or the demo's `ResultSet`) and print it to stdout
 (the `console` of their private module, which tests replace with a recording one)."""
 
+from tunecheck.render._human import human_tables
 from tunecheck.render._judge import judge_tables
 from tunecheck.render._output import emit, print_json, save_json, to_stderr
 from tunecheck.render._overfitting import (
@@ -55,6 +56,7 @@ __all__ = [
     "extraction_tables",
     "fitted",
     "generate_table",
+    "human_tables",
     "judge_tables",
     "left",
     "membership_table",
