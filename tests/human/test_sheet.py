@@ -280,3 +280,19 @@ def test_bad_imports_across_sheets_and_keys(tmp_path: Path) -> None:
     # the same person twice across files names the first file
     with pytest.raises(DataError, match=r"\(the first is in .*one\.csv row 2\)"):
         import_sheets([one, one], key=k1)
+
+
+def test_three_models_blind_get_three_letters_and_map_back(tmp_path: Path) -> None:
+    models = ("m-one", "m-two", "m-three")
+    out = tmp_path / "cy.csv"
+    info = export_sheet(_items(6, models), out, fmt="csv", blind=True, seed=4)
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert {r["model"] for r in rows} == {"A", "B", "C"} and not any(m in out.read_text() for m in models)
+    key = json.loads(Path(info.key_path).read_text())
+    assert len({key["items"][f"q{i}"]["A"]["model"] for i in range(6)}) > 1  # shuffled per item
+    for r in rows:  # each model's own score: 1, 2, 3 on every criterion
+        for c in CRITERIA:
+            r[c] = str(1 + models.index(_owner(r["output"], models)))
+    _write_csv(out, rows)
+    got = {(s.id, s.model, s.score) for s in import_sheets([out], key=info.key_path).scores}
+    assert got == {(f"q{i}", m, float(1 + k)) for i in range(6) for k, m in enumerate(models)}
