@@ -296,3 +296,14 @@ def test_three_models_blind_get_three_letters_and_map_back(tmp_path: Path) -> No
     _write_csv(out, rows)
     got = {(s.id, s.model, s.score) for s in import_sheets([out], key=info.key_path).scores}
     assert got == {(f"q{i}", m, float(1 + k)) for i in range(6) for k, m in enumerate(models)}
+
+
+def test_outputs_with_commas_quotes_and_line_breaks_survive_a_spreadsheet(tmp_path: Path) -> None:
+    items = [AnnotationItem(f"q{i}", "say, \"hi\"\nplease", None, {m: f'line one, "two"\r\n  code:\n\tx = {i}  \n#{k}' for k, m in enumerate(MODELS)})
+             for i in range(3)]
+    out = tmp_path / "ana.csv"
+    info = export_sheet(items, out, fmt="csv", blind=True)
+    _fill_rubric(out)
+    # a spreadsheet program saving the file again: CRLF line ends inside cells, trailing blanks trimmed
+    out.write_text(out.read_text().replace("\n", "\r\n").replace("  \r\n#", "\r\n#"), newline="")
+    assert _got(import_sheets([out], key=info.key_path)) == _expected(["q0", "q1", "q2"], "ana")

@@ -51,3 +51,18 @@ def test_export_for_label_studio_writes_tasks_config_and_key(tmp_path: Path, mon
     assert code == 0 and out.endswith("labeling config tasks.config.xml\n")
     assert len(json.loads((tmp_path / "tasks.json").read_text())) == 16  # 8 items x 2 models
     assert (tmp_path / "tasks.key.json").exists()
+
+
+def test_import_a_label_studio_export_says_what_was_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.human.test_labelstudio import _annotation, _choice, _exported
+
+    _preds(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    run_cli(["sheet", "export", "-p", "base.jsonl", "-p", "tuned.jsonl", "--task", "ab", "--n", "3", "--out", "ab.json", "--format", "labelstudio"], monkeypatch, capsys)
+    export = _exported(tmp_path / "ab.json", lambda d: [_annotation([_choice("choice", "B")], user=3), _annotation([], user=4, cancelled=True)])
+    (tmp_path / "export.json").write_text(json.dumps(export))
+    code, out, err = run_cli(["sheet", "import", "export.json", "--from", "labelstudio", "--out", "r.jsonl"], monkeypatch, capsys)
+    assert (code, err) == (0, "")
+    assert out == ("read 1 sheet: 3 A/B choices of 3 ids, by 1 annotator (user 3); wrote r.jsonl; "
+                   "3 annotations skipped in Label Studio left out; ids not checked against a key (pass --key)\n")
+    assert {c.winner for c in load_human(tmp_path / "r.jsonl").choices} == {"tuned"}  # open A/B: B is the second file's

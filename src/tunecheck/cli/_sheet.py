@@ -79,7 +79,7 @@ def import_(
     out: Annotated[str | None, typer.Option("--out", "-o", help="Write the ratings here (.csv, .json or .jsonl), in the format tunecheck judge --human reads.")] = None,
 ) -> None:
     """Read completed sheets, check every row (scale, missing scores, unknown or repeated ids, the blind key) and write people's ratings."""
-    from tunecheck.human._labelstudio import import_labelstudio
+    from tunecheck.human._labelstudio import cancelled, import_labelstudio
     from tunecheck.human._sheet import import_sheets, write_ratings
     from tunecheck.judge import load_rubric
 
@@ -102,8 +102,14 @@ def import_(
         what = f"{len(rows)} scores of {ids} ids, {len(models)} models ({', '.join(models)}), {len(criteria)} criteria"
     else:
         what = f"{len(rows)} A/B choices of {ids} ids"
-    written = f"; wrote {out}" if out else ""
-    typer.echo(f"read {len(paths)} sheet{'s' if len(paths) != 1 else ''}: {what}, by {len(people)} annotator{'s' if len(people) != 1 else ''} ({', '.join(people)}){written}")
+    notes = [f"wrote {out}"] if out else []
+    skipped = cancelled(paths) if source == "labelstudio" else 0
+    if skipped:
+        notes.append(f"{skipped} annotation{'s' if skipped != 1 else ''} skipped in Label Studio left out")
+    if key is None:
+        notes.append("ids not checked against a key (pass --key)")
+    tail = "".join(f"; {n}" for n in notes)
+    typer.echo(f"read {len(paths)} sheet{'s' if len(paths) != 1 else ''}: {what}, by {len(people)} annotator{'s' if len(people) != 1 else ''} ({', '.join(people)}){tail}")
     # HOOK (issue 12, results): when human/_results.py lands, summarise here and render it:
     #   result = summarise(ratings, ...); r.emit(result, out_json, format, r.<table>)
     # (add --format/--json-out options then; the ratings file above stays the interchange output)

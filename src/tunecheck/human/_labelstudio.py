@@ -103,6 +103,18 @@ def import_labelstudio(paths: Sequence[str | Path], *, key: str | Path | None = 
     return combine([_read(Path(p), check, rub) for p in paths], ", ".join(str(p) for p in paths))
 
 
+def cancelled(paths: Sequence[str | Path]) -> int:
+    """Annotations skipped in Label Studio (was_cancelled) in these exports, so that what
+    import leaves out can be said."""
+    n = 0
+    for p in paths:
+        tasks = _json(Path(p), "", read_text(p, "Label Studio export"), whole=True)
+        for t in tasks if isinstance(tasks, list) else []:
+            anns = t.get("annotations") if isinstance(t, dict) else None
+            n += sum(1 for a in anns if isinstance(a, dict) and a.get("was_cancelled")) if isinstance(anns, list) else 0
+    return n
+
+
 def _annotator(where: str, value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("email") or value.get("username") or value.get("id")
