@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+import tunecheck.cli._sheet  # noqa: F401  registers `sheet` until cli/_main.py imports it
 from tests.generation.test_resume import _data, _start, _wait_for_rows
 from tunecheck.cli import main
 from tunecheck.cli._app import state
@@ -40,6 +41,7 @@ LATIN1_PREDS = b'{"id": "a", "output": "x"}\n{"id": "b", "output": "caf\xe9"}\n'
 NAN_ROW = '{"id": "a", "text": "the red fox", "label": NaN}\n'
 EMPTY_TEXT = '{"id": "a", "text": ""}\n{"id": "b", "text": "  "}\n{"id": "c", "text": ""}\n{"id": "d", "text": ""}\n'
 EMPTY_PAIRS = '{"id": "a", "prompt": "", "completion": ""}\n{"id": "b", "prompt": "", "completion": ""}\n'
+SHEET = "sheet,id,model,prompt,reference,output,accuracy,relevance,fluency,format,note,annotator\nopen:ab12,a,base,q,,fox,,4,4,4,,\n"
 LIST_IDS = '{"id": ["a"], "output": "fox"}\n'
 
 M = "{model}"
@@ -177,6 +179,27 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
      {"d.jsonl": PAIRS, "old.jsonl": PREDS}, "./no-such-model"),
     ("generate-overwrite-bad-data", ["generate", "-m", M, "-d", "n.jsonl", "--out", "old.jsonl", "--overwrite"],
      {"n.jsonl": NAN_ROW, "old.jsonl": PREDS}, "is NaN"),
+    # sheet: evaluation sheets for people (the outputs checked before any work)
+    ("sheet-export-out-is-preds", ["sheet", "export", "-p", "p.jsonl", "--out", "p.jsonl"], {"p.jsonl": JPREDS},
+     "--out p.jsonl would overwrite the input p.jsonl"),
+    ("sheet-export-key-is-preds", ["sheet", "export", "-p", "p.key.json", "--out", "p.json"], {"p.key.json": JPREDS},
+     "--out (its key) p.key.json would overwrite the input p.key.json"),
+    ("sheet-export-task", ["sheet", "export", "-p", "p.jsonl", "--task", "duel", "--out", "s.json"], {"p.jsonl": JPREDS}, "--task 'duel': use rubric or ab"),
+    ("sheet-export-format", ["sheet", "export", "-p", "p.jsonl", "--format", "xlsx", "--out", "s.json"], {"p.jsonl": JPREDS},
+     "--format 'xlsx': use json, csv or labelstudio"),
+    ("sheet-export-ab-three", ["sheet", "export", "-p", "p.jsonl", "-p", "q.jsonl", "-p", "r.jsonl", "--task", "ab", "--out", "s.json"],
+     {"p.jsonl": JPREDS, "q.jsonl": JPREDS, "r.jsonl": JPREDS}, "an A/B sheet compares two models; got 3"),
+    ("sheet-export-stratify", ["sheet", "export", "-p", "p.jsonl", "--stratify", "topic", "--out", "s.json"], {"p.jsonl": JPREDS},
+     "sample 'a': no 'topic' field to stratify by"),
+    ("sheet-export-n", ["sheet", "export", "-p", "p.jsonl", "--n", "0", "--out", "s.json"], {"p.jsonl": JPREDS}, "--n 0: give at least 1 item"),
+    ("sheet-import-out-is-sheet", ["sheet", "import", "s.csv", "--out", "s.csv"], {"s.csv": SHEET}, "--out s.csv would overwrite the input s.csv"),
+    ("sheet-import-empty-score", ["sheet", "import", "s.csv", "--rubric", "quality-5"], {"s.csv": SHEET},
+     "s.csv row 2, column 'accuracy': the score is empty"),
+    ("sheet-import-blind-no-key", ["sheet", "import", "b.csv", "--rubric", "quality-5"], {"b.csv": SHEET.replace("open:", "blind:")},
+     "b.csv: a blind sheet; pass its key"),
+    ("sheet-import-not-a-key", ["sheet", "import", "s.csv", "--key", "k.json"], {"s.csv": SHEET, "k.json": "{}"}, "k.json: not a sheet key"),
+    ("sheet-import-from", ["sheet", "import", "s.csv", "--from", "excel"], {"s.csv": SHEET}, "--from 'excel': use sheet or labelstudio"),
+    ("sheet-import-labelstudio", ["sheet", "import", "e.json", "--from", "labelstudio"], {"e.json": "{}"}, "e.json: expected Label Studio's JSON export"),
     # judge: everything read and checked before a judge is opened or a cache file made
     ("judge-out-is-preds", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--out", "p.jsonl"], {"p.jsonl": JPREDS}, "would overwrite the input p.jsonl"),
     ("judge-judgments-is-preds", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--judgments", "p.jsonl"], {"p.jsonl": JPREDS},
@@ -276,7 +299,7 @@ def test_bad_input_is_one_line_and_loses_nothing(
 def test_every_command_has_rows() -> None:
     commands = {c[1][0] if c[1][0] != "memorisation" else c[1][1] for c in CASES}
     assert commands >= {"perplexity", "overfit", "split", "generate", "score", "curves", "sweep", "overlap", "diversity",
-                        "copying", "extraction", "membership", "rephrase", "verdict", "demo", "judge"}
+                        "copying", "extraction", "membership", "rephrase", "verdict", "demo", "judge", "sheet"}
     assert len(CASES) >= 30
 
 
