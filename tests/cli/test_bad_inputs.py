@@ -193,6 +193,7 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
      "sample 'a': no 'topic' field to stratify by"),
     ("sheet-export-n", ["sheet", "export", "-p", "p.jsonl", "--n", "0", "--out", "s.json"], {"p.jsonl": JPREDS}, "--n 0: give at least 1 item"),
     ("sheet-import-out-is-sheet", ["sheet", "import", "s.csv", "--out", "s.csv"], {"s.csv": SHEET}, "--out s.csv would overwrite the input s.csv"),
+    ("sheet-import-ratings-is-sheet", ["sheet", "import", "s.csv", "--ratings", "s.csv"], {"s.csv": SHEET}, "--ratings s.csv would overwrite the input s.csv"),
     ("sheet-import-empty-score", ["sheet", "import", "s.csv", "--rubric", "quality-5"], {"s.csv": SHEET},
      "s.csv row 2, column 'accuracy': the score is empty"),
     ("sheet-import-blind-no-key", ["sheet", "import", "b.csv", "--rubric", "quality-5"], {"b.csv": SHEET.replace("open:", "blind:")},

@@ -15,7 +15,8 @@ import pytest
 
 from tunecheck.errors import DataError
 from tunecheck.human._items import AnnotationItem
-from tunecheck.human._sheet import export_sheet, import_sheets, write_ratings
+from tunecheck.human._results import write_ratings
+from tunecheck.human._sheet import export_sheet, import_sheets
 from tunecheck.human._sheetkey import allocate
 from tunecheck.judge import load_rubric
 from tunecheck.judge._human import load_human

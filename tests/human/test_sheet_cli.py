@@ -36,9 +36,10 @@ def test_export_fill_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     for r in rows:  # ana prefers the tuned model's answer
         r["choice"] = "A" if r["output_a"].startswith("tuned") else "B"
     _write_csv(tmp_path / "ana.csv", rows)
-    code, out, err = run_cli(["sheet", "import", "ana.csv", "--key", "ana.key.json", "--out", "ratings.csv"], monkeypatch, capsys)
+    code, out, err = run_cli(["sheet", "import", "ana.csv", "--key", "ana.key.json", "--ratings", "ratings.csv"], monkeypatch, capsys)
     assert (code, err) == (0, "")
-    assert out == "read 1 sheet: 4 A/B choices of 4 ids, by 1 annotator (ana); wrote ratings.csv\n"
+    assert out.splitlines()[0] == "read 1 sheet: 4 A/B choices of 4 ids, by 1 annotator (ana); wrote ratings.csv"
+    assert "W / T / L" in out and "4 / 0 / 0" in out  # then the results: ana picked tuned every time
     back = load_human(tmp_path / "ratings.csv")
     assert {(c.winner, c.annotator) for c in back.choices} == {("tuned", "ana")}
     assert len({c.id for c in back.choices}) == 4
@@ -61,8 +62,48 @@ def test_import_a_label_studio_export_says_what_was_skipped(tmp_path: Path, monk
     run_cli(["sheet", "export", "-p", "base.jsonl", "-p", "tuned.jsonl", "--task", "ab", "--n", "3", "--out", "ab.json", "--format", "labelstudio"], monkeypatch, capsys)
     export = _exported(tmp_path / "ab.json", lambda d: [_annotation([_choice("choice", "B")], user=3), _annotation([], user=4, cancelled=True)])
     (tmp_path / "export.json").write_text(json.dumps(export))
-    code, out, err = run_cli(["sheet", "import", "export.json", "--from", "labelstudio", "--out", "r.jsonl"], monkeypatch, capsys)
+    code, out, err = run_cli(["sheet", "import", "export.json", "--from", "labelstudio", "--ratings", "r.jsonl"], monkeypatch, capsys)
     assert (code, err) == (0, "")
-    assert out == ("read 1 sheet: 3 A/B choices of 3 ids, by 1 annotator (user 3); wrote r.jsonl; "
-                   "3 annotations skipped in Label Studio left out; ids not checked against a key (pass --key)\n")
+    assert out.splitlines()[0] == ("read 1 sheet: 3 A/B choices of 3 ids, by 1 annotator (user 3); wrote r.jsonl; "
+                                   "3 annotations skipped in Label Studio left out; ids not checked against a key (pass --key)")
     assert {c.winner for c in load_human(tmp_path / "r.jsonl").choices} == {"tuned"}  # open A/B: B is the second file's
+
+
+def test_import_two_annotators_as_json_gives_means_comparisons_and_alpha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import krippendorff
+    import numpy as np
+
+    from tests.schema import assert_valid_result
+
+    _preds(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["sheet", "export", "-p", "base.jsonl", "-p", "tuned.jsonl", "--out", "s.json", "--rubric", "quality-5"],
+                   monkeypatch, capsys)[0] == 0
+    sheet = json.loads((tmp_path / "s.json").read_text())
+    grid = {}
+    for who, shift in (("ana", 0), ("bob", 1)):  # bob is one point more generous on the base answers
+        filled = json.loads(json.dumps(sheet))
+        filled["annotator"] = who
+        for k, item in enumerate(filled["items"]):
+            for out in item["outputs"]:
+                tuned = out["model"] == "tuned"
+                for c in out["scores"]:
+                    out["scores"][c] = min(5, (4 if tuned else 2 + shift) + (k % 2 if tuned else 0))
+                    grid[(who, item["id"], out["model"], c)] = out["scores"][c]
+        (tmp_path / f"{who}.json").write_text(json.dumps(filled))
+    code, out, err = run_cli(["sheet", "import", "ana.json", "bob.json", "--key", "s.key.json", "--format", "json", "--n-resamples", "2000"],
+                             monkeypatch, capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert_valid_result(result)
+    means = {(e["metric"], e["model"]): e for e in result["estimates"]}
+    assert means[("accuracy", "base")]["value"] == pytest.approx(2.5) and len(means[("accuracy", "base")]["ci95"]) == 2
+    comp = next(c for c in result["comparisons"] if c["metric"] == "accuracy")
+    assert comp["model"] == "tuned" and comp["verdict"] == "improved"
+    # alpha as the krippendorff package computes it on the same ratings: raters x (item, model)
+    units = sorted({(i, m) for (_, i, m, c) in grid if c == "accuracy"})
+    matrix = np.array([[grid[(who, i, m, "accuracy")] for i, m in units] for who in ("ana", "bob")], dtype=float)
+    want = krippendorff.alpha(reliability_data=matrix, level_of_measurement="ordinal")
+    assert result["details"]["krippendorff_alpha"]["accuracy"] == pytest.approx(want)
+    assert "read 2 sheets" in err  # the summary line goes to stderr with --format json

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from tunecheck import render as r
 from tunecheck._files import Output, check_paths
+from tunecheck.cli import _options as o
 from tunecheck.cli._app import app
 from tunecheck.errors import ConfigError
 
@@ -76,23 +78,31 @@ def import_(
     key: Annotated[str | None, typer.Option(help="The key written with the sheet (OUT.key.json): needed for blind sheets, checks ids and hash for any.")] = None,
     rubric: Annotated[str | None, typer.Option(help="The sheet's rubric (default: from the key or the JSON sheet).")] = None,
     source: Annotated[str, typer.Option("--from", help="sheet (tunecheck's JSON/CSV sheets) or labelstudio (Label Studio's JSON export).")] = "sheet",
-    out: Annotated[str | None, typer.Option("--out", "-o", help="Write the ratings here (.csv, .json or .jsonl), in the format tunecheck judge --human reads.")] = None,
+    ratings_out: Annotated[str | None, typer.Option("--ratings", help="Also write the ratings here (.csv, .json or .jsonl), in the format tunecheck judge --human reads.")] = None,
+    baseline: Annotated[str | None, typer.Option(help="The model the others are compared with (default: the first the ratings name).")] = None,
+    n_resamples: o.Resamples = 10_000,
+    seed: o.Seed = 0,
+    out: o.Out = None,
+    format: o.Format = "table",
 ) -> None:
-    """Read completed sheets, check every row (scale, missing scores, unknown or repeated ids, the blind key) and write people's ratings."""
+    """Read completed sheets, check every row (scale, missing scores, unknown or repeated ids, the blind key), and report people's scores or A/B choices with CIs, base vs tuned, and their agreement."""
     from tunecheck.human._labelstudio import cancelled, import_labelstudio
-    from tunecheck.human._sheet import import_sheets, write_ratings
+    from tunecheck.human._results import summarise, write_ratings
+    from tunecheck.human._sheet import import_sheets
     from tunecheck.judge import load_rubric
 
     if source not in ("sheet", "labelstudio"):
         raise ConfigError(f"--from {source!r}: use sheet or labelstudio")
-    if out is not None and Path(out).suffix.lower() not in (".csv", ".json", ".jsonl"):
-        raise ConfigError(f"--out {out}: use .csv, .json or .jsonl for the ratings")
-    check_paths([*paths, key, rubric], [Output(out) if out else None])
+    o.check_format(format)
+    if ratings_out is not None and Path(ratings_out).suffix.lower() not in (".csv", ".json", ".jsonl"):
+        raise ConfigError(f"--ratings {ratings_out}: use .csv, .json or .jsonl for the ratings")
+    check_paths([*paths, key, rubric], [Output(ratings_out, "--ratings") if ratings_out else None, Output(out) if out else None])
     rub = load_rubric(rubric) if rubric else None
     read = import_labelstudio if source == "labelstudio" else import_sheets
     ratings = read(paths, key=key, rubric=rub)
-    if out is not None:
-        write_ratings(ratings, out)
+    result = summarise(ratings, baseline=baseline, n_resamples=n_resamples, seed=seed)  # before anything is written
+    if ratings_out is not None:
+        write_ratings(ratings, ratings_out)
     rows = ratings.scores or ratings.choices
     people = ratings.annotators
     ids = len({r.id for r in rows})
@@ -102,14 +112,13 @@ def import_(
         what = f"{len(rows)} scores of {ids} ids, {len(models)} models ({', '.join(models)}), {len(criteria)} criteria"
     else:
         what = f"{len(rows)} A/B choices of {ids} ids"
-    notes = [f"wrote {out}"] if out else []
+    notes = [f"wrote {ratings_out}"] if ratings_out else []
     skipped = cancelled(paths) if source == "labelstudio" else 0
     if skipped:
         notes.append(f"{skipped} annotation{'s' if skipped != 1 else ''} skipped in Label Studio left out")
     if key is None:
         notes.append("ids not checked against a key (pass --key)")
     tail = "".join(f"; {n}" for n in notes)
-    typer.echo(f"read {len(paths)} sheet{'s' if len(paths) != 1 else ''}: {what}, by {len(people)} annotator{'s' if len(people) != 1 else ''} ({', '.join(people)}){tail}")
-    # HOOK (issue 12, results): when human/_results.py lands, summarise here and render it:
-    #   result = summarise(ratings, ...); r.emit(result, out_json, format, r.<table>)
-    # (add --format/--json-out options then; the ratings file above stays the interchange output)
+    line = f"read {len(paths)} sheet{'s' if len(paths) != 1 else ''}: {what}, by {len(people)} annotator{'s' if len(people) != 1 else ''} ({', '.join(people)}){tail}"
+    typer.echo(line, err=format == "json")  # stdout stays JSON
+    r.emit(result, out, format, r.human_tables)

@@ -310,26 +310,3 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def write_ratings(ratings: HumanRatings, path: str | Path) -> None:
-    """Write ratings in the interchange format `load_human` reads (long form: one score a row,
-    `id,model,criterion,score,annotator`; or `id,model_a,model_b,choice,annotator`), as CSV
-    (.csv), JSON (.json, a list) or JSONL (.jsonl); atomically."""
-    if ratings.kind == "scores":
-        rows: list[dict[str, Any]] = [{"id": s.id, "model": s.model, "criterion": s.criterion, "score": int(s.score), "annotator": s.annotator} for s in ratings.scores]
-    else:
-        rows = [{"id": c.id, "model_a": c.model_a, "model_b": c.model_b, "annotator": c.annotator,
-                 "choice": "tie" if c.winner is None else ("A" if c.winner == c.model_a else "B")} for c in ratings.choices]
-    suffix = Path(path).suffix.lower()
-    if suffix == ".json":
-        text = json.dumps(rows, indent=1, ensure_ascii=False) + "\n"
-    elif suffix in (".jsonl", ".ndjson"):
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    elif suffix == ".csv":
-        buf = io.StringIO(newline="")
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-        text = buf.getvalue()
-    else:
-        raise ConfigError(f"--out {path}: use .csv, .json or .jsonl for the ratings")
-    write_text(path, text)
