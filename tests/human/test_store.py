@@ -123,3 +123,15 @@ def test_items_from_predictions(tmp_path: Path) -> None:
     assert [(i.id, i.prompt, i.reference, i.outputs, i.category) for i in items] == [
         ("1", "Q1", "R1", {"base": "b1", "tuned": "t1"}, "x"), ("2", "Q2", "R2", {"base": "b2", "tuned": "t2"}, "x"),
     ]
+
+
+def test_a_store_is_bound_to_one_task(tmp_path: Path) -> None:
+    from tunecheck.errors import ConfigError
+
+    with AnswerStore(tmp_path / "a.sqlite") as s:
+        s.bind("ab", ["base", "tuned"])
+        s.bind("ab", ["base", "tuned"])  # the same task again: fine (a resumed session)
+        with pytest.raises(ConfigError, match=r"holds answers for another task \(ab: base, tuned, seed 0\); use another --store"):
+            s.bind("ab", ["base", "tuned-v2"])
+        with pytest.raises(ConfigError, match="another task"):
+            s.bind("ab", ["base", "tuned"], seed=1)  # another blind order would mislabel the answers

@@ -64,6 +64,7 @@ def ab(
     items = items_from_predictions(preds, data=dataset)
     console = Console(highlight=False, emoji=False)
     with AnswerStore(store) as answers:
+        answers.bind("ab", list(items[0].outputs) if items else [], seed=seed)
         later = " (and press q to write --export)" if export else ""
         state["interrupt_hint"] = f"every answer so far is saved in {store}; run the same command again to continue{later}"
         with terminal_keys() as read_key:

@@ -119,6 +119,22 @@ class AnswerStore:
         with self._lock:
             self._db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def bind(self, kind: str, models: list[str], *, rubric: str | None = None, seed: int = 0) -> None:
+        """Tie the store to one task: its kind, the models compared (in order), the rubric and the
+        blind seed. A store already holding another task is refused: an A/B answer is keyed by
+        item, so two comparisons in one file would overwrite each other's answers."""
+        task = json.dumps({"kind": kind, "models": models, "rubric": rubric, "seed": seed}, sort_keys=True)
+        held = self.meta("task")
+        if held is None:
+            self.set_meta("task", task)
+        elif held != task:
+            old = json.loads(held)
+            raise ConfigError(
+                f"{self.path}: holds answers for another task ({old['kind']}: {', '.join(old['models'])}"
+                f"{', rubric ' + old['rubric'] if old.get('rubric') else ''}, seed {old.get('seed', 0)}); "
+                "use another --store for this one, or the same models, rubric and seed as before"
+            )
+
     # -- answers -------------------------------------------------------------------------------------
     def save(self, annotator: str, item_id: str, kind: str, payload: Mapping[str, Any], *, model: str = "") -> StoredAnswer:
         """Record one answer, durably, in one transaction (the answer and its history row)."""
