@@ -107,14 +107,14 @@ def test_rubric_keyboard_only_survives_a_killed_server(tmp_path: Path, browser: 
     seen.append((text(browser, "item-id")[3:], MODEL_OF[out]))
     keys(browser, "5", "\ue013", "1", "2", "3", "4")  # ArrowUp back to accuracy: 5 becomes 1, then the rest
     saved(browser, 2, 4)
+    if os.environ.get("TUNECHECK_SCREENSHOT"):
+        browser.get_screenshot_as_file(os.environ["TUNECHECK_SCREENSHOT"])
     keys(browser, "\n")  # Enter: next
     at(browser, 3, 4)
     [out] = outputs(browser).values()
     seen.append((text(browser, "item-id")[3:], MODEL_OF[out]))
     keys(browser, "\ue015", "\ue015", "2")  # ArrowDown twice: fluency only (a partial answer)
     wait_for(browser, lambda d: text(d, "status") == "Saved.", "the partial answer saved")
-    if os.environ.get("TUNECHECK_SCREENSHOT"):
-        browser.get_screenshot_as_file(os.environ["TUNECHECK_SCREENSHOT"])
     server.kill()
     server.start()  # the same store, the same port
     browser.refresh()

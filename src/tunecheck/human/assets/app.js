@@ -235,6 +235,7 @@
   async function init() {
     try { cfg = await api("api/config"); } catch (e) { status(e.message, true); return; }
     setText($("task"), cfg.task === "rubric" ? "Rubric " + cfg.rubric : "Blind A/B");
+    document.body.classList.add("task-" + cfg.task);
     showKeys();
     let remembered = "";
     try { remembered = localStorage.getItem("tunecheck-annotator") || ""; } catch (e) { /* private mode */ }
