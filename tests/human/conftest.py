@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -93,7 +94,8 @@ class CliServer:
     def start(self) -> CliServer:
         env = {**os.environ, "PYTHONPATH": str(Path(tunecheck.__file__).parents[1])}
         self.proc = subprocess.Popen([sys.executable, "-u", "-c", CLI, "annotate", *self.args, "--port", str(self.port)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
         assert self.proc.stdout is not None
         lines = [self.proc.stdout.readline() for _ in range(2)]
         assert lines[1].startswith("open http://"), "".join(lines) + self.proc.stdout.read()
@@ -112,6 +114,14 @@ class CliServer:
         self.proc.wait()
         assert self.proc.stdout is not None
         self.proc.stdout.close()
+
+    def interrupt(self) -> tuple[int, str]:
+        """Ctrl-C: (exit code, what it printed after the URL)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        self.proc.send_signal(signal.SIGINT)
+        rest = self.proc.stdout.read()
+        self.proc.stdout.close()
+        return self.proc.wait(30), rest
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.human.conftest import ThreadServer, call, write_preds
+from tests.human.conftest import CliServer, ThreadServer, call, write_preds
 from tunecheck.cli import main
 from tunecheck.cli._app import state
 from tunecheck.human import AnswerStore, items_from_predictions
@@ -198,3 +198,13 @@ def test_a_store_for_another_task_is_refused(tmp_path: Path) -> None:
         make_app(items, store, task="ab")
         with pytest.raises(ConfigError, match="holds ab answers, not rubric"):
             make_app(items, store, task="rubric")
+
+
+def test_cli_serves_and_ctrl_c_stops_cleanly(tmp_path: Path, cli_server: type[CliServer]) -> None:
+    server = cli_server([*preds(tmp_path), "--task", "ab", "--store", str(tmp_path / "s.sqlite")]).start()
+    assert call(server.url + "/api/answer", {"annotator": "ana", "index": 1, "choice": "tie"})[0] == 200
+    code, printed = server.interrupt()
+    assert code == 130 and "Traceback" not in printed  # 128 + SIGINT, as every command
+    assert f"interrupted; every answer is saved in {tmp_path / 's.sqlite'}" in printed
+    with AnswerStore(tmp_path / "s.sqlite") as store:
+        assert [(a.item_id, a.payload["choice"]) for a in store.answers()] == [("q1", "tie")]

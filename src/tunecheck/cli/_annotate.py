@@ -71,7 +71,12 @@ def annotate(
     with AnswerStore(store) as answers:
         web = make_app(items, answers, task=task, rubric=rubric_obj, token=token, seed=seed,
                        hosts=("127.0.0.1", "localhost") if is_loopback(host) else ("*",))
-        shown = f"[{host}]" if ":" in host else host
+        if host in ("0.0.0.0", "::"):  # every interface: name the machine, not the wildcard
+            import socket
+
+            shown = socket.gethostname()
+        else:
+            shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
         state["interrupt_hint"] = f"every answer is saved in {store}; run the same command again to continue"
         typer.echo(f"annotate: {len(items)} items, task {task}; answers in {store}")
