@@ -129,6 +129,7 @@ def make_app(items: Sequence[AnnotationItem], store: AnswerStore, *, task: str, 
     """The app over `items` and `store`. `hosts`: the Host headers accepted (loopback names by
     default, so a web page cannot reach the app by DNS rebinding; ("*",) for --host 0.0.0.0)."""
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.responses import FileResponse, JSONResponse
@@ -136,6 +137,8 @@ def make_app(items: Sequence[AnnotationItem], store: AnswerStore, *, task: str, 
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
+    # The GET handlers are plain functions, which Starlette runs in its thread pool: the store's
+    # calls block (a save waits for its fsync), and the event loop must keep serving the others.
     units = build_units(items, task, seed)
     if task == "rubric" and rubric is None:
         from tunecheck.judge import load_rubric
@@ -173,20 +176,20 @@ def make_app(items: Sequence[AnnotationItem], store: AnswerStore, *, task: str, 
             raise LookupError(f"no item {raw!r}: items are numbered 0 to {len(units) - 1}")
         return int(raw), units[int(raw)]
 
-    async def index(request: Request) -> FileResponse:
+    def index(request: Request) -> FileResponse:
         return FileResponse(ASSETS / "index.html", media_type="text/html; charset=utf-8")
 
-    async def config(request: Request) -> JSONResponse:
+    def config(request: Request) -> JSONResponse:
         return JSONResponse({"task": task, "total": len(units), "rubric": rubric.name if rubric and task == "rubric" else None,
                              "criteria": criteria})
 
-    async def queue(request: Request) -> JSONResponse:
+    def queue(request: Request) -> JSONResponse:
         try:
             return JSONResponse(progress(annotator(request)))
         except DataError as err:
             return error(str(err))
 
-    async def item(request: Request) -> JSONResponse:
+    def item(request: Request) -> JSONResponse:
         try:
             who = annotator(request)
             i, unit = unit_at(request.path_params["i"])
@@ -231,14 +234,14 @@ def make_app(items: Sequence[AnnotationItem], store: AnswerStore, *, task: str, 
             else:
                 assert unit.shown is not None
                 payload = {"choice": body.get("choice"), "shown": list(unit.shown), "note": note}
-            store.save(who, unit.item.id, task, payload, model=unit.model)
+            await run_in_threadpool(store.save, who, unit.item.id, task, payload, model=unit.model)  # an fsync: off the event loop
         except DataError as err:
             return error(str(err))
         except LookupError as err:
             return error(str(err), 404)
-        return JSONResponse({"saved": i, "progress": progress(who)})
+        return JSONResponse({"saved": i, "progress": await run_in_threadpool(progress, who)})
 
-    async def export(request: Request) -> PlainResponse:
+    def export(request: Request) -> PlainResponse:
         fmt = request.query_params.get("format", "csv")
         try:
             text = export_text(store, task, fmt, tuple(scales) or None)
