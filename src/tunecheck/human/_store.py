@@ -124,9 +124,9 @@ class AnswerStore:
         blind seed. A store already holding another task is refused: an A/B answer is keyed by
         item, so two comparisons in one file would overwrite each other's answers."""
         task = json.dumps({"kind": kind, "models": models, "rubric": rubric, "seed": seed}, sort_keys=True)
-        held = self.meta("task")
+        held = self.meta("binding")
         if held is None:
-            self.set_meta("task", task)
+            self.set_meta("binding", task)
         elif held != task:
             old = json.loads(held)
             raise ConfigError(
