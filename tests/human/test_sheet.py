@@ -308,3 +308,24 @@ def test_outputs_with_commas_quotes_and_line_breaks_survive_a_spreadsheet(tmp_pa
     # a spreadsheet program saving the file again: CRLF line ends inside cells, trailing blanks trimmed
     out.write_text(out.read_text().replace("\n", "\r\n").replace("  \r\n#", "\r\n#"), newline="")
     assert _got(import_sheets([out], key=info.key_path)) == _expected(["q0", "q1", "q2"], "ana")
+
+
+def test_a_json_sheet_is_items_for_the_app(tmp_path: Path) -> None:
+    from tunecheck.errors import DataError
+    from tunecheck.human import AnnotationItem
+    from tunecheck.human._sheet import items_from_sheet
+
+    items = [AnnotationItem(f"q{i}", f"Q{i}?", f"R{i}", {"base": f"b{i}", "tuned": f"t{i}"}) for i in range(6)]
+    export_sheet(items, tmp_path / "blind.json", task="rubric", blind=True)
+    back, task = items_from_sheet(tmp_path / "blind.json", key=tmp_path / "blind.key.json")
+    assert task == "rubric"
+    assert [(i.id, i.prompt, i.reference, i.outputs) for i in back] == [(i.id, i.prompt, i.reference, i.outputs) for i in items]
+    with pytest.raises(DataError, match=r"a blind sheet; pass its key \(--key blind.key.json\)"):
+        items_from_sheet(tmp_path / "blind.json")
+    export_sheet(items, tmp_path / "open.json", task="ab", n=4, seed=1)
+    opened, task = items_from_sheet(tmp_path / "open.json")
+    assert task == "ab" and len(opened) == 4
+    assert all(it.outputs == {"base": f"b{it.id[1:]}", "tuned": f"t{it.id[1:]}"} for it in opened)
+    (tmp_path / "x.json").write_text("[]")
+    with pytest.raises(DataError, match="x.json: not a tunecheck"):
+        items_from_sheet(tmp_path / "x.json")

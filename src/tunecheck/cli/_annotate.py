@@ -19,7 +19,7 @@ from tunecheck.errors import ConfigError, DataError
 @app.command()
 @o.option_sets
 def annotate(
-    preds: Annotated[list[str] | None, typer.Argument(help="Predictions JSONL files (FILE or FILE,name=NAME), the same samples; the first is the baseline.")] = None,
+    preds: Annotated[list[str] | None, typer.Argument(help="Predictions JSONL files (FILE or FILE,name=NAME), the same samples, the first the baseline; or one JSON sheet from `tunecheck sheet export` (its task is used).")] = None,
     task: Annotated[str, typer.Option(help="rubric (score each model's output on each criterion, plus a note) or ab (blind A/B/tie between two models).")] = "rubric",
     rubric: Annotated[str, typer.Option(help="Rubric task: quality-5, quality-10, reference-correctness, or a YAML/JSON rubric file.")] = "quality-5",
     data: Annotated[str | None, typer.Option("--data", "-d", help="The data set the predictions answer: questions and references by id (default: what the predictions files carry).")] = None,
@@ -29,6 +29,7 @@ def annotate(
     token: Annotated[str | None, typer.Option(help="Secret every request must carry (the printed URL has it); required with a non-loopback --host.", envvar="TUNECHECK_ANNOTATE_TOKEN")] = None,
     export: Annotated[str | None, typer.Option(help="Write the answers in the store to this .csv or .json (the format `judge --human` and the results read) and exit; no server.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the blind A/B sides and the order of outputs within an item.")] = 0,
+    key: Annotated[str | None, typer.Option(help="With a blind sheet: its key (SHEET.key.json), so answers are stored by model.")] = None,
     *,
     fields: o.Fields,
 ) -> None:
@@ -52,16 +53,21 @@ def annotate(
         return
     if not preds:
         raise ConfigError("give the predictions files to annotate (tunecheck annotate base.jsonl tuned.jsonl), or --export OUT")
-    check_paths([*preds, data, rubric_file], [Output(store, "--store")])
+    check_paths([*preds, data, rubric_file, key], [Output(store, "--store")])
     check_bind(host, port, token)
     from tunecheck.human._items import items_from_predictions
 
-    dataset = None
-    if data is not None:
-        from tunecheck.data import load_data
+    if len(preds) == 1 and Path(preds[0]).suffix.lower() == ".json":
+        from tunecheck.human._sheet import items_from_sheet
 
-        dataset = load_data(data, fields)
-    items = items_from_predictions(preds, data=dataset)
+        items, task = items_from_sheet(preds[0], key=key)
+    else:
+        dataset = None
+        if data is not None:
+            from tunecheck.data import load_data
+
+            dataset = load_data(data, fields)
+        items = items_from_predictions(preds, data=dataset)
     rubric_obj = None
     if task == "rubric":
         from tunecheck.judge import load_rubric

@@ -310,3 +310,40 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+
+
+def items_from_sheet(path: str | Path, *, key: str | Path | None = None) -> tuple[list[AnnotationItem], str]:
+    """The items of an exported JSON sheet, to annotate in the app instead of on paper, and its
+    task (rubric or ab). Model names come from the sheet (open) or its key (blind: needed); the
+    app keeps them from the page either way."""
+    from tunecheck._files import read_text
+    from tunecheck.human._sheetkey import read_key
+
+    sheet = _json(Path(path), "", read_text(path, "sheet"), whole=True)
+    if not isinstance(sheet, dict) or sheet.get("tunecheck_sheet") != SHEET_VERSION or not isinstance(sheet.get("items"), list):
+        raise DataError(f"{path}: not a tunecheck JSON sheet; pass a sheet written by `tunecheck sheet export --out NAME.json`, or predictions files")
+    task = str(sheet.get("task"))
+    blind = str(sheet.get("sheet", "")).startswith("blind:")
+    mapping = read_key(key)["items"] if key is not None else None
+    if blind and mapping is None:
+        raise DataError(f"{path}: a blind sheet; pass its key (--key {Path(path).stem}.key.json) so answers are stored by model")
+    items = []
+    for i, row in enumerate(sheet["items"], start=1):
+        sid = str(row.get("id"))
+        slots_of = mapping.get(sid) if mapping is not None else None
+        if mapping is not None and slots_of is None:
+            raise DataError(f"{path} item {i}: id {sid!r} is not in the key {key}; pass the key written with this sheet")
+
+        def model(slot: str, named: Any, _slots: Any = slots_of, _i: int = i) -> str:
+            if _slots is not None:
+                if slot not in _slots:
+                    raise DataError(f"{path} item {_i}: output {slot!r} is not in the key {key}")
+                return str(_slots[slot]["model"])
+            return str(named)
+
+        if task == "rubric":
+            outputs = {model(str(o.get("model")), o.get("model")): str(o.get("output", "")) for o in row.get("outputs") or []}
+        else:
+            outputs = {model(s, row.get(f"model_{s.lower()}")): str(row.get(f"output_{s.lower()}", "")) for s in ("A", "B")}
+        items.append(AnnotationItem(sid, str(row.get("prompt") or ""), row.get("reference"), outputs))
+    return items, task
