@@ -327,5 +327,5 @@ def test_a_json_sheet_is_items_for_the_app(tmp_path: Path) -> None:
     assert task == "ab" and len(opened) == 4
     assert all(it.outputs == {"base": f"b{it.id[1:]}", "tuned": f"t{it.id[1:]}"} for it in opened)
     (tmp_path / "x.json").write_text("[]")
-    with pytest.raises(DataError, match="x.json: not a tunecheck"):
+    with pytest.raises(DataError, match=r"x\.json: not a tunecheck"):
         items_from_sheet(tmp_path / "x.json")
