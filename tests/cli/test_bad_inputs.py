@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-import tunecheck.cli._sheet  # noqa: F401  registers `sheet` until cli/_main.py imports it
 from tests.generation.test_resume import _data, _start, _wait_for_rows
 from tunecheck.cli import main
 from tunecheck.cli._app import state

@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 
 import tunecheck
-import tunecheck.cli._annotate  # (registers `annotate` until cli/_main.py imports it)
 
-CLI = "import tunecheck.cli._annotate; from tunecheck.cli import main; main()"
+CLI = "from tunecheck.cli import main; main()"
 
 
 def write_preds(folder: Path, name: str, rows: list[dict[str, Any]]) -> str:

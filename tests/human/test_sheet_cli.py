@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import tunecheck.cli._sheet  # noqa: F401  registers `sheet` (the coordinator adds it to cli/_main.py)
 from tests.cli.test_bad_inputs import run_cli
 from tests.human.test_sheet import _write_csv
 from tunecheck.judge._human import load_human
@@ -69,7 +68,7 @@ def test_import_a_label_studio_export_says_what_was_skipped(tmp_path: Path, monk
     assert {c.winner for c in load_human(tmp_path / "r.jsonl").choices} == {"tuned"}  # open A/B: B is the second file's
 
 
-def test_import_two_annotators_as_json_gives_means_comparisons_and_alpha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_import_a_json_and_a_csv_sheet_gives_means_comparisons_and_alpha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     import krippendorff
     import numpy as np
@@ -80,19 +79,34 @@ def test_import_two_annotators_as_json_gives_means_comparisons_and_alpha(tmp_pat
     monkeypatch.chdir(tmp_path)
     assert run_cli(["sheet", "export", "-p", "base.jsonl", "-p", "tuned.jsonl", "--out", "s.json", "--rubric", "quality-5"],
                    monkeypatch, capsys)[0] == 0
+    # the same sheet as CSV for bob (same items, seed and key): ana fills the JSON, bob the CSV
+    key_json = (tmp_path / "s.key.json").read_text()
+    assert run_cli(["sheet", "export", "-p", "base.jsonl", "-p", "tuned.jsonl", "--out", "s.csv", "--rubric", "quality-5"],
+                   monkeypatch, capsys)[0] == 0
+    assert (tmp_path / "s.key.json").read_text() == key_json
     sheet = json.loads((tmp_path / "s.json").read_text())
+    order = [item["id"] for item in sheet["items"]]
+
+    def score(who: str, sid: str, model: str) -> int:  # bob is one point more generous on the base answers
+        k = order.index(sid)
+        return min(5, 4 + k % 2) if model == "tuned" else 2 + (who == "bob")
+
     grid = {}
-    for who, shift in (("ana", 0), ("bob", 1)):  # bob is one point more generous on the base answers
-        filled = json.loads(json.dumps(sheet))
-        filled["annotator"] = who
-        for k, item in enumerate(filled["items"]):
-            for out in item["outputs"]:
-                tuned = out["model"] == "tuned"
-                for c in out["scores"]:
-                    out["scores"][c] = min(5, (4 if tuned else 2 + shift) + (k % 2 if tuned else 0))
-                    grid[(who, item["id"], out["model"], c)] = out["scores"][c]
-        (tmp_path / f"{who}.json").write_text(json.dumps(filled))
-    code, out, err = run_cli(["sheet", "import", "ana.json", "bob.json", "--key", "s.key.json", "--format", "json", "--n-resamples", "2000"],
+    sheet["annotator"] = "ana"
+    for item in sheet["items"]:
+        for o in item["outputs"]:
+            for c in o["scores"]:
+                o["scores"][c] = grid[("ana", item["id"], o["model"], c)] = score("ana", item["id"], o["model"])
+    (tmp_path / "ana.json").write_text(json.dumps(sheet))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text())))
+    criteria = ["accuracy", "relevance", "fluency", "format"]
+    for r in rows:
+        r["annotator"] = "bob"
+        for c in criteria:
+            r[c] = str(score("bob", r["id"], r["model"]))
+            grid[("bob", r["id"], r["model"], c)] = int(r[c])
+    _write_csv(tmp_path / "bob.csv", rows)
+    code, out, err = run_cli(["sheet", "import", "ana.json", "bob.csv", "--key", "s.key.json", "--format", "json", "--n-resamples", "2000"],
                              monkeypatch, capsys)
     assert code == 0, err
     result = json.loads(out)

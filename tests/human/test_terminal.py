@@ -244,7 +244,7 @@ def test_cli_line_input_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 # --- the command in a pseudo-terminal: single keys, no Enter, and Ctrl-C -------------------------
 
-RUN = "import tunecheck.cli._ab; from tunecheck.cli import main; main()"  # until cli/_main.py imports _ab
+RUN = "from tunecheck.cli import main; main()"
 
 
 class Pty:
