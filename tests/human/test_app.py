@@ -160,11 +160,15 @@ def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     (["--export", "{dir}/out.csv", "--store", "{dir}/missing.sqlite"], "no such answers store"),
     (["--export", "{dir}/out.txt", "--store", "{store}"], "--export {dir}/out.txt: unknown format .txt"),
     ([], "give the predictions files to annotate"),
+    (["{dir}/sheet.csv"], "a CSV sheet is for a spreadsheet; annotate takes the JSON sheet"),
+    (["{dir}/notasheet.json"], "not a tunecheck JSON sheet"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     monkeypatch.chdir(tmp_path)  # the default --store answers.sqlite must not be made (nor left here)
     p = preds(tmp_path)
     AnswerStore(tmp_path / "s.sqlite").close()
+    (tmp_path / "sheet.csv").write_text("sheet,id\n")
+    (tmp_path / "notasheet.json").write_text("[]")
     values = {"p0": p[0], "p1": p[1], "p0file": p[0].split(",")[0], "dir": str(tmp_path), "store": str(tmp_path / "s.sqlite")}
     code, _, err = run_cli(["annotate", *(a.format(**values) for a in args)], monkeypatch, capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err

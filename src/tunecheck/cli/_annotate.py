@@ -57,6 +57,10 @@ def annotate(
     check_bind(host, port, token)
     from tunecheck.human._items import items_from_predictions
 
+    spreadsheet = next((p for p in preds if Path(p.split(",")[0]).suffix.lower() in (".csv", ".tsv")), None)
+    if spreadsheet is not None:
+        raise ConfigError(f"{spreadsheet}: a CSV sheet is for a spreadsheet; annotate takes the JSON sheet "
+                          "(tunecheck sheet export --out NAME.json) or predictions JSONL files")
     if len(preds) == 1 and Path(preds[0]).suffix.lower() == ".json":
         from tunecheck.human._sheet import items_from_sheet
 
