@@ -5,15 +5,13 @@ names a model, bad answers refused, the token, the export that `load_human` read
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli.test_bad_inputs import run_cli
 from tests.human.conftest import CliServer, ThreadServer, call, write_preds
-from tunecheck.cli import main
-from tunecheck.cli._app import state
 from tunecheck.human import AnswerStore, items_from_predictions
 from tunecheck.human._app import make_app
 from tunecheck.judge import load_rubric
@@ -136,18 +134,6 @@ def test_token_and_host_are_checked(tmp_path: Path) -> None:
         assert call(f"{s.url}/api/config", headers={"Host": "evil.example"})[0] == 400  # DNS rebinding
         _, _, headers = call(f"{s.url}/")
         assert "script-src 'self'" in headers["content-security-policy"] and "unsafe-inline" not in headers["content-security-policy"]
-
-
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["tunecheck", *args])
-    monkeypatch.setitem(state, "debug", False)
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -20,9 +20,8 @@ import pytest
 from rich.console import Console
 
 import tunecheck
+from tests.cli.test_bad_inputs import run_cli as cli
 from tunecheck.cli._ab import ab  # noqa: F401  (registers `tunecheck ab` until cli/_main.py imports it)
-from tunecheck.cli._app import state
-from tunecheck.cli._main import main
 from tunecheck.human._items import AnnotationItem
 from tunecheck.human._store import AnswerStore
 from tunecheck.human._terminal import AbSession, run_ab, visible
@@ -194,17 +193,8 @@ def write_preds(tmp_path: Path, n: int = 2, extra: str = "") -> tuple[str, str]:
 
 
 def run_cli(args: list[str], keys: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["tunecheck", *args])
     monkeypatch.setattr(sys, "stdin", io.StringIO(keys))  # not a tty: one key a line
-    monkeypatch.setitem(state, "debug", False)
-    monkeypatch.setitem(state, "interrupt_hint", "")
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return cli(args, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".jsonl", ".tsv"])
