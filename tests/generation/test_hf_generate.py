@@ -147,6 +147,7 @@ def test_predictions_file_rows_and_resume_refusals(hf, tmp_path):
     row = next(p.fields for p in preds if p.id == "q2")
     assert row["reference"] == CORPUS[2][15:] and row["label"] == "x" and row["group"] == "g1"
     assert row["prompt"] == CORPUS[2][:15] and row["model"] == "tiny" and row["sample"] == 0
+    assert row["question"] == CORPUS[2][:15] and "messages" not in row  # the user's turn, for judges and people
     # the test tokenizer adds no BOS itself; generation prepends it to the prompt's tokens
     assert row["prompt_tokens"] == 1 + len(hf.tokenizer(CORPUS[2][:15], add_special_tokens=False)["input_ids"])
     # no stop string is set: "stop" when an EOS came before the 5-token limit (the EOS counts as an

@@ -47,6 +47,7 @@ def test_chat_data_goes_to_chat_endpoint_and_rows_carry_usage(tmp_path):
     assert rows["c3"]["output"] == "echo: question 3"
     assert rows["c3"]["prompt"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "question 3"}]
     assert rows["c3"]["reference"] == "answer 3"
+    assert rows["c3"]["messages"] == [{"role": "user", "content": "question 3"}]  # as asked: --system-prompt is ours, not the data's
     assert rows["c3"]["prompt_tokens"] == 2 and rows["c3"]["output_tokens"] == 3
     assert rows["c3"]["finish_reason"] == "stop" and rows["c3"]["model"] == "openai:tiny"
     assert rows["c3"]["latency_s"] >= 0

@@ -55,3 +55,13 @@ def test_items_from_data_by_id(tmp_path: Path) -> None:
     other = _preds(tmp_path / "o.jsonl", [{"id": "zz", "output": "x"}])
     with pytest.raises(DataError, match=r"o.jsonl line 1: id 'zz' is not in --data"):
         items_for(load_prediction_sets([other]), load_data(str(data)))
+
+
+def test_the_question_as_asked_beats_the_prompt_as_sent(tmp_path: Path) -> None:
+    sent = "<|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\n"  # a chat template, rendered
+    a = _preds(tmp_path / "a.jsonl", [
+        {"id": 1, "output": "x", "prompt": sent, "messages": [{"role": "user", "content": "Hi?"}]},
+        {"id": 2, "output": "y", "prompt": "### Instruction:\nSum 2+2\n\n### Response:\n", "question": "Sum 2+2"},
+    ])
+    items = items_for(load_prediction_sets([a]), None)
+    assert (items["1"].question, items["2"].question) == ("Hi?", "Sum 2+2")

@@ -1,8 +1,8 @@
 """Predictions JSONL: tunecheck's interchange format between generation and scoring.
 
 One row per (sample, generation): at least ``id`` and ``output``. ``tunecheck generate`` adds
-``model``, ``sample`` (0..n-1 when several generations per prompt), the ``prompt`` as sent,
-``prompt_tokens``, ``output_tokens``, ``finish_reason``, ``latency_s``, and carries the sample's
+``model``, ``sample`` (0..n-1 when several generations per prompt), the ``prompt`` as sent, the
+question as asked (``messages`` for chat data, else ``question``: what judges and people read), ``prompt_tokens``, ``output_tokens``, ``finish_reason``, ``latency_s``, and carries the sample's
 reference fields so a file can be scored on its own. Files written elsewhere need only
 ``id`` and ``output``; ``--data`` supplies references by id.
 

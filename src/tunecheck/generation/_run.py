@@ -163,6 +163,15 @@ def build_request(sample: Sample, config: GenerateConfig, chat: ChatRenderer | N
     return GenerationRequest(format_prompt(sample, template, chat), None, sample.id)
 
 
+def question_fields(sample: Sample) -> dict[str, Any]:
+    """The question as the user asked it, for people and judges who read the predictions: the
+    conversation (`messages`, before the response) of chat data, else the user's turn
+    (`question`). `prompt` is what the model was sent, chat template and special tokens included."""
+    if sample.messages:
+        return {"messages": [{"role": m.role, "content": m.content} for m in sample.messages]}
+    return {"question": sample.prompt} if sample.prompt is not None else {}
+
+
 def reference_fields(sample: Sample, carry: Sequence[str] = ()) -> dict[str, Any]:
     """What a prediction row carries from its sample, so the file can be scored alone."""
     out: dict[str, Any] = {}
@@ -268,6 +277,7 @@ def _write(
                 "finish_reason": g.finish_reason,
                 "latency_s": round(g.latency_s, 4) if g.latency_s is not None else None,
                 "run": run_id,
+                **question_fields(sample),
                 **reference_fields(sample, config.carry),
             }
             writer.write(row)

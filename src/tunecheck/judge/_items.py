@@ -48,8 +48,9 @@ def _from_sample(s: Sample) -> Item:
 
 def items_for(sets: Sequence[PredictionSet], data: Dataset | None) -> dict[str, Item]:
     """One item per sample id of any predictions file. With `data`, its rows (an id the data
-    lacks is a DataError: the files were made for another data set); without, each file's
-    carried `prompt` and `reference`, the baseline's first."""
+    lacks is a DataError: the files were made for another data set); without, what each file
+    carries, the baseline's first: the conversation (`messages`) or the user's turn (`question`)
+    that `tunecheck generate` writes, else the `prompt` as sent, and `reference`."""
     if data is not None:
         by_id = {s.id: s for s in data.samples}
         out: dict[str, Item] = {}
@@ -66,11 +67,15 @@ def items_for(sets: Sequence[PredictionSet], data: Dataset | None) -> dict[str, 
             if p.id in out:
                 continue
             row = p.fields or {}
-            prompt = row.get("prompt")
-            if isinstance(prompt, list) and all(isinstance(m, Mapping) for m in prompt):
+            messages, prompt = row.get("messages"), row.get("prompt")
+            if isinstance(messages, list) and messages and all(isinstance(m, Mapping) for m in messages):
+                question = conversation_text(messages)  # the conversation as asked (tunecheck generate carries it)
+            elif isinstance(row.get("question"), str):
+                question = row["question"]
+            elif isinstance(prompt, list) and all(isinstance(m, Mapping) for m in prompt):
                 question = conversation_text(prompt)
             elif isinstance(prompt, str):
-                question = prompt
+                question = prompt  # what the model was sent: a chat template's special tokens included
             else:
                 raise DataError(
                     f"{p.location}: no 'prompt' for sample {p.id!r}, so the question cannot be shown; "
