@@ -13,7 +13,7 @@ from scipy.stats import binomtest, norm
 
 from tests.schema import assert_valid_result
 from tunecheck.bench._compare import compare_bench
-from tunecheck.bench._samples import BenchRun, TaskSamples
+from tunecheck.bench._samples import BenchRun, TaskSamples, from_lm_eval_samples
 from tunecheck.errors import ConfigError, DataError
 from tunecheck.render import _bench as rb
 from tunecheck.render import _tables as rt
@@ -197,3 +197,24 @@ def test_the_table_shows_which_tasks_regressed_and_which_wobbled(monkeypatch: py
     assert " 0.031 " in row["t1"]
     text = "\n".join(lines)
     assert "Per group and subject" in text and "The subjects that moved most" in text
+
+
+def test_lm_eval_logged_samples_become_task_samples() -> None:
+    # Two of lm-eval's logged samples per document for gsm8k's two filters, plus a corpus-level
+    # bleu value (a pair, not a number) that cannot be paired per document.
+    logged = [
+        {"doc_id": 0, "filter": "strict-match", "metrics": ["exact_match"], "exact_match": 1.0, "doc_hash": "h0"},
+        {"doc_id": 0, "filter": "flexible-extract", "metrics": ["exact_match"], "exact_match": 0.0, "doc_hash": "h0"},
+        {"doc_id": 1, "filter": "none", "metrics": ["acc", "bleu", "strict"], "acc": 1, "bleu": ["ref", "pred"], "strict": True, "doc_hash": "h1"},
+    ]
+    t = from_lm_eval_samples("gsm8k", logged, version="3.0", num_fewshot=5, higher_is_better={"exact_match": True, "acc": False})
+    assert t.docs == {"0": {"exact_match,strict-match": 1.0, "exact_match,flexible-extract": 0.0}, "1": {"acc": 1.0, "strict": 1.0}}
+    assert t.higher_is_better == {"exact_match,strict-match": True, "exact_match,flexible-extract": True, "acc": False}
+    assert (t.version, t.num_fewshot, dict(t.doc_hashes)) == ("3.0", 5, {"0": "h0", "1": "h1"})
+
+
+def test_same_doc_ids_over_different_documents_are_refused() -> None:
+    a = TaskSamples("arc", {"0": {"acc": 1.0}, "1": {"acc": 0.0}}, doc_hashes={"0": "x", "1": "y"})
+    b = TaskSamples("arc", {"0": {"acc": 1.0}, "1": {"acc": 0.0}}, doc_hashes={"0": "x", "1": "z"})
+    with pytest.raises(DataError, match=r"^task arc: 1 documents differ in content under the same ids \(e\.g\. 1\), by their doc_hash; "):
+        compare_bench([BenchRun("base", {"arc": a}), BenchRun("tuned", {"arc": b})], n_resamples=R)

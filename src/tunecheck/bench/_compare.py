@@ -150,6 +150,9 @@ def compare_bench(
                 warnings.append(f"task {t}: {base.model} ran it, {r.model} did not; not compared")
                 continue
             ids_by_task[t] = check_pair(t, s, r.tasks[t], base.model, r.model)
+        for t in r.tasks:
+            if t not in base.tasks:
+                warnings.append(f"task {t}: {r.model} ran it, the baseline {base.model} did not; not compared")
         for t, ids in ids_by_task.items():
             m = primary[t]
             higher = base.tasks[t].higher_is_better.get(m, True)

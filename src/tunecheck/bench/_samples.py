@@ -33,6 +33,9 @@ class TaskSamples:
     """Few-shot examples (lm-eval's `n-shot[task]`); must match across models when given."""
     higher_is_better: Mapping[str, bool] = field(default_factory=dict)
     """Per metric (lm-eval's `higher_is_better[task]`); a metric not named here is higher-is-better."""
+    doc_hashes: Mapping[str, str] = field(default_factory=dict)
+    """doc id -> a hash of the document (lm-eval's `doc_hash`): when both models have one for a
+    doc, they must agree, so the same ids over different data are refused."""
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -95,6 +98,12 @@ def check_pair(task: str, base: TaskSamples, other: TaskSamples, base_name: str,
             f"{len(only_a)} only in {base_name}{_examples(only_a)}, {len(only_b)} only in {other_name}{_examples(only_b)}); "
             "run both models on the same documents (same --limit and task data)"
         )
+    changed = sorted((d for d in a if d in base.doc_hashes and d in other.doc_hashes and base.doc_hashes[d] != other.doc_hashes[d]), key=_doc_key)
+    if changed:
+        raise DataError(
+            f"task {task}: {len(changed)} documents differ in content under the same ids{_examples(changed)}, by their doc_hash; "
+            "run both models on the same task data"
+        )
     if not a:
         raise DataError(f"task {task}: no documents in {base_name}'s samples; run the task with --log_samples")
     return sorted(a, key=_doc_key)
@@ -119,3 +128,41 @@ def leaves(groups: Mapping[str, Sequence[str]], name: str, seen: frozenset[str] 
             if t not in out:
                 out.append(t)
     return out
+
+
+def from_lm_eval_samples(
+    task: str,
+    samples: Sequence[Mapping[str, Any]],
+    *,
+    version: str | None = None,
+    num_fewshot: int | None = None,
+    higher_is_better: Mapping[str, bool] | None = None,
+) -> TaskSamples:
+    """One task's lm-evaluation-harness logged samples (the dicts of `samples[task]` or one
+    samples_TASK_*.jsonl, each with doc_id, filter, metrics, doc_hash and the metric values) as
+    TaskSamples. Metrics are named as in lm-eval's results without the default filter: "acc"
+    for "acc,none", "exact_match,strict-match" otherwise. Corpus-level metrics whose per-document
+    value is not a number (bleu's (reference, prediction) pairs) are left out: they cannot be
+    paired per document."""
+    docs: dict[str, dict[str, float]] = {}
+    hashes: dict[str, str] = {}
+    for i, sample in enumerate(samples):
+        if "doc_id" not in sample:
+            raise DataError(f"task {task}, sample {i}: no doc_id; log the samples with lm-evaluation-harness's --log_samples")
+        doc = str(sample["doc_id"])
+        filt = str(sample.get("filter", "none"))
+        row = docs.setdefault(doc, {})
+        for name in sample.get("metrics") or []:
+            value = sample.get(name)
+            if not isinstance(value, (bool, int, float)):  # ifeval's are bools: 0/1
+                continue
+            key = name if filt == "none" else f"{name},{filt}"
+            if key in row:
+                raise DataError(f"task {task}, sample {i}: doc {doc} has {key!r} twice; give each document's samples once")
+            row[key] = float(value)
+        if sample.get("doc_hash") is not None:
+            hashes[doc] = str(sample["doc_hash"])
+    given = higher_is_better or {}
+    names = {key for row in docs.values() for key in row}  # a filtered name takes its metric's direction
+    hib = {key: bool(given[key.split(",")[0]]) for key in names if key.split(",")[0] in given}
+    return TaskSamples(task, docs, version=version, num_fewshot=num_fewshot, higher_is_better=hib, doc_hashes=hashes)
