@@ -218,3 +218,19 @@ def test_same_doc_ids_over_different_documents_are_refused() -> None:
     b = TaskSamples("arc", {"0": {"acc": 1.0}, "1": {"acc": 0.0}}, doc_hashes={"0": "x", "1": "z"})
     with pytest.raises(DataError, match=r"^task arc: 1 documents differ in content under the same ids \(e\.g\. 1\), by their doc_hash; "):
         compare_bench([BenchRun("base", {"arc": a}), BenchRun("tuned", {"arc": b})], n_resamples=R)
+
+
+def test_estimates_match_the_statistics_engine_metric_by_metric() -> None:
+    # All of a task's metrics share one bootstrap pass; each must equal stats.estimate of it alone.
+    import numpy as np
+
+    from tunecheck.stats._metric import SampleStats, estimate
+
+    rng = np.random.default_rng(3)
+    acc, f1 = (rng.random(30) < 0.6).astype(float), rng.random(30)
+    t = TaskSamples("qa", {str(i): {"acc": acc[i], "f1": f1[i]} for i in range(30)})
+    r = compare_bench([BenchRun("base", {"qa": t}), BenchRun("tuned", {"qa": t})], n_resamples=R, seed=7).to_result()
+    for name, x in (("acc", acc), ("f1", f1)):
+        want = estimate(SampleStats.mean(name, x), n_resamples=R, seed=7)
+        got = r.estimate(f"qa/{name}", "base")
+        assert got is not None and got.value == pytest.approx(want.value) and got.ci95 == pytest.approx(want.ci95)

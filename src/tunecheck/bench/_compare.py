@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from tunecheck.bench._samples import BenchRun, TaskSamples, check_pair, leaves
+from tunecheck.bench._samples import BenchRun, TaskSamples, check_pair, doc_key, leaves
 from tunecheck.core import Comparison, DataInfo, Estimate, ModelInfo, Result, Verdict
 from tunecheck.errors import ConfigError, DataError
-from tunecheck.stats._bootstrap import N_RESAMPLES
-from tunecheck.stats._metric import SampleStats, estimate, paired
+from tunecheck.stats._bootstrap import N_RESAMPLES, bootstrap_sums, percentile_ci
+from tunecheck.stats._metric import SampleStats, paired
 from tunecheck.stats._paired import holm
 
 ALPHA = 0.05
@@ -115,11 +115,9 @@ def compare_bench(
     estimates: list[Estimate] = []
     for r in runs:
         for t, s in r.tasks.items():
-            ids = sorted(s.docs)
-            for m in s.metric_names:
-                st = _stats(f"{t}/{m}", s.values(m, ids, model=r.model), s.higher_is_better.get(m, True))
-                e = estimate(st, **kw)
-                estimates.append(replace(e, metric=st.name, model=r.model, n=st.n))
+            ids = sorted(s.docs, key=doc_key)
+            cols = {f"{t}/{m}": s.values(m, ids, model=r.model) for m in s.metric_names}
+            estimates.extend(_mean_estimates(cols, r.model, **kw))
 
     task_info: dict[str, dict[str, Any]] = {}
     for t, s in base.tasks.items():
@@ -168,9 +166,9 @@ def compare_bench(
             xa = np.concatenate([base.tasks[t].values(m, ids_by_task[t], model=base.model) for t in members])
             xb = np.concatenate([r.tasks[t].values(m, ids_by_task[t], model=r.model) for t in members])
             a, b = _stats(f"{g}/{m}", xa, higher), _stats(f"{g}/{m}", xb, higher)
-            for run, st in ((base, a), (r, b)):
-                if not any(e.metric == st.name and e.model == run.model for e in estimates):
-                    estimates.append(replace(estimate(st, **kw), metric=st.name, model=run.model, n=st.n))
+            for run, x in ((base, xa), (r, xb)):
+                if not any(e.metric == a.name and e.model == run.model for e in estimates):
+                    estimates.extend(_mean_estimates({a.name: x}, run.model, **kw))
             rows.append(_compared(a, b, base.model, r.model, unit=g, kind="group", level=info["level"], metric=m, **kw))
         rows = _holm_by_level(rows)
         comparisons.extend(rows)
@@ -189,6 +187,19 @@ def compare_bench(
     models = [ModelInfo(r.model, dict(r.identity), {"tasks": len(r.tasks), "baseline": r is base}) for r in runs]
     config = {"baseline": base.model, "metric": metric, "n_resamples": n_resamples, "seed": seed, "alpha": ALPHA}
     return BenchReport(base.model, models, estimates, comparisons, details, warnings, data, config)
+
+
+def _mean_estimates(columns: dict[str, np.ndarray], model: str, *, n_resamples: int, seed: int | None) -> list[Estimate]:
+    """Each metric's mean and 95% percentile CI, all of one task's metrics in one bootstrap pass:
+    the same resamples, so the same numbers as `stats.estimate` of each alone."""
+    names = list(columns)
+    x = np.stack([columns[k] for k in names] + [np.ones(len(columns[names[0]]))], axis=1)
+    sums = bootstrap_sums(x, n_resamples=n_resamples, seed=seed)
+    out = []
+    for j, name in enumerate(names):
+        ci = percentile_ci(sums[:, j] / sums[:, -1])
+        out.append(Estimate(float(x[:, j].mean()), ci, name, model, int(x.shape[0])))
+    return out
 
 
 def _compared(a: SampleStats, b: SampleStats, base: str, model: str, *, unit: str, kind: str, level: str, metric: str, **kw: Any) -> Comparison:

@@ -92,13 +92,13 @@ def check_pair(task: str, base: TaskSamples, other: TaskSamples, base_name: str,
         )
     a, b = set(base.docs), set(other.docs)
     if a != b:
-        only_a, only_b = sorted(a - b, key=_doc_key), sorted(b - a, key=_doc_key)
+        only_a, only_b = sorted(a - b, key=doc_key), sorted(b - a, key=doc_key)
         raise DataError(
             f"task {task}: document sets differ ({base_name}: {len(a)} docs, {other_name}: {len(b)}; "
             f"{len(only_a)} only in {base_name}{_examples(only_a)}, {len(only_b)} only in {other_name}{_examples(only_b)}); "
             "run both models on the same documents (same --limit and task data)"
         )
-    changed = sorted((d for d in a if d in base.doc_hashes and d in other.doc_hashes and base.doc_hashes[d] != other.doc_hashes[d]), key=_doc_key)
+    changed = sorted((d for d in a if d in base.doc_hashes and d in other.doc_hashes and base.doc_hashes[d] != other.doc_hashes[d]), key=doc_key)
     if changed:
         raise DataError(
             f"task {task}: {len(changed)} documents differ in content under the same ids{_examples(changed)}, by their doc_hash; "
@@ -106,10 +106,10 @@ def check_pair(task: str, base: TaskSamples, other: TaskSamples, base_name: str,
         )
     if not a:
         raise DataError(f"task {task}: no documents in {base_name}'s samples; run the task with --log_samples")
-    return sorted(a, key=_doc_key)
+    return sorted(a, key=doc_key)
 
 
-def _doc_key(d: str) -> tuple[int, int, str]:
+def doc_key(d: str) -> tuple[int, int, str]:
     """Numeric doc ids in numeric order (lm-eval's are 0, 1, ...), others after them by text."""
     return (0, int(d), "") if d.isdigit() else (1, 0, d)
 
