@@ -234,3 +234,15 @@ def test_estimates_match_the_statistics_engine_metric_by_metric() -> None:
         want = estimate(SampleStats.mean(name, x), n_resamples=R, seed=7)
         got = r.estimate(f"qa/{name}", "base")
         assert got is not None and got.value == pytest.approx(want.value) and got.ci95 == pytest.approx(want.ci95)
+
+
+def test_the_table_gives_non_unit_metrics_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A metric beyond 0-1 (a score out of 10): change 7 - 5 = +2.000, not "+200.0" points.
+    console = Console(width=200, record=True, color_system=None, file=io.StringIO())
+    monkeypatch.setattr(rt, "console", console)
+    monkeypatch.setattr(rb, "console", console)
+    a = TaskSamples("essay", {str(i): {"score": 5.0 + (i % 2)} for i in range(10)})
+    b = TaskSamples("essay", {str(i): {"score": 7.0 + (i % 2)} for i in range(10)})
+    rb.bench_tables(compare_bench([BenchRun("base", {"essay": a}), BenchRun("tuned", {"essay": b})], n_resamples=R).to_result())
+    row = next(line for line in console.export_text().splitlines() if " essay " in line)
+    assert "+2.000 [+2.000, +2.000]" in row and "+200" not in row
