@@ -246,3 +246,16 @@ def test_the_table_gives_non_unit_metrics_as_they_are(monkeypatch: pytest.Monkey
     rb.bench_tables(compare_bench([BenchRun("base", {"essay": a}), BenchRun("tuned", {"essay": b})], n_resamples=R).to_result())
     row = next(line for line in console.export_text().splitlines() if " essay " in line)
     assert "+2.000 [+2.000, +2.000]" in row and "+200" not in row
+
+
+def test_a_task_only_one_side_ran_is_named_and_the_file_reads_back() -> None:
+    a, b = pair("arc", 10, 2, 0)
+    extra = TaskSamples("piqa", {"0": {"acc": 1.0}})
+    rep = compare_bench([BenchRun("base", {"arc": a, "piqa": extra}), BenchRun("tuned", {"arc": b})], n_resamples=R)
+    assert "task piqa: base ran it, tuned did not; not compared" in rep.warnings
+    assert [c.extra["unit"] for c in rep.comparisons] == ["arc"]
+    from tunecheck.core import Result
+
+    back = Result.from_dict(rep.to_result().to_dict())
+    assert back.comparisons[0].tests["mcnemar_p"] == pytest.approx(0.5)  # b10 = 2, b01 = 0: 2 * (1/4)
+    assert back.details["tasks"]["arc"]["metric"] == "acc"
