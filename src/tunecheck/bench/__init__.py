@@ -1,0 +1,1 @@
+"""Benchmarks: lm-evaluation-harness tasks run or imported, compared per question with the baseline."""
