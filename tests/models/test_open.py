@@ -131,7 +131,6 @@ def test_perplexity_holds_one_model_at_a_time_and_closes_it_when_scoring_fails(f
 @pytest.mark.parametrize(
     ("spec", "needs", "instead"),
     [
-        ("openai:gpt-4o", "log-likelihoods of given text", "pass the model's weights instead"),
         ("vllm:./merged", "log-likelihoods of given text", "drop the vllm: prefix"),
     ],
 )
@@ -155,12 +154,13 @@ def test_a_generation_only_object_is_refused_by_extraction_with_its_backend_name
         evaluate_extraction([server], data)
 
 
-def test_hf_models_are_every_protocol_and_servers_only_generate(tiny_model, tokenizer):
+def test_hf_models_are_every_protocol_and_servers_generate_and_score(tiny_model, tokenizer):
     hf = HFModel(tiny_model, tokenizer, "tiny", "cpu")
     assert isinstance(hf, LogLikelihoodModel) and isinstance(hf, GenerationModel) and isinstance(hf, TokenModel)
     server = OpenAIModel("tiny", server=ServerOptions(base_url="http://127.0.0.1:9/v1"))
-    assert isinstance(server, GenerationModel)
-    assert not isinstance(server, LogLikelihoodModel) and not isinstance(server, TokenModel)
+    # scoring through echo + logprobs (models/_openai_score.py); exact token ids only with the weights
+    assert isinstance(server, GenerationModel) and isinstance(server, LogLikelihoodModel)
+    assert not isinstance(server, TokenModel)
     assert GENERATION.of(hf, "generate") is hf and TOKENS.of(hf, "x") is hf
 
 

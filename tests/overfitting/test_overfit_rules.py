@@ -116,6 +116,6 @@ def test_no_model_and_a_backend_that_cannot_score_are_refused(tmp_path):
     with pytest.raises(ConfigError) as err:
         evaluate_overfit([], train, eval_)
     assert str(err.value) == "name at least one model (--model)"
-    # the refusal names the command (an endpoint generates but gives no log-likelihoods)
+    # the refusal names the command (vLLM's offline engine generates but gives no log-likelihoods here)
     with pytest.raises(ModelError, match=r": overfit needs "):
-        evaluate_overfit(["openai:http://127.0.0.1:9/v1"], train, eval_)
+        evaluate_overfit(["vllm:./merged"], train, eval_)
