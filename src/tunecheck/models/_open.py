@@ -4,7 +4,7 @@ model, lets a layer use it, and frees it.
     hf (a local dir, hub id, adapter dir or GGUF file)   scoring, generation, token ids, chat
     openai:MODEL (an OpenAI-compatible server)           generation, chat, scoring (servers that
                                                          echo prompt log-probabilities: vLLM's)
-    vllm:PATH (vLLM's offline engine)                    generation, chat
+    vllm:PATH (vLLM's offline engine)                    generation, chat, scoring (prompt_logprobs)
 
 A spec whose backend cannot do what the layer needs is refused before anything loads, with one
 line naming the backend and what to pass instead. This module imports no heavy library: each
@@ -27,7 +27,7 @@ _CAN: dict[Kind, frozenset[str]] = {
     # scoring: only servers whose /v1/completions echoes the prompt's log-probabilities (vLLM's
     # `vllm serve`); the others are refused at the first request, with one line
     "openai": frozenset({"scoring", "generation", "chat"}),
-    "vllm": frozenset({"generation", "chat"}),
+    "vllm": frozenset({"scoring", "generation", "chat"}),
 }
 _INSTEAD: dict[Kind, str] = {
     "openai": "a server gives no exact token ids; pass the model's weights instead "
