@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_bad_inputs import run_cli
-from tests.generation._server import serve
+from tests.generation._server import Step, serve
 from tunecheck.errors import ConfigError, ModelError
 from tunecheck.models import SCORING, LoglikelihoodRequest, ServerOptions, open_model
 from tunecheck.models._openai import OpenAIModel
@@ -70,8 +70,20 @@ def test_a_server_that_ignores_echo_is_refused_in_one_line():
         _model(url).loglikelihood([LoglikelihoodRequest("a", " b")])
     msg = str(err.value)
     assert "\n" not in msg
-    assert msg.startswith(f"{url}: openai:tiny: sample 0: the server returned no log-probabilities of the prompt")
-    assert "cannot score text; serve the model with vLLM, or pass the model's weights" in msg
+    assert msg.startswith(f"{url}: openai:tiny: sample 0: no log-probabilities of the prompt in the answer: the server cannot score text")
+    assert msg.endswith("Serve the model with vLLM, or pass the model's weights")
+
+
+def test_a_server_that_refuses_echo_or_serves_only_chat_is_refused_in_one_line():
+    # OpenAI answers 400 to echo with logprobs on its instruct models, 404 on /v1/completions for chat models
+    with serve([Step(400)]) as (url, log), pytest.raises(ModelError) as err:
+        _model(url).loglikelihood([LoglikelihoodRequest("a", " b")])
+    assert len(log.requests) == 1  # a 400 is not retried
+    assert str(err.value).startswith(
+        f"{url}: openai:tiny: sample 0: HTTP 400 for a completion with echo and logprobs (scripted 400): the server cannot score text"
+    )
+    with serve(model="other") as (url, _), pytest.raises(ModelError, match=r"sample 0: HTTP 404 .*\(The model `tiny` does not exist\.\): the server cannot"):
+        _model(url).loglikelihood([LoglikelihoodRequest("a", " b")])
 
 
 def test_eos_and_windows_cannot_be_asked_of_a_server():

@@ -227,12 +227,26 @@ class OpenAIModel:
         return [(t.text, k >= len(tokens) - n) for k, t in enumerate(tokens)]
 
     def _echo(self, req: LoglikelihoodRequest, sample: str) -> list[Any]:
-        from tunecheck.models._openai_score import NO_PROMPT_LOGPROBS, echoed_tokens
+        from tunecheck.models._openai_score import CANNOT_SCORE, NO_PROMPT_LOGPROBS, echoed_tokens
 
         prompt = req.context + req.continuation
         kwargs: dict[str, Any] = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": 1}
         label = f"sample {sample}: scoring needs /completions with echo and logprobs: "
-        response = self._send("completions", label, lambda: self._client.completions.create(**kwargs))
+
+        def create() -> Any:
+            import openai
+
+            try:
+                return self._client.completions.create(**kwargs)
+            except (openai.BadRequestError, openai.NotFoundError, openai.UnprocessableEntityError) as err:
+                # a chat-only model (OpenAI's: 404 "This is a chat model..."), or echo with logprobs
+                # refused (400): say what cannot be done, with the server's own reason
+                raise ModelError(
+                    f"{self.base_url}: {self.name}: sample {sample}: HTTP {err.status_code} for a completion with echo "
+                    f"and logprobs ({_message(err)}): {CANNOT_SCORE}"
+                ) from None
+
+        response = self._send("completions", label, create)
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:
             raise ModelError(f"{self.base_url}: sample {sample}: no choice in the answer; is --base-url an OpenAI-compatible endpoint?")

@@ -34,11 +34,12 @@ from tunecheck.models._protocol import LoglikelihoodRequest, TokenScores
 
 _TOKEN_ID = re.compile(r"token_id:(\d+)")
 
-NO_PROMPT_LOGPROBS = (
-    "the server returned no log-probabilities of the prompt (it needs /v1/completions with echo and "
-    "logprobs, as vLLM's `vllm serve` gives; OpenAI's chat models and many servers refuse or ignore it), "
-    "so it cannot score text; serve the model with vLLM, or pass the model's weights"
+CANNOT_SCORE = (
+    "the server cannot score text: scoring needs /v1/completions to echo the prompt's log-probabilities "
+    "(echo with logprobs), as vLLM's `vllm serve` does; OpenAI's chat models and many servers refuse or ignore it. "
+    "Serve the model with vLLM, or pass the model's weights"
 )
+NO_PROMPT_LOGPROBS = "no log-probabilities of the prompt in the answer: " + CANNOT_SCORE
 
 
 @dataclass(frozen=True)
