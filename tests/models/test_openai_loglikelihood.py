@@ -74,6 +74,15 @@ def test_a_server_that_ignores_echo_is_refused_in_one_line():
     assert msg.endswith("Serve the model with vLLM, or pass the model's weights")
 
 
+def test_an_answer_whose_tokens_stop_short_of_the_prompt_is_refused():
+    # "a b c" echoed as "a" " b" only: the last token's log-probability is missing, not 0
+    body = {"id": "x", "object": "text_completion", "created": 0, "model": "tiny",
+            "choices": [{"index": 0, "text": "a b c!", "finish_reason": "length",
+                         "logprobs": {"tokens": ["a", " b"], "token_logprobs": [None, -0.2], "text_offset": [0, 1]}}]}
+    with serve([Step(body=json.dumps(body).encode())]) as (url, _), pytest.raises(ModelError, match=r"sample 0: no log-probabilities of the prompt"):
+        _model(url).loglikelihood([LoglikelihoodRequest("a", " b c")])
+
+
 def test_a_server_that_refuses_echo_or_serves_only_chat_is_refused_in_one_line():
     # OpenAI answers 400 to echo with logprobs on its instruct models, 404 on /v1/completions for chat models
     with serve([Step(400)]) as (url, log), pytest.raises(ModelError) as err:

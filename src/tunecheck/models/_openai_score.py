@@ -66,9 +66,9 @@ def echoed_tokens(prompt: str, logprobs: Any) -> list[PromptToken]:
     offsets = _list(logprobs, "text_offset")
     if not tokens or values is None or offsets is None or not (len(tokens) == len(values) == len(offsets)):
         raise ModelError(NO_PROMPT_LOGPROBS)
-    if all(v is not None for v in values):
-        # every token has a log-probability, the first included: only generated tokens came back
-        # (a server that ignores echo), since nothing predicts the first token of a prompt
+    if all(v is not None for v in values) and prompt not in "".join(map(str, tokens)):
+        # every token has a log-probability, the first included, and they do not spell the
+        # prompt: only generated tokens came back (a server that ignores echo)
         raise ModelError(NO_PROMPT_LOGPROBS)
     lead = 0
     while lead < len(tokens) and values[lead] is None and not (tokens[lead] and prompt.startswith(str(tokens[lead]))):
@@ -82,6 +82,8 @@ def echoed_tokens(prompt: str, logprobs: Any) -> list[PromptToken]:
         if at >= len(prompt):
             break  # the generated token (max_tokens=1)
         out.append(PromptToken(str(text), None if value is None else float(value), at))
+    if not out or out[-1].offset + len(out[-1].text) < len(prompt):
+        raise ModelError(NO_PROMPT_LOGPROBS)  # the echoed tokens stop short of the prompt's end
     return out
 
 
