@@ -70,7 +70,7 @@ def test_a_server_that_ignores_echo_is_refused_in_one_line():
         _model(url).loglikelihood([LoglikelihoodRequest("a", " b")])
     msg = str(err.value)
     assert "\n" not in msg
-    assert msg.startswith(f"{url}: openai:tiny: sample 0: no log-probabilities of the prompt in the answer: the server cannot score text")
+    assert msg.startswith(f"{url}: openai:tiny: request 0: no log-probabilities of the prompt in the answer: the server cannot score text")
     assert msg.endswith("Serve the model with vLLM, or pass the model's weights")
 
 
@@ -79,7 +79,7 @@ def test_an_answer_whose_tokens_stop_short_of_the_prompt_is_refused():
     body = {"id": "x", "object": "text_completion", "created": 0, "model": "tiny",
             "choices": [{"index": 0, "text": "a b c!", "finish_reason": "length",
                          "logprobs": {"tokens": ["a", " b"], "token_logprobs": [None, -0.2], "text_offset": [0, 1]}}]}
-    with serve([Step(body=json.dumps(body).encode())]) as (url, _), pytest.raises(ModelError, match=r"sample 0: no log-probabilities of the prompt"):
+    with serve([Step(body=json.dumps(body).encode())]) as (url, _), pytest.raises(ModelError, match=r"request 0: no log-probabilities of the prompt"):
         _model(url).loglikelihood([LoglikelihoodRequest("a", " b c")])
 
 
@@ -89,9 +89,9 @@ def test_a_server_that_refuses_echo_or_serves_only_chat_is_refused_in_one_line()
         _model(url).loglikelihood([LoglikelihoodRequest("a", " b")])
     assert len(log.requests) == 1  # a 400 is not retried
     assert str(err.value).startswith(
-        f"{url}: openai:tiny: sample 0: HTTP 400 for a completion with echo and logprobs (scripted 400): the server cannot score text"
+        f"{url}: openai:tiny: request 0: HTTP 400 for a completion with echo and logprobs (scripted 400): the server cannot score text"
     )
-    with serve(model="other") as (url, _), pytest.raises(ModelError, match=r"sample 0: HTTP 404 .*\(The model `tiny` does not exist\.\): the server cannot"):
+    with serve(model="other") as (url, _), pytest.raises(ModelError, match=r"request 0: HTTP 404 .*\(The model `tiny` does not exist\.\): the server cannot"):
         _model(url).loglikelihood([LoglikelihoodRequest("a", " b")])
 
 

@@ -20,6 +20,13 @@ from typing import Any
 from tunecheck import _progress
 from tunecheck._progress import Progress
 from tunecheck.errors import ConfigError, ModelError
+from tunecheck.models._openai_score import (
+    CANNOT_SCORE,
+    NO_PROMPT_LOGPROBS,
+    PromptToken,
+    continuation_scores,
+    echoed_tokens,
+)
 from tunecheck.models._prompt import ChatRenderer
 from tunecheck.models._protocol import (
     ChatReply,
@@ -196,8 +203,6 @@ class OpenAIModel:
         up to --concurrency in flight). The server tokenises `context + continuation` as its
         tokenizer does, with what it adds itself (as `prefix="tokenizer"`, whatever `prefix`
         says); texts go whole, so --max-length/--stride windows are refused."""
-        from tunecheck.models._openai_score import continuation_scores
-
         if max_length is not None or stride is not None:
             raise ConfigError(
                 f"--max-length/--stride: {self.name} is scored by its server, which takes each text whole "
@@ -210,28 +215,27 @@ class OpenAIModel:
                     "pass --eos no, or the model's weights to score the EOS too"
                 )
         task = _progress.start(progress, f"scoring {self.name}", len(requests), "texts")
+        lock = threading.Lock()
 
         def one(i: int) -> TokenScores:
-            scores = continuation_scores(requests[i], self._echo(requests[i], str(i)), str(i))
-            task.advance(1)
+            scores = continuation_scores(requests[i], self._echo(requests[i], i), i)
+            with lock:
+                task.advance(1)
             return scores
 
         return self._pool_map(one, len(requests))
 
     def token_view(self, req: LoglikelihoodRequest) -> list[tuple[str, bool]]:
         """The server's tokens of one request and whether each is scored (one request)."""
-        from tunecheck.models._openai_score import continuation_scores
-
-        tokens = self._echo(req, "0")
-        n = continuation_scores(req, tokens, "0").n_tokens
+        tokens = self._echo(req, 0)
+        n = continuation_scores(req, tokens, 0).n_tokens
         return [(t.text, k >= len(tokens) - n) for k, t in enumerate(tokens)]
 
-    def _echo(self, req: LoglikelihoodRequest, sample: str) -> list[Any]:
-        from tunecheck.models._openai_score import CANNOT_SCORE, NO_PROMPT_LOGPROBS, echoed_tokens
-
+    def _echo(self, req: LoglikelihoodRequest, index: int) -> list[PromptToken]:
+        """The prompt's tokens as the server echoes them; `index` names the request in errors."""
         prompt = req.context + req.continuation
         kwargs: dict[str, Any] = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": 1}
-        label = f"sample {sample}: scoring needs /completions with echo and logprobs: "
+        label = f"request {index}: scoring needs /completions with echo and logprobs: "
 
         def create() -> Any:
             import openai
@@ -242,18 +246,18 @@ class OpenAIModel:
                 # a chat-only model (OpenAI's: 404 "This is a chat model..."), or echo with logprobs
                 # refused (400): say what cannot be done, with the server's own reason
                 raise ModelError(
-                    f"{self.base_url}: {self.name}: sample {sample}: HTTP {err.status_code} for a completion with echo "
+                    f"{self.base_url}: {self.name}: request {index}: HTTP {err.status_code} for a completion with echo "
                     f"and logprobs ({_message(err)}): {CANNOT_SCORE}"
                 ) from None
 
         response = self._send("completions", label, create)
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:
-            raise ModelError(f"{self.base_url}: sample {sample}: no choice in the answer; is --base-url an OpenAI-compatible endpoint?")
+            raise ModelError(f"{self.base_url}: request {index}: no choice in the answer; is --base-url an OpenAI-compatible endpoint?")
         try:
             return echoed_tokens(prompt, getattr(choices[0], "logprobs", None))
         except ModelError:
-            raise ModelError(f"{self.base_url}: {self.name}: sample {sample}: {NO_PROMPT_LOGPROBS}") from None
+            raise ModelError(f"{self.base_url}: {self.name}: request {index}: {NO_PROMPT_LOGPROBS}") from None
 
     def _pool_map(self, fn: Callable[[int], Any], n: int) -> list[Any]:
         """fn(0..n-1) on up to --concurrency threads, in order; the first failure ends the run."""

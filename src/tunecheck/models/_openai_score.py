@@ -87,9 +87,9 @@ def echoed_tokens(prompt: str, logprobs: Any) -> list[PromptToken]:
     return out
 
 
-def continuation_scores(req: LoglikelihoodRequest, tokens: Sequence[PromptToken], sample: str) -> TokenScores:
+def continuation_scores(req: LoglikelihoodRequest, tokens: Sequence[PromptToken], index: int) -> TokenScores:
     """The continuation's tokens of one request: those ending after the context (a token that
-    spans the boundary counts with the continuation). `sample` names the request in errors."""
+    spans the boundary counts with the continuation). `index` names the request in errors."""
     boundary = len(req.context)
     scored = [t for t in tokens if t.offset + max(1, len(t.text)) > boundary]
     if scored and scored[0].logprob is None:
@@ -98,7 +98,7 @@ def continuation_scores(req: LoglikelihoodRequest, tokens: Sequence[PromptToken]
         scored = scored[1:]
     missing = next((t for t in scored if t.logprob is None), None)
     if missing is not None:
-        raise ModelError(f"sample {sample}: the server gave no log-probability for the prompt token {missing.text!r} at character {missing.offset}")
+        raise ModelError(f"request {index}: the server gave no log-probability for the prompt token {missing.text!r} at character {missing.offset}")
     return TokenScores(
         np.array([t.logprob for t in scored], dtype=np.float64),
         np.array([token_id(t.text) for t in scored], dtype=np.int64),
