@@ -7,12 +7,19 @@ with usage counts. With a `responder`, a request the script does not answer is a
 `responder(payload)` (payload: the request's JSON body), which decides from the request: a
 scripted judge that reads the prompt (tests/judge/_judges.py). It records every request
 (`len(log.requests)` counts them) and the most requests it had in flight at once.
+
+/v1/completions with `echo` and `logprobs` answers as vLLM's server does: the prompt's tokens
+(`tokens()`: a whitespace split, each token with its leading spaces), each with log-probability
+-len(token)/10 (None for the first, which nothing predicts), their character offsets, then one
+generated token "!" (-0.5) per `max_tokens`. `serve(scoring="bos")` adds a BOS "<s>" first (counted in
+the offsets, as vLLM does); `scoring="ignore"` ignores `echo`, as many servers do.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -57,7 +64,37 @@ class _Server(ThreadingHTTPServer):
     once, and with a backlog of 5 some were reset before the server accepted them."""
 
 
-def answer_for(payload: dict[str, Any], path: str, step: Step | None = None) -> dict[str, Any]:
+def tokens(text: str) -> list[str]:
+    """The test server's tokenizer: words with their leading whitespace (trailing whitespace is a token)."""
+    return re.findall(r"\s*\S+|\s+", text)
+
+
+def token_logprob(token: str) -> float:
+    """What the test server says each prompt token's log-probability is."""
+    return -len(token) / 10
+
+
+def _completion_logprobs(prompt: str, payload: dict[str, Any], scoring: str) -> tuple[str, dict[str, Any] | None]:
+    """(text, logprobs) of a /completions answer: the echoed prompt's, as vLLM's server gives them."""
+    generated = ["!"] * int(payload.get("max_tokens") or 0)
+    if payload.get("logprobs") is None:
+        return (prompt if payload.get("echo") and scoring != "ignore" else "") + "".join(generated), None
+    toks: list[str] = []
+    values: list[float | None] = []
+    if payload.get("echo") and scoring != "ignore":
+        toks = (["<s>"] if scoring == "bos" else []) + tokens(prompt)
+        values = [None] + [token_logprob(t) for t in toks[1:]]
+    toks += generated
+    values += [-0.5] * len(generated)
+    offsets, at = [], 0
+    for t in toks:
+        offsets.append(at)
+        at += len(t)
+    text = (prompt if payload.get("echo") and scoring != "ignore" else "") + "".join(generated)
+    return text, {"tokens": toks, "token_logprobs": values, "text_offset": offsets, "top_logprobs": None}
+
+
+def answer_for(payload: dict[str, Any], path: str, step: Step | None = None, scoring: str = "echo") -> dict[str, Any]:
     n = int(payload.get("n") or 1)
     if path.endswith("/chat/completions"):
         text = next(m["content"] for m in reversed(payload["messages"]) if m["role"] == "user")
@@ -79,7 +116,11 @@ def answer_for(payload: dict[str, Any], path: str, step: Step | None = None) -> 
         obj = "chat.completion"
     else:
         text = payload["prompt"]
-        choices = [{"index": i, "text": f"echo: {text}", "finish_reason": "stop", "logprobs": None} for i in range(n)]
+        if payload.get("echo") or payload.get("logprobs") is not None:
+            out, logprobs = _completion_logprobs(text, payload, scoring)
+            choices = [{"index": i, "text": out, "finish_reason": "length", "logprobs": logprobs} for i in range(n)]
+        else:
+            choices = [{"index": i, "text": f"echo: {text}", "finish_reason": "stop", "logprobs": None} for i in range(n)]
         obj = "text_completion"
     words = len(text.split())
     return {
@@ -99,11 +140,17 @@ at once (a responder with state must lock it)."""
 
 @contextmanager
 def serve(
-    script: list[Step] | None = None, *, responder: Responder | None = None, model: str = "tiny", key: str | None = None
+    script: list[Step] | None = None,
+    *,
+    responder: Responder | None = None,
+    model: str = "tiny",
+    key: str | None = None,
+    scoring: str = "echo",
 ) -> Iterator[tuple[str, Log]]:
     """Start the server; yield (base_url, log). The script's steps answer the first requests,
     then `responder` (if given) each one after. `key`: answer 401 unless it is the bearer
-    token; requests for another model get 404, as vLLM does."""
+    token; requests for another model get 404, as vLLM does. `scoring`: "echo" (prompt
+    log-probabilities, as vLLM), "bos" (the same after a BOS "<s>"), "ignore" (echo ignored)."""
     steps = list(script or [])
     log = Log()
     steps_lock = threading.Lock()
@@ -159,7 +206,7 @@ def serve(
                     err = {"error": {"message": f"The model `{payload.get('model')}` does not exist.", "code": 404}}
                     self._send(404, json.dumps(err).encode())
                     return
-                self._send(200, json.dumps(answer_for(payload, self.path, step)).encode())
+                self._send(200, json.dumps(answer_for(payload, self.path, step, scoring)).encode())
             finally:
                 with log.lock:
                     log.in_flight -= 1

@@ -34,6 +34,7 @@ from tunecheck.models import (
     open_model,
 )
 from tunecheck.models._openai import OpenAIModel
+from tunecheck.models._vllm import vllm_available
 from tunecheck.overfitting import evaluate_extraction
 from tunecheck.perplexity import PerplexityConfig, evaluate_perplexity
 
@@ -128,21 +129,13 @@ def test_perplexity_holds_one_model_at_a_time_and_closes_it_when_scoring_fails(f
     assert all(m.closed for m in fake_loads) and FakeScorer.open_now == []
 
 
-@pytest.mark.parametrize(
-    ("spec", "needs", "instead"),
-    [
-        ("openai:gpt-4o", "log-likelihoods of given text", "pass the model's weights instead"),
-        ("vllm:./merged", "log-likelihoods of given text", "drop the vllm: prefix"),
-    ],
-)
-def test_a_backend_that_cannot_score_is_refused_before_anything_loads(fake_loads, tmp_path, spec, needs, instead):
-    with pytest.raises(ModelError) as err:
-        evaluate_perplexity([spec], _texts(tmp_path))
-    kind = spec.split(":")[0]
-    shown = ModelSpec.parse(spec).display_name  # "openai:gpt-4o", "./merged"
-    assert str(err.value).startswith(f"{shown}: perplexity needs {needs}, which the {kind} backend cannot do; ")
-    assert instead in str(err.value)
+@pytest.mark.skipif(vllm_available(), reason="vLLM is installed: the spec would load")
+def test_every_backend_now_scores_and_a_vllm_spec_without_vllm_says_how_to_install_it(fake_loads, tmp_path):
+    # before: "./merged: perplexity needs log-likelihoods of given text, which the vllm backend cannot do"
+    with pytest.raises(ModelError, match=r"^\./merged: the vllm backend needs `pip install vllm`"):
+        evaluate_perplexity(["vllm:./merged"], _texts(tmp_path))
     assert fake_loads == []
+    assert all("scoring" in can for can in open_mod._CAN.values())
 
 
 def test_a_generation_only_object_is_refused_by_extraction_with_its_backend_named(tmp_path):
@@ -155,12 +148,13 @@ def test_a_generation_only_object_is_refused_by_extraction_with_its_backend_name
         evaluate_extraction([server], data)
 
 
-def test_hf_models_are_every_protocol_and_servers_only_generate(tiny_model, tokenizer):
+def test_hf_models_are_every_protocol_and_servers_generate_and_score(tiny_model, tokenizer):
     hf = HFModel(tiny_model, tokenizer, "tiny", "cpu")
     assert isinstance(hf, LogLikelihoodModel) and isinstance(hf, GenerationModel) and isinstance(hf, TokenModel)
     server = OpenAIModel("tiny", server=ServerOptions(base_url="http://127.0.0.1:9/v1"))
-    assert isinstance(server, GenerationModel)
-    assert not isinstance(server, LogLikelihoodModel) and not isinstance(server, TokenModel)
+    # scoring through echo + logprobs (models/_openai_score.py); exact token ids only with the weights
+    assert isinstance(server, GenerationModel) and isinstance(server, LogLikelihoodModel)
+    assert not isinstance(server, TokenModel)
     assert GENERATION.of(hf, "generate") is hf and TOKENS.of(hf, "x") is hf
 
 

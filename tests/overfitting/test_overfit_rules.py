@@ -116,6 +116,21 @@ def test_no_model_and_a_backend_that_cannot_score_are_refused(tmp_path):
     with pytest.raises(ConfigError) as err:
         evaluate_overfit([], train, eval_)
     assert str(err.value) == "name at least one model (--model)"
-    # the refusal names the command (an endpoint generates but gives no log-likelihoods)
-    with pytest.raises(ModelError, match=r": overfit needs "):
-        evaluate_overfit(["openai:http://127.0.0.1:9/v1"], train, eval_)
+    # the refusal names the command (a model object that only generates)
+    with pytest.raises(ModelError, match=r"^gen-only: overfit needs log-likelihoods of given text, which GenOnly cannot do"):
+        evaluate_overfit([GenOnly()], train, eval_)
+
+
+class GenOnly:
+    """A Model that is no LogLikelihoodModel."""
+
+    name = "gen-only"
+
+    def identity(self) -> dict[str, str]:
+        return {"name": self.name}
+
+    def chat_renderer(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass

@@ -111,31 +111,7 @@ class HFModel:
     def _sequence(self, req: LoglikelihoodRequest) -> tuple[list[int], int]:
         """Token ids as the model sees them (see LoglikelihoodRequest.prefix), and the first
         scored position."""
-        tok = self.tokenizer
-        context = req.context
-        continuation = req.continuation
-        # As lm-evaluation-harness: trailing spaces of the context belong to the continuation,
-        # so "Answer: " + "Paris" tokenises like the training text did.
-        stripped = context.rstrip(" ")
-        if stripped != context:
-            continuation = context[len(stripped) :] + continuation
-            context = stripped
-        special = req.prefix == "tokenizer"
-        whole = self.encode(context + continuation, special)
-        n_ctx = 0
-        if context:
-            # the scored part starts where the tokenised context and the whole text diverge
-            # (TRL's common_prefix_length): a token merged across the boundary is scored
-            ctx = self.encode(context, special)
-            n_ctx = next((i for i, (a, b) in enumerate(zip(whole, ctx)) if a != b), min(len(ctx), len(whole)))
-        if req.add_eos and tok.eos_token_id is not None:
-            whole.append(tok.eos_token_id)
-        prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-        if req.prefix != "bos" or prefix is None or (whole and whole[0] == prefix):
-            # the text as it is (a chat template may write BOS itself); with nothing before the
-            # first token, it has no prediction and is not scored
-            return whole, max(1, n_ctx)
-        return [prefix, *whole], n_ctx + 1
+        return scored_sequence(self.tokenizer, req)
 
     def token_view(self, req: LoglikelihoodRequest) -> list[tuple[str, bool]]:
         """Each token of a request as text, and whether it is scored (for --show-tokens)."""
@@ -318,3 +294,37 @@ class HFModel:
         desc = f"continuing prefixes ({self.name})"
         _hf_generate.run_batches(self, list(prefixes), params, keep, batch_size=batch_size, progress=progress, desc=desc)
         return out
+
+
+def scored_sequence(tokenizer: Any, req: LoglikelihoodRequest) -> tuple[list[int], int]:
+    """Token ids of a request as a model with this Hugging Face tokenizer sees them (see
+    LoglikelihoodRequest.prefix), and the first scored position; vLLM's engine scores the same ids."""
+    tok = tokenizer
+
+    def encode(text: str, special: bool) -> list[int]:
+        return list(tok(text, add_special_tokens=special)["input_ids"]) if text else []
+
+    context = req.context
+    continuation = req.continuation
+    # As lm-evaluation-harness: trailing spaces of the context belong to the continuation,
+    # so "Answer: " + "Paris" tokenises like the training text did.
+    stripped = context.rstrip(" ")
+    if stripped != context:
+        continuation = context[len(stripped) :] + continuation
+        context = stripped
+    special = req.prefix == "tokenizer"
+    whole = encode(context + continuation, special)
+    n_ctx = 0
+    if context:
+        # the scored part starts where the tokenised context and the whole text diverge
+        # (TRL's common_prefix_length): a token merged across the boundary is scored
+        ctx = encode(context, special)
+        n_ctx = next((i for i, (a, b) in enumerate(zip(whole, ctx)) if a != b), min(len(ctx), len(whole)))
+    if req.add_eos and tok.eos_token_id is not None:
+        whole.append(tok.eos_token_id)
+    prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+    if req.prefix != "bos" or prefix is None or (whole and whole[0] == prefix):
+        # the text as it is (a chat template may write BOS itself); with nothing before the
+        # first token, it has no prediction and is not scored
+        return whole, max(1, n_ctx)
+    return [prefix, *whole], n_ctx + 1

@@ -2,8 +2,9 @@
 model, lets a layer use it, and frees it.
 
     hf (a local dir, hub id, adapter dir or GGUF file)   scoring, generation, token ids, chat
-    openai:MODEL (an OpenAI-compatible server)           generation, chat
-    vllm:PATH (vLLM's offline engine)                    generation, chat
+    openai:MODEL (an OpenAI-compatible server)           generation, chat, scoring (servers that
+                                                         echo prompt log-probabilities: vLLM's)
+    vllm:PATH (vLLM's offline engine)                    generation, chat, scoring (prompt_logprobs)
 
 A spec whose backend cannot do what the layer needs is refused before anything loads, with one
 line naming the backend and what to pass instead. This module imports no heavy library: each
@@ -23,11 +24,13 @@ from tunecheck.models._spec import Kind, ModelSpec
 # What each backend can do (Capability.name), and what to use instead where it cannot.
 _CAN: dict[Kind, frozenset[str]] = {
     "hf": frozenset({"scoring", "generation", "tokens", "chat"}),
-    "openai": frozenset({"generation", "chat"}),
-    "vllm": frozenset({"generation", "chat"}),
+    # scoring: only servers whose /v1/completions echoes the prompt's log-probabilities (vLLM's
+    # `vllm serve`); the others are refused at the first request, with one line
+    "openai": frozenset({"scoring", "generation", "chat"}),
+    "vllm": frozenset({"scoring", "generation", "chat"}),
 }
 _INSTEAD: dict[Kind, str] = {
-    "openai": "a server returns no log-probabilities of given tokens; pass the model's weights instead "
+    "openai": "a server gives no exact token ids; pass the model's weights instead "
     "(its local directory, hub id, adapter directory or GGUF file)",
     "vllm": "drop the vllm: prefix to load it with the Hugging Face backend",
 }

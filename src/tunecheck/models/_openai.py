@@ -20,13 +20,22 @@ from typing import Any
 from tunecheck import _progress
 from tunecheck._progress import Progress
 from tunecheck.errors import ConfigError, ModelError
+from tunecheck.models._openai_score import (
+    CANNOT_SCORE,
+    NO_PROMPT_LOGPROBS,
+    PromptToken,
+    continuation_scores,
+    echoed_tokens,
+)
 from tunecheck.models._prompt import ChatRenderer
 from tunecheck.models._protocol import (
     ChatReply,
     Generation,
     GenerationParams,
     GenerationRequest,
+    LoglikelihoodRequest,
     OnResult,
+    TokenScores,
 )
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -60,7 +69,8 @@ cache and is not sent."""
 
 class OpenAIModel:
     """A served model behind /v1/chat/completions (chat prompts) or /v1/completions (text).
-    Implements GenerationModel."""
+    Implements GenerationModel, ChatModel and LogLikelihoodModel (the last on servers that echo
+    the prompt's log-probabilities, see models/_openai_score.py)."""
 
     takes_messages = True
     """Chat prompts go as messages: the server applies the model's chat template."""
@@ -172,6 +182,100 @@ class OpenAIModel:
         return ChatReply(
             text if isinstance(text, str) else "", extras, getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
         )
+
+    # -- scoring --------------------------------------------------------------------------------
+    context_length = 1 << 30
+    """Unknown to the client: the server refuses a text longer than its context (one line)."""
+    eos_token: str | None = None
+    """Unknown to the client; `add_eos` is refused (an EOS token cannot be sent as text)."""
+
+    def loglikelihood(
+        self,
+        requests: Sequence[LoglikelihoodRequest],
+        *,
+        max_length: int | None = None,
+        stride: int | None = None,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+        windows: str = "lm-eval",
+    ) -> list[TokenScores]:
+        """Each request's continuation scored by the server (one /completions request per text,
+        up to --concurrency in flight). The server tokenises `context + continuation` as its
+        tokenizer does, with what it adds itself (as `prefix="tokenizer"`, whatever `prefix`
+        says); texts go whole, so --max-length/--stride windows are refused."""
+        if max_length is not None or stride is not None:
+            raise ConfigError(
+                f"--max-length/--stride: {self.name} is scored by its server, which takes each text whole "
+                "in one request; leave them out (the server refuses a text longer than its context)"
+            )
+        for i, r in enumerate(requests):
+            if r.add_eos:
+                raise ConfigError(
+                    f"request {i}: {self.name}: a server scores text and cannot append the EOS token; "
+                    "pass --eos no, or the model's weights to score the EOS too"
+                )
+        task = _progress.start(progress, f"scoring {self.name}", len(requests), "texts")
+        lock = threading.Lock()
+
+        def one(i: int) -> TokenScores:
+            scores = continuation_scores(requests[i], self._echo(requests[i], i), i)
+            with lock:
+                task.advance(1)
+            return scores
+
+        return self._pool_map(one, len(requests))
+
+    def token_view(self, req: LoglikelihoodRequest) -> list[tuple[str, bool]]:
+        """The server's tokens of one request and whether each is scored (one request)."""
+        tokens = self._echo(req, 0)
+        n = continuation_scores(req, tokens, 0).n_tokens
+        return [(t.text, k >= len(tokens) - n) for k, t in enumerate(tokens)]
+
+    def _echo(self, req: LoglikelihoodRequest, index: int) -> list[PromptToken]:
+        """The prompt's tokens as the server echoes them; `index` names the request in errors."""
+        prompt = req.context + req.continuation
+        kwargs: dict[str, Any] = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": 1}
+        label = f"request {index}: scoring needs /completions with echo and logprobs: "
+
+        def create() -> Any:
+            import openai
+
+            try:
+                return self._client.completions.create(**kwargs)
+            except (openai.BadRequestError, openai.NotFoundError, openai.UnprocessableEntityError) as err:
+                # a chat-only model (OpenAI's: 404 "This is a chat model..."), or echo with logprobs
+                # refused (400): say what cannot be done, with the server's own reason
+                raise ModelError(
+                    f"{self.base_url}: {self.name}: request {index}: HTTP {err.status_code} for a completion with echo "
+                    f"and logprobs ({_message(err)}): {CANNOT_SCORE}"
+                ) from None
+
+        response = self._send("completions", label, create)
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise ModelError(f"{self.base_url}: request {index}: no choice in the answer; is --base-url an OpenAI-compatible endpoint?")
+        try:
+            return echoed_tokens(prompt, getattr(choices[0], "logprobs", None))
+        except ModelError:
+            raise ModelError(f"{self.base_url}: {self.name}: request {index}: {NO_PROMPT_LOGPROBS}") from None
+
+    def _pool_map(self, fn: Callable[[int], Any], n: int) -> list[Any]:
+        """fn(0..n-1) on up to --concurrency threads, in order; the first failure ends the run."""
+        out: list[Any] = [None] * n
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tunecheck-http")
+        futures = {pool.submit(fn, i): i for i in range(n)}
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for f in futures:
+                if f.done() and not f.cancelled() and f.exception() is not None:
+                    raise f.exception()  # type: ignore[misc]
+            for f, i in futures.items():
+                out[i] = f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+        return out
 
     # -- one request -----------------------------------------------------------------------------
     def _one(self, req: GenerationRequest, params: GenerationParams) -> list[Generation]:

@@ -4,8 +4,8 @@ As in lm-evaluation-harness, requests are split by kind. Log-likelihood of a con
 a context serves perplexity (context "" means: score the whole text from BOS), completion-only
 loss, memorisation and multiple-choice benchmarks. Generation takes prompts (text, or chat
 messages for chat endpoints) and reports each result as soon as it is done, so callers can
-write it to disk and a killed run loses nothing. Hugging Face models implement both; OpenAI-
-compatible servers and the vLLM engine implement generation. Every backend also answers one chat
+write it to disk and a killed run loses nothing. Every backend implements both (OpenAI-compatible
+servers score only where they echo the prompt's log-probabilities, as vLLM's server does). Every backend also answers one chat
 request (`ChatModel`: messages in, one reply with optional token log-probabilities out), so any
 generating model can be a judge. Token-level operations (greedy
 continuation of exact token ids, for extraction) are a protocol of their own, `TokenModel`,
@@ -55,7 +55,10 @@ class TokenScores:
     logprobs: np.ndarray
     """Natural-log probability of each scored token (float64)."""
     token_ids: np.ndarray
-    """The scored tokens' ids, so callers can check two models tokenised alike."""
+    """The scored tokens' ids, so callers can check two models tokenised alike. From an
+    OpenAI-compatible server, which sends token texts: vLLM's ids where it sends "token_id:N",
+    else a stable 63-bit hash of each token's text (equal texts, equal values; never an id
+    to decode)."""
 
     @property
     def nll(self) -> float:

@@ -1,4 +1,4 @@
-"""vLLM's offline engine for generation on GPU machines (`--model vllm:PATH`), where installed.
+"""vLLM's offline engine for generation and scoring on GPU machines (`--model vllm:PATH`), where installed.
 
 vLLM batches continuously on its own; tunecheck hands it prompts in chunks so results reach
 the predictions file (and survive a kill) as the run goes. Adapters run as LoRA requests on
@@ -28,7 +28,9 @@ from tunecheck.models._protocol import (
     Generation,
     GenerationParams,
     GenerationRequest,
+    LoglikelihoodRequest,
     OnResult,
+    TokenScores,
 )
 from tunecheck.models._spec import ModelSpec, resolve
 
@@ -44,7 +46,8 @@ def vllm_available() -> bool:
 
 
 class VLLMModel:
-    """vLLM's offline engine on this machine. Implements GenerationModel and ChatModel."""
+    """vLLM's offline engine on this machine. Implements GenerationModel, ChatModel and
+    LogLikelihoodModel (models/_vllm_score.py: untested against a real engine here)."""
 
     takes_messages = False
     """Chat prompts are rendered with the tokenizer's template before they reach vLLM."""
@@ -159,6 +162,73 @@ class VLLMModel:
                 extras["logprobs"] = vllm_logprobs(self._decode, prompt_ids, choice, settings.top_logprobs)
         return ChatReply(choice.text, extras, len(prompt_ids), len(choice.token_ids))
 
+
+    # -- scoring -------------------------------------------------------------------------------
+    @property
+    def context_length(self) -> int:
+        try:
+            return int(self._llm.llm_engine.model_config.max_model_len)
+        except AttributeError:
+            return int(getattr(self._tokenizer, "model_max_length", 2048) or 2048)
+
+    @property
+    def eos_token(self) -> str | None:
+        value = getattr(self._tokenizer, "eos_token", None)
+        return value if isinstance(value, str) else None
+
+    def token_view(self, req: LoglikelihoodRequest) -> list[tuple[str, bool]]:
+        from tunecheck.models._hf import scored_sequence
+
+        ids, first = scored_sequence(self._tokenizer, req)
+        return [(str(self._tokenizer.decode([t])), k >= first) for k, t in enumerate(ids)]
+
+    def loglikelihood(
+        self,
+        requests: Sequence[LoglikelihoodRequest],
+        *,
+        max_length: int | None = None,
+        stride: int | None = None,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+        windows: str = "lm-eval",
+    ) -> list[TokenScores]:
+        """HFModel's token ids and windows (`_hf.scored_sequence`, `plan_windows`), each window
+        one prompt of token ids scored by vLLM's `prompt_logprobs` (models/_vllm_score.py);
+        vLLM batches them itself, `batch_size` windows per call."""
+        import numpy as np
+        from vllm import SamplingParams
+
+        from tunecheck.errors import ConfigError
+        from tunecheck.models._hf import scored_sequence
+        from tunecheck.models._vllm_score import window_logprobs, window_prompt
+        from tunecheck.models._windows import plan_windows
+
+        # a window of max_length inputs goes with its last target: a prompt of max_length + 1 ids
+        # (so the default windows are one token shorter than HFModel's, on texts that need them)
+        if max_length is not None and max_length >= self.context_length:
+            raise ConfigError(
+                f"--max-length {max_length}: {self.name}'s context is {self.context_length} tokens, and vLLM scores a "
+                f"window with its last target, so at most {self.context_length - 1}; leave it out to use the full context"
+            )
+        max_length = max_length or self.context_length - 1
+        seqs = [scored_sequence(self._tokenizer, r) for r in requests]
+        jobs = [(i, w) for i, (ids, first) in enumerate(seqs) for w in plan_windows(len(ids), first, max_length, stride or max_length, windows)]
+        sampling = SamplingParams(n=1, temperature=0.0, max_tokens=1, prompt_logprobs=0, detokenize=False)
+        parts: list[list[np.ndarray]] = [[] for _ in requests]
+        task = _progress.start(progress, f"scoring {self.name}", sum(w.end - w.score_from + 1 for _, w in jobs))
+        chunk = batch_size or _CHUNK
+        for start in range(0, len(jobs), chunk):
+            part = jobs[start : start + chunk]
+            prompts: Any = [{"prompt_token_ids": window_prompt(seqs[i][0], w)} for i, w in part]
+            with self._lock:
+                outs = self._llm.generate(prompts, sampling, lora_request=self._lora, use_tqdm=False)
+            for (i, w), prompt, out in zip(part, prompts, outs):
+                parts[i].append(window_logprobs(prompt["prompt_token_ids"], out.prompt_logprobs, w, str(i)))
+                task.advance(w.end - w.score_from + 1)
+        return [
+            TokenScores(np.concatenate(p) if p else np.zeros(0), np.asarray(ids[first:], dtype=np.int64))
+            for p, (ids, first) in zip(parts, seqs)
+        ]
 
     def _decode(self, ids: Sequence[int]) -> str:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=True))
