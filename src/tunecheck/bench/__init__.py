@@ -1,0 +1,1 @@
+"""Benchmarks: lm-evaluation-harness tasks run through tunecheck's models."""
