@@ -4,6 +4,7 @@ model (HFLM, the reference) on fixture tasks in the benchmarks' own formats, wri
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,36 @@ metric_list:
 metadata:
   version: 1.0
 """
-TASKS = ["toy_mmlu", "toy_lambada", "toy_wikitext"]
+# HellaSwag's task file with local data; its process_docs is lm-evaluation-harness's own utils.py
+HELLASWAG_YAML = """task: toy_hellaswag
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    validation: {root}/hellaswag.jsonl
+validation_split: validation
+test_split: null
+output_type: multiple_choice
+process_docs: !function utils.process_docs
+doc_to_text: "{{{{query}}}}"
+doc_to_target: "{{{{label}}}}"
+doc_to_choice: "choices"
+metric_list:
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+  - metric: acc_norm
+    aggregation: mean
+    higher_is_better: true
+metadata:
+  version: 1.0
+"""
+HELLASWAG = [  # HellaSwag's columns (label is a string, as on the hub)
+    {"ind": 0, "activity_label": "Walking", "ctx_a": "The red fox walks to the river.", "ctx_b": "then it",
+     "endings": ["walks to the hill [title] near town.", "sea", "walks near the farm number 3.", "owl"], "label": "2", "split": "val"},
+    {"ind": 1, "activity_label": "Owls", "ctx_a": "The old owl near the sea.", "ctx_b": "the owl",
+     "endings": ["walks to the town.", "cat", "fox fox", "walks near the river number 12 and the hill."], "label": "0", "split": "val"},
+]
+TASKS = ["toy_mmlu", "toy_hellaswag", "toy_lambada", "toy_wikitext"]
 
 
 def _greedy_word(path: Path, text: str) -> str:
@@ -111,6 +141,9 @@ def tasks_dir(tmp_path_factory: pytest.TempPathFactory, model_dirs: dict[str, Pa
     pages = [{"page": "the red fox walks to the river near town number 3"}, {"page": "the old owl walks to the sea"}]
     (root / "wikitext.jsonl").write_text("".join(json.dumps(d) + "\n" for d in pages))
     (root / "toy_mmlu.yaml").write_text(MMLU_YAML.format(root=root))
+    (root / "hellaswag.jsonl").write_text("".join(json.dumps(d) + "\n" for d in HELLASWAG))
+    (root / "toy_hellaswag.yaml").write_text(HELLASWAG_YAML.format(root=root))
+    shutil.copy(Path(lm_eval.__file__).parent / "tasks" / "hellaswag" / "utils.py", root / "utils.py")
     (root / "toy_lambada.yaml").write_text(LAMBADA_YAML.format(root=root))
     (root / "toy_wikitext.yaml").write_text(ROLLING_YAML.format(root=root))
     return root
@@ -173,6 +206,8 @@ def test_the_fixture_tasks_measure_something(reference: dict[str, Any]) -> None:
     lambada = sorted(reference["samples"]["toy_lambada"], key=lambda s: s["doc_id"])
     assert [s["acc"] for s in lambada] == [1.0, 0.0]  # doc 0 ends with the argmax token, by construction
     assert 0 < reference["results"]["toy_mmlu"]["acc,none"] < 1
+    # HellaSwag's acc_norm divides by the endings' lengths: endings of very different lengths
+    assert len({len(c) for s in reference["samples"]["toy_hellaswag"] for c in s["doc"]["choices"]}) > 1
 
 
 def test_tunecheck_default_request_would_differ_from_hflm(reference: dict[str, Any], model_dirs: dict[str, Path]) -> None:
