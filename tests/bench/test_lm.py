@@ -242,3 +242,16 @@ def test_run_benchmarks_keeps_every_document(tasks_dir: Path, model_dirs: dict[s
     assert run.per_sample()["toy_lambada"][0]["acc,none"] == 1.0
     assert sorted(run.per_sample()["toy_mmlu"]) == [0, 1, 2, 3]
     assert run.model["location"] == str(model_dirs["base"])
+
+
+def test_generation_kwargs_become_tunecheck_params(model_dirs: dict[str, Path]) -> None:
+    """generate_until's kwargs as HFLM reads them: `until` (a string or list) plus EOS as stop
+    strings, max_gen_toks, greedy unless do_sample."""
+    from tunecheck.models._protocol import GENERATION, GenerationParams
+
+    lm = TunecheckLM(open_model(str(model_dirs["base"]), GENERATION, layer="bench", dtype="float32", device="cpu"), max_gen_toks=7)
+    assert lm._params({"until": "\n\n", "do_sample": False, "temperature": 0.7}) == GenerationParams(max_new_tokens=7, stop=("\n\n", "</s>"))
+    assert lm._params({"until": ["Q:", "</s>"], "max_gen_toks": 5}) == GenerationParams(max_new_tokens=5, stop=("Q:", "</s>"))
+    assert lm._params({"do_sample": True, "temperature": 0.5, "top_p": 0.9}) == GenerationParams(
+        max_new_tokens=7, temperature=0.5, top_p=0.9, stop=("</s>",)
+    )
