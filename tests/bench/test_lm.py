@@ -255,3 +255,21 @@ def test_generation_kwargs_become_tunecheck_params(model_dirs: dict[str, Path]) 
     assert lm._params({"do_sample": True, "temperature": 0.5, "top_p": 0.9}) == GenerationParams(
         max_new_tokens=7, temperature=0.5, top_p=0.9, stop=("</s>",)
     )
+
+
+def test_unknown_task_is_refused_before_any_model_loads(tasks_dir: Path, tmp_path: Path) -> None:
+    from tunecheck.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--task toy_nope: not an lm-evaluation-harness task or under --include-path"):
+        run_benchmarks(str(tmp_path / "no-such-model"), ["toy_mmlu", "toy_nope"], include_path=tasks_dir)
+
+
+def test_missing_lm_eval_gives_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from tunecheck.bench._run import lm_eval_module
+    from tunecheck.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "lm_eval", None)  # import lm_eval now raises ImportError
+    with pytest.raises(ConfigError, match=r'^benchmarks need lm-evaluation-harness: pip install "tunecheck\[benchmarks\]"$'):
+        lm_eval_module()

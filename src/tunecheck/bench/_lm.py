@@ -14,8 +14,10 @@ the same per-sample numbers as `lm_eval --model hf` on the same items:
 - The context/continuation split: HFLM scores `whole[len(tokens(context)):]`, tunecheck scores
   from where the tokens of the context and of the whole text first differ. They agree unless a
   token merges across the boundary (after the whitespace move this is rare); where it does,
-  tunecheck also scores the merged token. Inputs longer than the context are scored in windows
-  here; HFLM truncates the context on the left.
+  tunecheck also scores the merged token. An input longer than the model's context: HFLM cuts the
+  context on the left, tunecheck scores in lm-evaluation-harness's windows, whose last window is
+  full of context: the same numbers while the continuation fits in one window (checked on a
+  one-shot fixture MMLU prompt over the tiny test model's 128 tokens).
 - loglikelihood_rolling: the text from BOS (else EOS) in lm-evaluation-harness's rolling
   windows (`windows="lm-eval"`, the full context). HFLM tokenises the text with the tokenizer's
   special tokens, so for tokenizers that add a BOS it also scores that BOS given BOS; here not.
