@@ -1,1 +1,2 @@
-"""Benchmarks: lm-evaluation-harness tasks run or imported, compared per question with the baseline."""
+"""Benchmarks: lm-evaluation-harness tasks run through tunecheck's models (`_lm`, `_run`) or imported,
+compared per question with the baseline (`_samples`, `_compare`)."""
