@@ -289,3 +289,19 @@ def test_two_models_run_then_compared_per_question(tasks_dir: Path, model_dirs: 
     other = [runs[1].tasks["toy_mmlu"].docs[d]["acc"] for d in sorted(runs[1].tasks["toy_mmlu"].docs)]
     assert c.baseline_value == pytest.approx(sum(base) / 4) and c.value == pytest.approx(sum(other) / 4)
     assert "mcnemar_p" in c.tests and c.n == 4
+
+
+def test_tunecheck_bench_cli_json(tasks_dir: Path, model_dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli.test_bad_inputs import run_cli
+    from tests.schema import assert_valid_result
+
+    code, out, err = run_cli(["bench", "-m", f"{model_dirs['base']},name=base", "-m", f"{model_dirs['other']},name=tuned",
+                              "--task", "toy_mmlu", "--include-path", str(tasks_dir), "--dtype", "float32", "--device", "cpu",
+                              "--n-resamples", "1000", "--format", "json"], monkeypatch, capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert_valid_result(result)
+    assert result["layer"] == "bench" and [m["name"] for m in result["models"]] == ["base", "tuned"]
+    [c] = [c for c in result["comparisons"] if c["extra"]["unit"] == "toy_mmlu"]
+    assert c["baseline"] == "base" and c["model"] == "tuned" and c["n"] == 4 and "mcnemar_p" in c["tests"]

@@ -224,6 +224,10 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
      "h.csv"),
     ("judge-limit", ["judge", "-p", "p.jsonl", "-j", "openai:j", "--limit", "0"], {"p.jsonl": JPREDS}, "--limit 0: give a number of samples"),
     ("judge-bad-spec", ["judge", "-p", "p.jsonl", "-j", "./m,base_url=http://x/v1"], {"p.jsonl": JPREDS}, "base_url=... is for openai: models"),
+    ("bench-one-model", ["bench", "-m", M, "--task", "mmlu"], {}, "--model: pass the base model and at least one tuned model"),
+    ("bench-no-task", ["bench", "-m", M, "-m", M, "--task", " , "], {}, "--task: name at least one lm-evaluation-harness task"),
+    ("bench-limit", ["bench", "-m", M, "-m", M, "--task", "mmlu", "--limit", "0"], {}, "--limit 0: give a number of questions"),
+    ("bench-out-is-model", ["bench", "-m", M, "-m", "g.jsonl", "--task", "mmlu", "--out", "g.jsonl"], {"g.jsonl": TEXT}, "would overwrite the input g.jsonl"),
 ]
 
 
@@ -299,7 +303,7 @@ def test_bad_input_is_one_line_and_loses_nothing(
 def test_every_command_has_rows() -> None:
     commands = {c[1][0] if c[1][0] != "memorisation" else c[1][1] for c in CASES}
     assert commands >= {"perplexity", "overfit", "split", "generate", "score", "curves", "sweep", "overlap", "diversity",
-                        "copying", "extraction", "membership", "rephrase", "verdict", "demo", "judge", "sheet"}
+                        "copying", "extraction", "membership", "rephrase", "verdict", "demo", "judge", "bench", "sheet"}
     assert len(CASES) >= 30
 
 

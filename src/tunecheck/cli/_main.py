@@ -177,7 +177,7 @@ def score(
 
 
 # the overfitting and memorisation commands register here, so `--help` lists them before demo
-from tunecheck.cli import _ab, _annotate, _judge, _overfitting, _sheet  # noqa: E402, F401
+from tunecheck.cli import _ab, _annotate, _bench, _judge, _overfitting, _sheet  # noqa: E402, F401
 
 
 @app.command()

@@ -5,6 +5,7 @@ results, and the JSON / --out ending every command shares. The CLI and the demo 
 Renderers take a layer's typed `core.Result` (or the demo's `ResultSet`) and print it to stdout
 (the `console` of their private module, which tests replace with a recording one)."""
 
+from tunecheck.render._bench import bench_tables
 from tunecheck.render._human import human_tables
 from tunecheck.render._judge import judge_tables
 from tunecheck.render._output import emit, print_json, save_json, to_stderr
@@ -46,6 +47,7 @@ from tunecheck.render._tables import (
 __all__ = [
     "VERDICT",
     "Col",
+    "bench_tables",
     "ci",
     "classification_tables",
     "comparison_table",
