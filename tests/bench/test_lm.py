@@ -305,3 +305,56 @@ def test_tunecheck_bench_cli_json(tasks_dir: Path, model_dirs: dict[str, Path], 
     assert result["layer"] == "bench" and [m["name"] for m in result["models"]] == ["base", "tuned"]
     [c] = [c for c in result["comparisons"] if c["extra"]["unit"] == "toy_mmlu"]
     assert c["baseline"] == "base" and c["model"] == "tuned" and c["n"] == 4 and "mcnemar_p" in c["tests"]
+
+
+def _save_run(results: dict[str, Any], folder: Path) -> None:
+    """Write a run as `lm_eval --output_path FOLDER --log_samples` does (lm-eval's own tracker)."""
+    from lm_eval.loggers import EvaluationTracker
+
+    tracker = EvaluationTracker(output_path=str(folder))
+    tracker.general_config_tracker.model_name_sanitized = "model"
+    samples = results.pop("samples")
+    tracker.save_results_aggregated(results=results, samples=samples)
+    for task_name in results["configs"]:
+        tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
+    results["samples"] = samples
+
+
+def test_imported_lm_eval_runs_compare_as_runs_in_tunecheck(tasks_dir: Path, model_dirs: dict[str, Path], reference: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    from lm_eval.models.huggingface import HFLM
+
+    from tunecheck.bench._compare import compare_bench
+    from tunecheck.bench._import import import_run
+
+    other = _evaluate(HFLM(pretrained=str(model_dirs["other"]), device="cpu", batch_size=1, dtype="float32"), tasks_dir)
+    _save_run(dict(reference), tmp_path / "base")
+    _save_run(other, tmp_path / "other")
+    imported = [import_run(tmp_path / "base", name="base"), import_run(tmp_path / "other", name="other")]
+    assert set(imported[0].tasks) == set(TASKS) and imported[0].tasks["toy_mmlu"].num_fewshot == 0
+    ran = [run_benchmarks(str(model_dirs[m]), ["toy_mmlu"], include_path=tasks_dir, dtype="float32", device="cpu").to_bench_run(m)
+           for m in ("base", "other")]
+    mmlu = [one_task(r, "toy_mmlu") for r in imported]
+    a = {c.extra["unit"]: c for c in compare_bench(mmlu, n_resamples=1000).to_result().comparisons}["toy_mmlu"]
+    b = {c.extra["unit"]: c for c in compare_bench(ran, n_resamples=1000).to_result().comparisons}["toy_mmlu"]
+    assert (a.n, a.baseline_value, a.value, a.difference) == (b.n, b.baseline_value, b.value, b.difference)
+    assert a.tests["mcnemar_p"] == b.tests["mcnemar_p"] and a.ci95 == b.ci95 and a.verdict == b.verdict
+
+
+def one_task(run: Any, task: str) -> Any:
+    """One task of a run, as a run."""
+    from dataclasses import replace
+
+    return replace(run, tasks={task: run.tasks[task]}, groups={})
+
+
+def test_import_refuses_a_folder_without_samples(tmp_path: Path) -> None:
+    from tunecheck.bench._import import import_run
+    from tunecheck.errors import DataError
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "results_2026-12-02T00-00-00.json").write_text(json.dumps({"configs": {"toy_mmlu": {}}}))
+    with pytest.raises(DataError, match=r"no per-question samples for task 'toy_mmlu'.*--log_samples"):
+        import_run(tmp_path)
+    with pytest.raises(DataError, match="no such lm-evaluation-harness output folder"):
+        import_run(tmp_path / "nope")

@@ -16,8 +16,9 @@ from tunecheck.errors import ConfigError
 
 @app.command()
 def bench(
-    model: o.Models,
-    task: Annotated[str, typer.Option("--task", "-t", help="lm-evaluation-harness tasks or groups, comma-separated (mmlu,hellaswag,arc_easy,...); local task YAML files with --include-path.")],
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model: local dir, hub id, PEFT adapter dir, GGUF, openai:NAME or vllm:PATH. Repeat; the first is the baseline.")] = None,
+    task: Annotated[str | None, typer.Option("--task", "-t", help="lm-evaluation-harness tasks or groups, comma-separated (mmlu,hellaswag,arc_easy,...); local task YAML files with --include-path.")] = None,
+    imports: Annotated[list[str] | None, typer.Option("--import", help="Instead of running: an lm_eval --output_path folder run with --log_samples (DIR or DIR,name=NAME). Repeat; the first is the baseline.")] = None,
     num_fewshot: Annotated[int | None, typer.Option(help="Few-shot examples per question (default: each task's own).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions of each task (a quick look; the comparison says how much that costs in power).")] = None,
     include_path: Annotated[str | None, typer.Option(help="A folder of lm-evaluation-harness task YAML files (dataset_path: json/parquet with local data files), for offline tasks.")] = None,
@@ -36,7 +37,25 @@ def bench(
     from tunecheck.models import ModelSpec
 
     o.check_format(format)
-    tasks = [t.strip() for t in task.split(",") if t.strip()]
+    if imports:
+        if model:
+            raise ConfigError("pass --model (to run the tasks) or --import (runs you already have), not both")
+        if len(imports) < 2:
+            raise ConfigError("--import: pass the base model's run and at least one tuned model's (the first is the baseline)")
+        from tunecheck.bench._compare import compare_bench
+        from tunecheck.bench._import import import_run
+
+        check_paths([i.split(",")[0] for i in imports], [Output(out) if out else None])
+        runs = []
+        for spec in imports:
+            folder, _, opt = spec.partition(",")
+            if opt and not opt.startswith("name="):
+                raise ConfigError(f"--import {spec!r}: the only option is name=..., e.g. runs/tuned,name=tuned")
+            runs.append(import_run(folder, name=opt.removeprefix("name=") or None))
+        r.emit(compare_bench(runs, metric=metric, n_resamples=n_resamples, seed=seed).to_result(), out, format, r.bench_tables)
+        return
+    model = model or []
+    tasks = [t.strip() for t in (task or "").split(",") if t.strip()]
     if not tasks:
         raise ConfigError("--task: name at least one lm-evaluation-harness task, e.g. --task mmlu,hellaswag")
     if len(model) < 2:
