@@ -4,10 +4,11 @@ tests/models/test_hf.py checks against plain forward passes."""
 
 import numpy as np
 import pytest
+import torch
 
 from tests.conftest import CORPUS
-from tunecheck.errors import ConfigError
-from tunecheck.models import HFModel, LoglikelihoodRequest
+from tunecheck.errors import ConfigError, ModelError
+from tunecheck.models import HFModel, LoglikelihoodRequest, _hf_choices
 from tunecheck.models._hf_load import load_hf
 
 CHOICES = [" the red fox", " hill", " walks to the river near town number 4", " sea"]
@@ -106,6 +107,14 @@ def test_context_at_the_window_limit(tiny_model, tokenizer):
     choices = [" sea", at_limit, over, " hill near town"]
     groups = [[LoglikelihoodRequest(context, c) for c in choices]]
     _assert_same(model.loglikelihood_choices(groups, max_length=32), _separate(model, groups, max_length=32))
+    # the one at the limit goes through the cache: two forward passes (prefix, choices), no windows
+    calls: list[int] = []
+    handle = tiny_model.register_forward_pre_hook(lambda m, a, kw: calls.append(1), with_kwargs=True)
+    try:
+        model.loglikelihood_choices([[LoglikelihoodRequest(context, c) for c in (" sea", at_limit)]], max_length=32)
+    finally:
+        handle.remove()
+    assert len(calls) == 2
     with pytest.raises(ConfigError, match="exceeds"):
         model.loglikelihood_choices(groups, max_length=129)
 
@@ -124,4 +133,56 @@ def test_empty_and_unshared_groups(tiny_model, tokenizer):
     groups = [[], [LoglikelihoodRequest("", c) for c in CHOICES]]
     got = model.loglikelihood_choices(groups)
     assert got[0] == []
+    _assert_same(got, _separate(model, groups))
+
+
+class _OOMAboveFourRows(torch.nn.Module):
+    """Wraps a model and runs out of memory on batches of more than four rows, as a GPU would."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.config = inner.config
+        self.batches = []
+
+    @property
+    def device(self):
+        return self.inner.device
+
+    def forward(self, input_ids, attention_mask=None, cache=None, **kw):
+        self.batches.append(input_ids.shape[0])
+        if input_ids.shape[0] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.inner(input_ids=input_ids, attention_mask=attention_mask, cache=cache, **kw)
+
+    limit = 4
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_the_numbers(tiny_model, tokenizer):
+    groups = _items()[:3]
+    ref = _separate(HFModel(tiny_model, tokenizer, "tiny", "cpu"), groups)
+    flaky = _OOMAboveFourRows(tiny_model)
+    got = HFModel(flaky, tokenizer, "tiny", "cpu").loglikelihood_choices(groups, batch_size=12)
+    # 3 groups of 4 in one batch: prefixes (3 rows) pass, 12 choice rows do not; batch size 6
+    # takes one group (two would be 8 rows): prefix and 4 choice rows, three times
+    assert flaky.batches == [3, 12, 1, 4, 1, 4, 1, 4]
+    _assert_same(got, ref)
+    flaky.limit = 0
+    with pytest.raises(ModelError, match="out of memory on one multiple-choice item"):
+        HFModel(flaky, tokenizer, "tiny", "cpu").loglikelihood_choices(groups[:1])
+
+
+def test_cache_copies_bound_the_batch(tiny_model, tokenizer, monkeypatch):
+    # with room for one group's cache copies only, every group is a batch of its own (prefix +
+    # choices: two forward passes each), and the numbers stay
+    model = HFModel(tiny_model, tokenizer, "tiny", "cpu")
+    groups = _items()
+    monkeypatch.setattr(_hf_choices, "_kv_cap", lambda m: 1)
+    calls: list[int] = []
+    handle = tiny_model.register_forward_pre_hook(lambda m, a, kw: calls.append(1), with_kwargs=True)
+    try:
+        got = model.loglikelihood_choices(groups)
+    finally:
+        handle.remove()
+    assert len(calls) == 2 * len(groups)
     _assert_same(got, _separate(model, groups))

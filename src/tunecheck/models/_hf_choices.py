@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tunecheck.errors import ConfigError
+from tunecheck.errors import ConfigError, ModelError
 from tunecheck.models._protocol import LoglikelihoodRequest, TokenScores
 
 if TYPE_CHECKING:
@@ -102,32 +102,74 @@ def loglikelihood_choices(
         planned.append(_Group(gi, keep, seqs, shared))
     # longest first, as loglikelihood: similar lengths share a batch
     planned.sort(key=lambda g: (g.shared + g.width, g.shared), reverse=True)
-    budget = model._token_budget()
+    budget, kv_cap = model._token_budget(), _kv_cap(model)
     pos = 0
     with torch.inference_mode():
         while pos < len(planned):
-            batch = [planned[pos]]
-            rows = len(planned[pos].seqs)
-            cost = planned[pos].cost
-            while pos + len(batch) < len(planned):
-                nxt = planned[pos + len(batch)]
-                if batch_size is not None:
-                    if rows + len(nxt.seqs) > batch_size:
-                        break
-                elif cost + nxt.cost > budget:
-                    break
-                batch.append(nxt)
-                rows += len(nxt.seqs)
-                cost += nxt.cost
-            for g, scores in zip(batch, _score_groups(model, batch)):
-                for k, s in zip(g.members, scores):
-                    out[g.index][k] = s
-            pos += len(batch)
+            n = _take(planned, pos, batch_size, budget, kv_cap)
+            batch = planned[pos : pos + n]
+            try:
+                scored = _score_groups(model, batch)
+            except torch.OutOfMemoryError:
+                if n == 1:
+                    raise ModelError(
+                        f"{model.name}: out of memory on one multiple-choice item of "
+                        f"{batch[0].shared + batch[0].width} tokens; use a smaller --dtype"
+                    ) from None
+                if model.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+                if batch_size:
+                    batch_size = max(1, batch_size // 2)
+                else:
+                    budget, kv_cap = max(1, budget // 2), max(1, kv_cap // 2)
+                continue
+            for g, scores in zip(batch, scored):
+                for k, sc in zip(g.members, scores):
+                    out[g.index][k] = sc
+            pos += n
     if fallback:
         flat = model.loglikelihood([groups[gi][k] for gi, k in fallback], max_length=max_length, batch_size=batch_size)
         for (gi, k), s in zip(fallback, flat):
             out[gi][k] = s
     return [[s for s in g if s is not None] for g in out]
+
+
+def _take(planned: Sequence[_Group], pos: int, batch_size: int | None, budget: int, kv_cap: int) -> int:
+    """How many groups from `pos` go in one batch: whole groups, up to `batch_size` choice rows,
+    else up to `budget` forward positions; either way the per-row copies of the cache (rows x
+    padded length) stay under `kv_cap` tokens."""
+    n, rows, cost = 1, len(planned[pos].seqs), planned[pos].cost
+    longest = planned[pos].shared + planned[pos].width
+    while pos + n < len(planned):
+        nxt = planned[pos + n]
+        more = rows + len(nxt.seqs)
+        if batch_size is not None and more > batch_size:
+            break
+        if batch_size is None and cost + nxt.cost > budget:
+            break
+        if more * max(longest, nxt.shared + nxt.width) > kv_cap:
+            break
+        n, rows, cost = n + 1, more, cost + nxt.cost
+    return n
+
+
+def _kv_cap(model: HFModel) -> int:
+    """Cache tokens (summed over the choice rows) one batch may hold: a quarter of free GPU
+    memory, 1 GiB on the CPU, at the model's key/value bytes per token."""
+    config = model.model.config
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    heads = int(getattr(config, "num_attention_heads", 1) or 1)
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(config, "head_dim", None) or int(getattr(config, "hidden_size", 64)) // heads)
+    layers = int(getattr(config, "num_hidden_layers", 1) or 1)
+    itemsize = int(next(iter(model.model.parameters())).element_size())
+    per_token = max(1, 2 * layers * kv_heads * head_dim * itemsize)
+    if model.device.startswith("cuda"):
+        import torch
+
+        free, _ = torch.cuda.mem_get_info()
+        return max(1, int(free * 0.25) // per_token)
+    return max(1, 2**30 // per_token)
 
 
 def _cache_arg(model: Any) -> str:
@@ -154,7 +196,7 @@ def _score_groups(model: HFModel, groups: Sequence[_Group]) -> list[list[TokenSc
     if "logits_to_keep" in inspect.signature(net.forward).parameters:
         kwargs["logits_to_keep"] = 1  # the prefix's logits are not needed
     first = net(input_ids=torch.from_numpy(prefix).to(device), attention_mask=torch.from_numpy(prefix_mask).to(device), **kwargs)
-    cache = getattr(first, "cache", None) or first.past_key_values
+    cache = first.cache if getattr(first, "cache", None) is not None else first.past_key_values
     layers = [(layer.keys, layer.values) for layer in cache.layers]
     # -- 2. every choice against its group's cache row -----------------------------------------
     owner = np.concatenate([np.full(len(g.seqs), r) for r, g in enumerate(groups)])
