@@ -228,18 +228,21 @@ def _score_groups(model: HFModel, groups: Sequence[_Group]) -> list[list[TokenSc
     ).logits
     rows = np.concatenate([np.full(b - a + 1, r) for r, a, b in spans])
     cols = np.concatenate([np.arange(a, b + 1) for _, a, b in spans])
-    picked = logits[torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)].float()
+    picked = logits[torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)]
     target = torch.from_numpy(inputs[rows, cols + 1]).to(device)
-    flat = (-torch.nn.functional.cross_entropy(picked, target, reduction="none")).double().cpu().numpy()
+    # log-softmax in float32, in chunks, as `HFModel._score_batch`
+    chunks = [
+        -torch.nn.functional.cross_entropy(picked[a : a + 8192].float(), target[a : a + 8192], reduction="none")
+        for a in range(0, picked.shape[0], 8192)
+    ]
+    flat = torch.cat(chunks).double().cpu().numpy()
     out: list[list[TokenScores]] = []
     at = 0
-    row = 0
     for g in groups:
         scores = []
         for ids, first_target in g.seqs:
             k = len(ids) - first_target
             scores.append(TokenScores(flat[at : at + k], np.asarray(ids[first_target:], dtype=np.int64)))
             at += k
-            row += 1
         out.append(scores)
     return out
