@@ -70,7 +70,8 @@ def loglikelihood_choices(
 ) -> list[list[TokenScores]]:
     """Score every request of every group, as `model.loglikelihood` would, sharing each
     group's common token prefix. `batch_size`: choice rows per forward pass (whole groups are
-    packed; a group with more choices goes alone); default: the model's token budget."""
+    packed; a group with more choices goes alone); default: the model's token budget, with
+    padding kept under ~10%."""
     import torch
 
     if max_length is not None and max_length > model.context_length:
@@ -138,18 +139,20 @@ def _take(planned: Sequence[_Group], pos: int, batch_size: int | None, budget: i
     """How many groups from `pos` go in one batch: whole groups, up to `batch_size` choice rows,
     else up to `budget` forward positions; either way the per-row copies of the cache (rows x
     padded length) stay under `kv_cap` tokens."""
-    n, rows, cost = 1, len(planned[pos].seqs), planned[pos].cost
-    longest = planned[pos].shared + planned[pos].width
+    head = planned[pos]
+    n, rows, cost = 1, len(head.seqs), head.cost
+    width_p, width_c = head.shared, head.width
     while pos + n < len(planned):
         nxt = planned[pos + n]
         more = rows + len(nxt.seqs)
+        p, c = max(width_p, nxt.shared), max(width_c, nxt.width)
         if batch_size is not None and more > batch_size:
             break
-        if batch_size is None and cost + nxt.cost > budget:
+        if batch_size is None and (cost + nxt.cost > budget or (n + 1) * p + more * c > 1.1 * (cost + nxt.cost)):
+            break  # over the budget, or padding above ~10% (padded positions cost a full forward each)
+        if more * (p + c) > kv_cap:
             break
-        if more * max(longest, nxt.shared + nxt.width) > kv_cap:
-            break
-        n, rows, cost = n + 1, more, cost + nxt.cost
+        n, rows, cost, width_p, width_c = n + 1, more, cost + nxt.cost, p, c
     return n
 
 
