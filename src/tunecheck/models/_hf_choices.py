@@ -141,6 +141,7 @@ def _take(planned: Sequence[_Group], pos: int, batch_size: int | None, budget: i
     padded length) stay under `kv_cap` tokens."""
     head = planned[pos]
     n, rows, cost = 1, len(head.seqs), head.cost
+    alone = head.shared + len(head.seqs) * head.width  # positions of the groups on their own
     width_p, width_c = head.shared, head.width
     while pos + n < len(planned):
         nxt = planned[pos + n]
@@ -148,11 +149,12 @@ def _take(planned: Sequence[_Group], pos: int, batch_size: int | None, budget: i
         p, c = max(width_p, nxt.shared), max(width_c, nxt.width)
         if batch_size is not None and more > batch_size:
             break
-        if batch_size is None and (cost + nxt.cost > budget or (n + 1) * p + more * c > 1.1 * (cost + nxt.cost)):
-            break  # over the budget, or padding above ~10% (padded positions cost a full forward each)
+        both = alone + nxt.shared + len(nxt.seqs) * nxt.width
+        if batch_size is None and (cost + nxt.cost > budget or (n + 1) * p + more * c > 1.1 * both):
+            break  # over the budget, or ~10% more padding than the groups have on their own
         if more * (p + c) > kv_cap:
             break
-        n, rows, cost, width_p, width_c = n + 1, more, cost + nxt.cost, p, c
+        n, rows, cost, width_p, width_c, alone = n + 1, more, cost + nxt.cost, p, c, both
     return n
 
 
