@@ -186,6 +186,20 @@ class HFModel:
             out.append(TokenScores(logprobs.astype(np.float64), np.asarray(ids[first:], dtype=np.int64)))
         return out
 
+    def loglikelihood_choices(
+        self,
+        groups: Sequence[Sequence[LoglikelihoodRequest]],
+        *,
+        max_length: int | None = None,
+        batch_size: int | None = None,
+    ) -> list[list[TokenScores]]:
+        """`loglikelihood` for groups that share a context (a question's choices): the shared
+        tokens go through the model once per group, their KV cache serves every choice
+        (`_hf_choices`). Same tokens and numbers as scoring each request on its own."""
+        from tunecheck.models._hf_choices import loglikelihood_choices
+
+        return loglikelihood_choices(self, groups, max_length=max_length, batch_size=batch_size)
+
     def _token_budget(self) -> int:
         """Tokens per batch when --batch-size is not given: bounded by the logits' size."""
         vocab = int(getattr(self.model.config, "vocab_size", 32000) or 32000)
