@@ -37,6 +37,7 @@ bench: install
 	$(PY) benchmarks/overlap.py
 	$(PY) benchmarks/overfitting.py
 	$(PY) benchmarks/judge.py
+	$(PY) benchmarks/multiple_choice.py
 
 # mutation testing, one package at a time against its own tests (slow: not part of `make test`);
 # `make mutate MUTATE=stats` for one target (scripts/mutate.py), MUTATE_CHILDREN=4 for more workers
