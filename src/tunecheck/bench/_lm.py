@@ -93,13 +93,31 @@ class TunecheckLM(_LMBase):  # type: ignore[misc]
             return []
         scorer = SCORING.of(self.model, "bench")
         reqs = [to_request(*r.args) for r in requests]
-        scores = scorer.loglikelihood(reqs, batch_size=self.batch_size)
+        scores = self._score(scorer, reqs)
         need = [self.greedy_tasks is None or getattr(r, "task_name", None) in self.greedy_tasks for r in requests]
         greedy = self._is_greedy(reqs, scores, need)
         out = [(float(s.logprobs.sum()), g) for s, g in zip(scores, greedy)]
         for r, o in zip(requests, out):
             self.cache_hook.add_partial("loglikelihood", r.args, o)
         return out
+
+    def _score(self, scorer: Any, reqs: list[LoglikelihoodRequest]) -> list[TokenScores]:
+        """A multiple-choice question's choices share its context: where the backend can, they
+        are scored against one cached pass over it (`HFModel.loglikelihood_choices`, the same
+        numbers as scoring each alone); otherwise request by request."""
+        choices = getattr(scorer, "loglikelihood_choices", None)
+        if choices is None:
+            return list(scorer.loglikelihood(reqs, batch_size=self.batch_size))
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, r in enumerate(reqs):
+            groups.setdefault((r.context, r.prefix), []).append(i)
+        order = list(groups.values())
+        scored = choices([[reqs[i] for i in g] for g in order], batch_size=self.batch_size)
+        out: list[TokenScores | None] = [None] * len(reqs)
+        for g, got in zip(order, scored):
+            for i, s in zip(g, got):
+                out[i] = s
+        return [s for s in out if s is not None]
 
     def _is_greedy(self, reqs: Sequence[LoglikelihoodRequest], scores: Sequence[TokenScores], need: Sequence[bool]) -> list[bool]:
         """Greedy decoding from each request's unscored tokens gives its scored tokens exactly."""
