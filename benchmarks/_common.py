@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 
@@ -32,3 +33,13 @@ def prose(ws: list[str], rng: np.random.Generator) -> str:
             w += ","
         out.append(w)
     return " ".join(out)
+
+
+def model_options(p: argparse.ArgumentParser) -> None:
+    """The random Llama-style model's size and the timing flags the model benchmarks share."""
+    p.add_argument("--hidden", type=int, default=256, help="model width (default 256)")
+    p.add_argument("--layers", type=int, default=4, help="decoder layers (default 4)")
+    p.add_argument("--heads", type=int, default=4, help="attention heads (default 4)")
+    p.add_argument("--vocab", type=int, default=1024, help="BPE vocabulary size (default 1024)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per method, best kept (default 3)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")

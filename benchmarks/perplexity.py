@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from _common import model_options  # benchmarks/ is on the path when a script runs
 
 from tunecheck.demo._build import tiny_llama, train_tokenizer
 from tunecheck.demo._corpus import corpus, world
@@ -59,14 +60,9 @@ WARMUP_SHARE = 0.1
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--hidden", type=int, default=256, help="model width (default 256)")
-    p.add_argument("--layers", type=int, default=4, help="decoder layers (default 4)")
-    p.add_argument("--heads", type=int, default=4, help="attention heads (default 4)")
-    p.add_argument("--vocab", type=int, default=1024, help="BPE vocabulary size (default 1024)")
+    model_options(p)
     p.add_argument("--max-length", type=int, default=512, help="window / row length (default 512)")
     p.add_argument("--kb", type=float, default=300, help="KB of text to score (default 300)")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs per method, best kept (default 3)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     p.add_argument("--seed", type=int, default=0, help="seed of the document mix (default 0)")
     p.add_argument("--json", metavar="PATH", default=None, help="also write the figures here")
     p.add_argument("--real", action="store_true", help="SmolLM2-135M-Instruct from its GGUF file instead of a random model")
